@@ -1,0 +1,92 @@
+/**
+ * Expiry arithmetic and option parsing shared by SET, EXPIRE & co (and later HEXPIRE):
+ * Redis's overflow checks and error texts, in milliseconds since the epoch.
+ */
+import { errors, RespError, sanitizeLine } from "../errors.ts";
+import { equalsToken, parseInt64, text } from "./args.ts";
+
+const INT64_MAX = 9223372036854775807n;
+
+export type ExpireUnit = "s" | "ms";
+
+/**
+ * Converts a client-supplied expiry into an absolute time in ms, or throws Redis's
+ * "invalid expire time in '<cmd>' command". `relative` adds `now`; `positive` refuses <= 0
+ * (SET and GETEX do, EXPIRE does not).
+ */
+export function absoluteExpiry(
+  raw: Uint8Array,
+  unit: ExpireUnit,
+  relative: boolean,
+  now: number,
+  command: string,
+  positive: boolean,
+): number {
+  const value = parseInt64(raw);
+  if (value === null) throw errors.notInteger();
+  if (positive && value <= 0n) throw errors.invalidExpire(command);
+  let ms = value;
+  if (unit === "s") {
+    if (value > INT64_MAX / 1000n || value < -INT64_MAX / 1000n) throw errors.invalidExpire(command);
+    ms = value * 1000n;
+  }
+  if (relative) {
+    if (ms > INT64_MAX - BigInt(now)) throw errors.invalidExpire(command);
+    ms += BigInt(now);
+  }
+  return Number(ms);
+}
+
+export type ExpireCondition = "NX" | "XX" | "GT" | "LT" | null;
+
+/** Parses EXPIRE's trailing NX|XX|GT|LT flags with Redis's compatibility errors. */
+export function parseExpireCondition(args: Uint8Array[], from: number): ExpireCondition {
+  let nx = false;
+  let xx = false;
+  let gt = false;
+  let lt = false;
+  for (let i = from; i < args.length; i++) {
+    const a = args[i]!;
+    if (equalsToken(a, "NX")) nx = true;
+    else if (equalsToken(a, "XX")) xx = true;
+    else if (equalsToken(a, "GT")) gt = true;
+    else if (equalsToken(a, "LT")) lt = true;
+    else throw unsupported(a);
+  }
+  if (nx && (xx || gt || lt)) {
+    throw errorText("NX and XX, GT or LT options at the same time are not compatible");
+  }
+  if (gt && lt) throw errorText("GT and LT options at the same time are not compatible");
+  return nx ? "NX" : xx ? "XX" : gt ? "GT" : lt ? "LT" : null;
+}
+
+/** Whether a new expiry may replace `current` (null = no expiry) under the condition. */
+export function conditionAllows(condition: ExpireCondition, current: number | null, next: number): boolean {
+  switch (condition) {
+    case "NX":
+      return current === null;
+    case "XX":
+      return current !== null;
+    case "GT":
+      return current !== null && next > current;
+    case "LT":
+      return current === null || next < current;
+    default:
+      return true;
+  }
+}
+
+/** TTL replies: -2 missing, -1 persistent, else remaining time (seconds rounded like Redis). */
+export function ttlReply(expiresAt: number | null | undefined, now: number, unit: ExpireUnit): number {
+  if (expiresAt === undefined) return -2;
+  if (expiresAt === null) return -1;
+  const left = Math.max(0, expiresAt - now);
+  return unit === "ms" ? left : Math.floor((left + 500) / 1000);
+}
+
+function errorText(message: string): RespError {
+  return new RespError("ERR", message);
+}
+function unsupported(arg: Uint8Array): RespError {
+  return new RespError("ERR", `Unsupported option ${sanitizeLine(text(arg))}`);
+}

@@ -1,0 +1,251 @@
+/**
+ * Keyspace commands: DEL/UNLINK, EXISTS, the TTL family, TYPE, SCAN, KEYS, DBSIZE, FLUSHDB,
+ * FLUSHALL. An expired row is absent for all of them: DEL never counts it and EXPIRE never
+ * revives it.
+ */
+import { errors, RespError } from "../errors.ts";
+import { OK, type Reply, simple } from "../protocol/reply.ts";
+import { keyBytes, keyParam } from "../storage/keys.ts";
+import type { Store } from "../storage/store.ts";
+import { equalsToken, integer, parseInt64, positiveInteger } from "./args.ts";
+import { absoluteExpiry, conditionAllows, type ExpireUnit, parseExpireCondition, ttlReply } from "./expiry.ts";
+import { globMatch, matchesAll } from "./glob.ts";
+import type { CommandSpec, Ctx } from "./spec.ts";
+
+async function del(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  const store = ctx.server.store;
+  const keys = args.slice(1);
+  const params = keys.map(keyParam);
+  const counts: Promise<number>[] = [];
+  for (const [shard, positions] of store.groupByShard(keys)) {
+    const table = store.tables[shard]!;
+    counts.push(
+      store.writeShard(shard, (now) => {
+        let n = 0;
+        for (const p of positions) if (table.remove(params[p]!, now)) n++;
+        return n;
+      }),
+    );
+  }
+  let total = 0;
+  for (const n of await Promise.all(counts)) total += n;
+  return total;
+}
+
+function exists(ctx: Ctx, args: Uint8Array[]): Reply {
+  const store = ctx.server.store;
+  const now = store.now();
+  let n = 0;
+  for (let i = 1; i < args.length; i++) {
+    if (store.tableFor(args[i]!).has(keyParam(args[i]!), now)) n++;
+  }
+  return n;
+}
+
+function expiryOf(store: Store, key: Uint8Array): number | null | undefined {
+  const entry = store.get(key);
+  return entry === null ? undefined : entry.expiresAt;
+}
+
+function ttlCommand(unit: ExpireUnit) {
+  return (ctx: Ctx, args: Uint8Array[]): Reply => {
+    const store = ctx.server.store;
+    return ttlReply(expiryOf(store, args[1]!), store.now(), unit);
+  };
+}
+
+function expireTimeCommand(unit: ExpireUnit) {
+  return (ctx: Ctx, args: Uint8Array[]): Reply => {
+    const at = expiryOf(ctx.server.store, args[1]!);
+    if (at === undefined) return -2;
+    if (at === null) return -1;
+    return unit === "ms" ? at : Math.floor(at / 1000);
+  };
+}
+
+/** EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: flags first, then the time, as Redis checks them. */
+function expireCommand(name: string, unit: ExpireUnit, relative: boolean) {
+  return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
+    const store = ctx.server.store;
+    const condition = parseExpireCondition(args, 3);
+    const when = absoluteExpiry(args[2]!, unit, relative, store.now(), name, false);
+    const key = keyParam(args[1]!);
+    return store.write(args[1]!, (table, now) => {
+      const entry = table.live(key, now);
+      if (entry === null) return 0;
+      if (!conditionAllows(condition, entry.expiresAt, when)) return 0;
+      if (when <= now) table.remove(key, now);
+      else table.setExpiry(key, when);
+      return 1;
+    });
+  };
+}
+
+function persist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  const key = keyParam(args[1]!);
+  return ctx.server.store.write(args[1]!, (table, now) => {
+    const entry = table.live(key, now);
+    if (entry === null || entry.expiresAt === null) return 0;
+    table.setExpiry(key, null);
+    return 1;
+  });
+}
+
+function type(ctx: Ctx, args: Uint8Array[]): Reply {
+  return simple(ctx.server.store.get(args[1]!) ? "string" : "none");
+}
+
+function dbsize(ctx: Ctx): Reply {
+  const store = ctx.server.store;
+  const now = store.now();
+  let n = 0;
+  for (const shard of store.shards) n += shard.blobs.countLiveStmt.get(now)!.n;
+  return n;
+}
+
+async function flush(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  if (args.length > 2 || (args.length === 2 && !equalsToken(args[1]!, "ASYNC") && !equalsToken(args[1]!, "SYNC"))) {
+    throw errors.syntax();
+  }
+  const store = ctx.server.store;
+  await Promise.all(store.shards.map((shard, i) => store.writeShard(i, () => shard.blobs.clearStmt.run())));
+  return OK;
+}
+
+/**
+ * SCAN's cursor names a shard and a rowid in it: cursor = rowid * shards + shard. Rowids are
+ * kept by upserts, so a key present for the whole scan is returned, whatever else changes.
+ */
+function scan(ctx: Ctx, args: Uint8Array[]): Reply {
+  const store = ctx.server.store;
+  const cursor = parseCursor(args[1]!);
+  let count = 10;
+  let pattern: Uint8Array | null = null;
+  let typeFilter: string | null = null;
+  for (let i = 2; i < args.length; i += 2) {
+    if (i + 1 >= args.length) throw errors.syntax();
+    const a = args[i]!;
+    if (equalsToken(a, "COUNT")) count = positiveInteger(args[i + 1]!, errors.syntax);
+    else if (equalsToken(a, "MATCH")) pattern = matchesAll(args[i + 1]!) ? null : args[i + 1]!;
+    else if (equalsToken(a, "TYPE")) typeFilter = new TextDecoder().decode(args[i + 1]!).toLowerCase();
+    else throw errors.syntax();
+  }
+  const n = BigInt(store.shardCount);
+  let shard = Number(cursor % n);
+  let rowid = Number(cursor / n);
+  const now = store.now();
+  const keys: Reply[] = [];
+  let examined = 0;
+  while (shard < store.shardCount && examined < count) {
+    const rows = store.shards[shard]!.blobs.scanStmt.all(rowid, Math.min(count - examined, 10_000));
+    for (const row of rows) {
+      examined++;
+      rowid = row.rowid;
+      if (row.expires_at !== null && row.expires_at <= now) continue;
+      const bytes = keyBytes(row.key);
+      if (pattern && !globMatch(pattern, bytes)) continue;
+      if (typeFilter !== null && typeFilter !== "string") continue;
+      keys.push(bytes);
+    }
+    if (rows.length === 0 || examined < count) {
+      shard++;
+      rowid = 0;
+    }
+  }
+  const next = shard >= store.shardCount ? 0n : BigInt(rowid) * n + BigInt(shard);
+  return [String(next), keys];
+}
+
+function parseCursor(arg: Uint8Array): bigint {
+  const v = parseInt64(arg);
+  if (v !== null && v >= 0n) return v;
+  // Redis accepts the full unsigned 64-bit range and refuses anything else this way.
+  const text = new TextDecoder().decode(arg);
+  if (/^[0-9]{1,20}$/.test(text) && BigInt(text) <= 18446744073709551615n) return BigInt(text);
+  throw new RespError("ERR", "invalid cursor");
+}
+
+function keys(ctx: Ctx, args: Uint8Array[]): Reply {
+  const store = ctx.server.store;
+  const pattern = matchesAll(args[1]!) ? null : args[1]!;
+  const now = store.now();
+  const out: Reply[] = [];
+  for (const shard of store.shards) {
+    let after = 0;
+    for (;;) {
+      const rows = shard.blobs.scanStmt.all(after, 10_000);
+      for (const row of rows) {
+        after = row.rowid;
+        if (row.expires_at !== null && row.expires_at <= now) continue;
+        const bytes = keyBytes(row.key);
+        if (!pattern || globMatch(pattern, bytes)) out.push(bytes);
+      }
+      if (rows.length < 10_000) break;
+    }
+  }
+  return out;
+}
+
+function randomkey(ctx: Ctx): Reply {
+  const store = ctx.server.store;
+  const now = store.now();
+  const start = Math.floor(Math.random() * store.shardCount);
+  for (let i = 0; i < store.shardCount; i++) {
+    const blobs = store.shards[(start + i) % store.shardCount]!.blobs;
+    const max = blobs.maxRowidStmt.get()?.m ?? null;
+    if (max === null) continue;
+    const pick = 1 + Math.floor(Math.random() * max);
+    const row = blobs.randomAfterStmt.get(pick, now) ?? blobs.randomAfterStmt.get(0, now);
+    if (row) return keyBytes(row.key);
+  }
+  return null;
+}
+
+const K1 = { first: 1, last: 1, step: 1 } as const;
+const KALL = { first: 1, last: -1, step: 1 } as const;
+const ttlFlags = ["readonly", "fast"] as const;
+const expireRow = (name: string, unit: ExpireUnit, relative: boolean, since: string, what: string, arg: string): CommandSpec => ({
+  name, arity: -3, flags: ["write", "fast"], keys: K1, group: "generic", since,
+  summary: what, syntax: `key ${arg} [NX | XX | GT | LT]`, handler: expireCommand(name, unit, relative),
+});
+
+export const genericCommands: CommandSpec[] = [
+  { name: "del", arity: -2, flags: ["write"], keys: KALL, group: "generic", since: "1.0.0",
+    summary: "Deletes one or more keys.", syntax: "key [key ...]", handler: del },
+  { name: "unlink", arity: -2, flags: ["write", "fast"], keys: KALL, group: "generic", since: "4.0.0",
+    summary: "Deletes one or more keys (the same as DEL here: deletion never blocks).", syntax: "key [key ...]", handler: del },
+  { name: "exists", arity: -2, flags: ["readonly", "fast"], keys: KALL, group: "generic", since: "1.0.0",
+    summary: "Determines whether one or more keys exist.", syntax: "key [key ...]", handler: exists },
+  { name: "ttl", arity: 2, flags: ttlFlags, keys: K1, group: "generic", since: "1.0.0",
+    summary: "Returns the expiration time in seconds of a key.", syntax: "key", handler: ttlCommand("s") },
+  { name: "pttl", arity: 2, flags: ttlFlags, keys: K1, group: "generic", since: "2.6.0",
+    summary: "Returns the expiration time in milliseconds of a key.", syntax: "key", handler: ttlCommand("ms") },
+  { name: "expiretime", arity: 2, flags: ttlFlags, keys: K1, group: "generic", since: "7.0.0",
+    summary: "Returns the expiration time of a key as a Unix timestamp.", syntax: "key", handler: expireTimeCommand("s") },
+  { name: "pexpiretime", arity: 2, flags: ttlFlags, keys: K1, group: "generic", since: "7.0.0",
+    summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", syntax: "key",
+    handler: expireTimeCommand("ms") },
+  expireRow("expire", "s", true, "1.0.0", "Sets the expiration time of a key in seconds.", "seconds"),
+  expireRow("pexpire", "ms", true, "2.6.0", "Sets the expiration time of a key in milliseconds.", "milliseconds"),
+  expireRow("expireat", "s", false, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", "unix-time-seconds"),
+  expireRow("pexpireat", "ms", false, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+    "unix-time-milliseconds"),
+  { name: "persist", arity: 2, flags: ["write", "fast"], keys: K1, group: "generic", since: "2.2.0",
+    summary: "Removes the expiration time of a key.", syntax: "key", handler: persist },
+  { name: "type", arity: 2, flags: ["readonly", "fast"], keys: K1, group: "generic", since: "1.0.0",
+    summary: "Determines the type of value stored at a key.", syntax: "key", handler: type },
+  { name: "scan", arity: -2, flags: ["readonly"], keys: null, group: "generic", since: "2.8.0",
+    summary: "Iterates over the key names in the database.", syntax: "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+    handler: scan },
+  { name: "keys", arity: 2, flags: ["readonly"], keys: null, group: "generic", since: "1.0.0",
+    summary: "Returns all key names that match a pattern.", syntax: "pattern", handler: keys },
+  { name: "randomkey", arity: 1, flags: ["readonly"], keys: null, group: "generic", since: "1.0.0",
+    summary: "Returns a random key name from the database.", syntax: "", handler: randomkey },
+  { name: "dbsize", arity: 1, flags: ["readonly", "fast"], keys: null, group: "server", since: "1.0.0",
+    summary: "Returns the number of keys in the database.", syntax: "", handler: dbsize },
+  { name: "flushdb", arity: -1, flags: ["write", "admin"], keys: null, group: "server", since: "1.0.0",
+    summary: "Removes all keys from the current database.", syntax: "[ASYNC | SYNC]", handler: flush },
+  { name: "flushall", arity: -1, flags: ["write", "admin"], keys: null, group: "server", since: "1.0.0",
+    summary: "Removes all keys from all databases.", syntax: "[ASYNC | SYNC]", handler: flush },
+];
+

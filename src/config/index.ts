@@ -1,0 +1,19 @@
+/**
+ * The public face of src/config: the Config type, its key table and the loaders. Other modules
+ * import from here, never from schema.ts or load.ts directly. Re-exports only; no logic.
+ */
+export { ConfigError, defaultConfig, loadConfig, parseAddr, parseConfig } from "./load.ts";
+export {
+  type Addr,
+  type CompressionAlgorithm,
+  type Config,
+  type CrossIssue,
+  compressionLevelRange,
+  configKeys,
+  type DeepPartial,
+  describeKind,
+  type KeySpec,
+  type SqliteSynchronous,
+  slotCount,
+  type ValueKind,
+} from "./schema.ts";

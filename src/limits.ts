@@ -1,0 +1,33 @@
+/**
+ * Every protocol and resource limit of the server, in one place, with units last.
+ * Other modules import these names instead of repeating numbers; tests import them too,
+ * so a limit changes in exactly one line. Nothing here is mutable at run time.
+ */
+export const limits = {
+  /** Largest bulk string a client may send, like Redis's proto-max-bulk-len (512 MiB). */
+  bulkBytesMax: 512 * 1024 * 1024,
+  /** Most elements in one multibulk request (Redis allows 1024*1024 before auth as well). */
+  argsCountMax: 1024 * 1024,
+  /** Longest inline command line, like Redis's PROTO_INLINE_MAX_SIZE (64 KiB). */
+  inlineBytesMax: 64 * 1024,
+  /** Longest "*<n>" / "$<n>" header line before it counts as hostile. */
+  headerLineBytesMax: 32,
+  /** Unsent reply bytes for one client above which we stop reading its requests. */
+  outputPauseBytes: 8 * 1024 * 1024,
+  /** Unsent reply bytes at which a paused client is read again. */
+  outputResumeBytes: 1 * 1024 * 1024,
+  /** Bulk replies at least this large are sent as their own chunk instead of being copied. */
+  replyInlineCopyBytesMax: 64 * 1024,
+  /** Queued write operations per shard before new writes wait for room. */
+  writerQueueOpsMax: 100_000,
+  /** Rows the expiry sweep deletes in one transaction, so it never holds the lock for long. */
+  sweepRowsPerBatch: 500,
+  /** Pause between expiry sweep rounds when the last round found nothing to delete. */
+  sweepIdleIntervalMs: 1_000,
+  /** Most keys one SCAN/KEYS step reads from one shard at a time. */
+  scanRowsPerStepMax: 10_000,
+  /** How long a graceful shutdown waits for in-flight commands before closing anyway. */
+  shutdownGraceMs: 10_000,
+} as const;
+
+export type Limits = typeof limits;

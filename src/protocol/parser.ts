@@ -1,0 +1,466 @@
+/**
+ * Streaming request parser: turns received bytes into commands (RESP2 multibulk and Redis
+ * inline). It owns framing only: it knows nothing about command names, arity or sockets, and
+ * it must never copy a bulk that arrived whole, mutate a chunk it was given, or reuse a buffer
+ * it has handed out (the server may keep args forever).
+ */
+import { ProtocolError } from "../errors.ts";
+import { limits } from "../limits.ts";
+
+/** One request: args[0] is the command name, every element is raw bytes. */
+export type Command = Uint8Array[];
+
+export interface ParserOptions {
+  bulkBytesMax: number;
+  argsCountMax: number;
+  inlineBytesMax: number;
+}
+
+const CR = 13;
+const LF = 10;
+const STAR = 42;
+const DOLLAR = 36;
+const HEADER_MAX = limits.headerLineBytesMax;
+
+// Parser states. Plain numbers, not an enum, so the hot switch compares small integers.
+const IDLE = 0; // at a command boundary
+const COUNT = 1; // inside "*<n>\r\n"
+const ARG_HEADER = 2; // expecting or inside "$<len>\r\n"
+const BODY = 3; // inside a bulk payload
+const BODY_END = 4; // expecting the CRLF after a payload
+const INLINE = 5; // inside an inline line
+
+/**
+ * Parses a decimal integer with the same rules as Redis's string2ll: optional '-', no '+',
+ * no spaces, no leading zeros, not empty, "-0" rejected. Returns NaN when invalid.
+ * Values beyond 2^53 lose precision, which is harmless: every caller rejects them as too big.
+ */
+function parseDecimal(buf: Uint8Array, from: number, to: number): number {
+  let i = from;
+  let neg = false;
+  if (i < to && buf[i] === 45) {
+    neg = true;
+    i++;
+  }
+  if (i >= to) return Number.NaN;
+  if (buf[i] === 48) return i + 1 === to && !neg ? 0 : Number.NaN;
+  let v = 0;
+  for (; i < to; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
+/** C isspace(): what sdssplitargs skips between arguments. */
+function isSpace(b: number): boolean {
+  return b === 32 || (b >= 9 && b <= 13);
+}
+
+/** Inline bytes that end a plain run: 1 = separator (space, tab, CR), 2 = quote. */
+const STOP = new Uint8Array(256);
+for (const b of [9, 13, 32]) STOP[b] = 1;
+STOP[34] = 2;
+STOP[39] = 2;
+
+function hexDigit(b: number): number {
+  return b >= 48 && b <= 57
+    ? b - 48
+    : b >= 97 && b <= 102
+      ? b - 87
+      : b >= 65 && b <= 70
+        ? b - 55
+        : -16;
+}
+
+/** The byte a backslash escape stands for inside double quotes; unknown escapes are literal. */
+function unescape(e: number): number {
+  return e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e;
+}
+
+function unbalanced(): ProtocolError {
+  return new ProtocolError("unbalanced quotes in request");
+}
+
+/**
+ * Splits an inline line like Redis's sdssplitargs. Plain arguments are views of `line`;
+ * arguments with quotes are unescaped into one fresh buffer per line (inline requests come
+ * from humans with telnet, so this path favours clarity over speed). Deliberate deviation:
+ * a NUL byte is an ordinary byte here, while Redis 7 stops scanning at it and then waits
+ * for a newline it can never see.
+ */
+function splitInline(line: Uint8Array, n: number): Command {
+  const args: Command = [];
+  let out: Uint8Array | null = null;
+  let o = 0;
+  let i = 0;
+  for (;;) {
+    while (i < n && isSpace(line[i]!)) i++;
+    if (i >= n) return args;
+    const start = i;
+    while (i < n && STOP[line[i]!] === 0) i++;
+    if (i >= n || STOP[line[i]!] === 1) {
+      args.push(line.subarray(start, i));
+      continue;
+    }
+    // Quoted: unescape into `out`. Output never outgrows the line, so one buffer per line.
+    out ??= new Uint8Array(n);
+    const from = o;
+    out.set(line.subarray(start, i), o);
+    o += i - start;
+    arg: while (i < n) {
+      const q = line[i]!;
+      if (STOP[q] === 1) break;
+      i++;
+      if (STOP[q] === 0) {
+        out[o++] = q;
+        continue;
+      }
+      for (;;) {
+        if (i >= n) throw unbalanced();
+        let c = line[i++]!;
+        if (c === q) {
+          // A closing quote must end the argument.
+          if (i < n && !isSpace(line[i]!)) throw unbalanced();
+          break arg;
+        }
+        if (c === 92 && i < n) {
+          const e = line[i]!;
+          const hex =
+            q === 34 && e === 120 && i + 2 < n
+              ? hexDigit(line[i + 1]!) * 16 + hexDigit(line[i + 2]!)
+              : -1;
+          if (hex >= 0) {
+            c = hex;
+            i += 3;
+          } else if (q === 34 || e === 39) {
+            c = q === 34 ? unescape(e) : 39;
+            i++;
+          }
+        }
+        out[o++] = c;
+      }
+    }
+    args.push(out.subarray(from, o));
+  }
+}
+
+/**
+ * Feed it chunks as they arrive; it appends complete commands to `out`. Chunks passed to
+ * feed() must not be mutated afterwards by the caller: args (and partial frames) are views.
+ */
+export class RespParser {
+  private readonly bulkMax: number;
+  private readonly argsMax: number;
+  private readonly inlineMax: number;
+
+  private state = IDLE;
+  /** Set after a ProtocolError; the parser refuses further input with the same message. */
+  private failure: string | null = null;
+  /** Bytes of the command in progress that arrived in earlier chunks. */
+  private carried = 0;
+
+  /** Partial "*<n>"/"$<n>" line kept across chunks; only ever read back as a number. */
+  private readonly hdr = new Uint8Array(HEADER_MAX + 1);
+  private hdrLen = 0;
+  /** Result of the last complete header line (NaN if not an integer). */
+  private num = 0;
+
+  private args: Command = [];
+  private remaining = 0;
+
+  /** Destination of a bulk payload split across chunks, allocated once at its final size. */
+  private body: Uint8Array | null = null;
+  private bodyLen = 0;
+  private bodyFilled = 0;
+  private crSeen = false;
+
+  /** Pieces of an inline line split across chunks (views; copied once when the line ends). */
+  private inlineParts: Uint8Array[] = [];
+  private inlineLen = 0;
+
+  constructor(options?: Partial<ParserOptions>) {
+    this.bulkMax = options?.bulkBytesMax ?? limits.bulkBytesMax;
+    this.argsMax = options?.argsCountMax ?? limits.argsCountMax;
+    this.inlineMax = options?.inlineBytesMax ?? limits.inlineBytesMax;
+  }
+
+  /** Bytes received so far of the command in progress (0 at a command boundary). */
+  get bufferedBytes(): number {
+    return this.carried;
+  }
+
+  feed(chunk: Uint8Array, out: Command[]): void {
+    if (this.failure !== null) throw new ProtocolError(this.failure);
+    const end = chunk.length;
+    let pos = 0;
+    let cmdStart = 0;
+    let before = this.carried;
+    try {
+      while (pos < end) {
+        if (this.state === IDLE) {
+          cmdStart = pos;
+          before = 0;
+          if (chunk[pos] === STAR) {
+            const next = this.whole(chunk, pos, end, out);
+            if (next > 0) {
+              pos = next;
+              continue;
+            }
+            this.state = COUNT;
+          } else {
+            this.state = INLINE;
+          }
+        }
+        switch (this.state) {
+          case COUNT:
+            pos = this.count(chunk, pos, end);
+            break;
+          case ARG_HEADER:
+            pos = this.argHeader(chunk, pos, end);
+            break;
+          case BODY:
+            pos = this.bodyPart(chunk, pos, end, out);
+            break;
+          case BODY_END:
+            pos = this.bodyEnd(chunk, pos, end, out);
+            break;
+          default:
+            pos = this.inline(chunk, pos, end, out);
+        }
+      }
+    } catch (e) {
+      if (e instanceof ProtocolError) this.fail(e.message);
+      throw e;
+    }
+    this.carried = this.state === IDLE ? 0 : before + (end - cmdStart);
+  }
+
+  private fail(message: string): void {
+    this.failure = message;
+    this.args = [];
+    this.body = null;
+    this.inlineParts = [];
+  }
+
+  /**
+   * Hot path: parses one multibulk command lying wholly in the chunk, without touching parser
+   * state. Returns the position after it, or -1 for anything unusual (incomplete, malformed,
+   * over a limit); the state machine then re-parses from `pos` and reports exact errors.
+   */
+  private whole(buf: Uint8Array, pos: number, end: number, out: Command[]): number {
+    let p = pos + 1;
+    const c0 = p;
+    let n = 0;
+    while (p < end) {
+      const d = buf[p]! - 48;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+      p++;
+    }
+    const cd = p - c0;
+    if (cd === 0 || cd > 9 || buf[c0] === 48 || p + 1 >= end || buf[p] !== CR) return -1;
+    if (buf[p + 1] !== LF || n > this.argsMax || n * 6 > end - p) return -1;
+    p += 2;
+    const bulkMax = this.bulkMax;
+    const args: Command = [];
+    for (let k = 0; k < n; k++) {
+      if (p >= end || buf[p] !== DOLLAR) return -1;
+      const l0 = ++p;
+      let len = 0;
+      while (p < end) {
+        const d = buf[p]! - 48;
+        if (d < 0 || d > 9) break;
+        len = len * 10 + d;
+        p++;
+      }
+      const ld = p - l0;
+      if (ld === 0 || ld > 15 || (ld > 1 && buf[l0] === 48) || len > bulkMax) return -1;
+      if (p + 1 >= end || buf[p] !== CR || buf[p + 1] !== LF) return -1;
+      const s = p + 2;
+      const e = s + len;
+      if (e + 2 > end || buf[e] !== CR || buf[e + 1] !== LF) return -1;
+      args.push(buf.subarray(s, e));
+      p = e + 2;
+    }
+    out.push(args);
+    return p;
+  }
+
+  /**
+   * Reads a header line ("*<n>" or "$<n>", at most HEADER_MAX bytes before CRLF) starting at
+   * chunk[pos] or continuing one kept in `hdr`. Returns the position after its LF with the value
+   * in `num`, or -1 when the chunk ended first. The limit is judged on the bytes seen, never on
+   * how they were split into chunks, so errors do not depend on network timing.
+   */
+  private readHeader(
+    chunk: Uint8Array,
+    pos: number,
+    end: number,
+    tooBig: string,
+    invalid: string,
+  ): number {
+    if (this.hdrLen === 0) {
+      const lim = Math.min(end, pos + HEADER_MAX + 1);
+      let i = pos + 1;
+      while (i < lim && chunk[i] !== CR) i++;
+      if (i < lim) {
+        if (i + 1 < end) {
+          if (chunk[i + 1] !== LF) throw new ProtocolError(invalid);
+          this.num = parseDecimal(chunk, pos + 1, i);
+          return i + 2;
+        }
+      } else if (end - pos > HEADER_MAX) {
+        throw new ProtocolError(tooBig);
+      }
+      this.hdr.set(chunk.subarray(pos, end));
+      this.hdrLen = end - pos;
+      return -1;
+    }
+    // Continuing a split line: at most HEADER_MAX + 1 bytes in all, so byte by byte is fine.
+    const hdr = this.hdr;
+    let n = this.hdrLen;
+    for (let i = pos; i < end; i++) {
+      const b = chunk[i]!;
+      if (hdr[n - 1] === CR) {
+        if (b !== LF) throw new ProtocolError(invalid);
+        this.hdrLen = 0;
+        this.num = parseDecimal(hdr, 1, n - 1);
+        return i + 1;
+      }
+      if (b !== CR && n >= HEADER_MAX) throw new ProtocolError(tooBig);
+      hdr[n++] = b;
+    }
+    this.hdrLen = n;
+    return -1;
+  }
+
+  private count(chunk: Uint8Array, pos: number, end: number): number {
+    const invalid = "invalid multibulk length";
+    const p = this.readHeader(chunk, pos, end, "too big mbulk count string", invalid);
+    if (p < 0) return end;
+    const n = this.num;
+    // Like Redis, *0 and *-1 are no command at all; other negatives are rejected (Redis
+    // ignores them too, but nothing legitimate sends them).
+    if (!(n >= -1 && n <= this.argsMax)) throw new ProtocolError(invalid);
+    if (n <= 0) {
+      this.state = IDLE;
+    } else {
+      this.remaining = n;
+      this.args = [];
+      this.state = ARG_HEADER;
+    }
+    return p;
+  }
+
+  private argHeader(chunk: Uint8Array, pos: number, end: number): number {
+    if (this.hdrLen === 0 && chunk[pos] !== DOLLAR) {
+      throw new ProtocolError(`expected '$', got '${String.fromCharCode(chunk[pos]!)}'`);
+    }
+    const invalid = "invalid bulk length";
+    const p = this.readHeader(chunk, pos, end, "too big bulk count string", invalid);
+    if (p < 0) return end;
+    const len = this.num;
+    if (!(len >= 0 && len <= this.bulkMax)) throw new ProtocolError(invalid);
+    this.bodyLen = len;
+    this.state = BODY;
+    return p;
+  }
+
+  private bodyPart(chunk: Uint8Array, pos: number, end: number, out: Command[]): number {
+    const avail = end - pos;
+    const len = this.bodyLen;
+    let body = this.body;
+    if (body === null) {
+      if (avail >= len) {
+        // Whole payload in this chunk: a view, no copy.
+        this.args.push(chunk.subarray(pos, pos + len));
+        const e = pos + len;
+        if (e + 1 < end && chunk[e] === CR && chunk[e + 1] === LF) return this.argDone(e + 2, out);
+        this.state = BODY_END;
+        return e;
+      }
+      // Split payload: one buffer of the final size, each piece copied into it exactly once.
+      // Zero-filled memory is committed lazily by the OS, so a declared-but-unsent length
+      // costs address space, not RAM.
+      body = new Uint8Array(len);
+      body.set(pos === 0 ? chunk : chunk.subarray(pos, end));
+      this.body = body;
+      this.bodyFilled = avail;
+      return end;
+    }
+    const take = Math.min(avail, len - this.bodyFilled);
+    body.set(pos === 0 && take === end ? chunk : chunk.subarray(pos, pos + take), this.bodyFilled);
+    this.bodyFilled += take;
+    if (this.bodyFilled === len) {
+      this.args.push(body);
+      this.body = null;
+      this.state = BODY_END;
+    }
+    return pos + take;
+  }
+
+  /** Redis skips these two bytes unchecked; we insist on CRLF so a wrong length is caught. */
+  private bodyEnd(chunk: Uint8Array, pos: number, end: number, out: Command[]): number {
+    let p = pos;
+    if (!this.crSeen) {
+      if (chunk[p] !== CR) throw new ProtocolError("expected CRLF after bulk data");
+      this.crSeen = true;
+      if (++p === end) return end;
+    }
+    if (chunk[p] !== LF) throw new ProtocolError("expected CRLF after bulk data");
+    this.crSeen = false;
+    return this.argDone(p + 1, out);
+  }
+
+  private argDone(pos: number, out: Command[]): number {
+    if (--this.remaining === 0) {
+      out.push(this.args);
+      this.args = [];
+      this.state = IDLE;
+    } else {
+      this.state = ARG_HEADER;
+    }
+    return pos;
+  }
+
+  /**
+   * An inline line ends at LF; one CR before it is dropped. The limit applies to the line
+   * without its terminator and, like the header limit, never depends on chunk boundaries.
+   */
+  private inline(chunk: Uint8Array, pos: number, end: number, out: Command[]): number {
+    const max = this.inlineMax;
+    const nl = chunk.indexOf(LF, pos);
+    if (nl < 0) {
+      const total = this.inlineLen + (end - pos);
+      if (total > max + 1 || (total === max + 1 && chunk[end - 1] !== CR)) {
+        throw new ProtocolError("too big inline request");
+      }
+      this.inlineParts.push(pos === 0 ? chunk : chunk.subarray(pos, end));
+      this.inlineLen = total;
+      return end;
+    }
+    let line: Uint8Array;
+    if (this.inlineLen === 0) {
+      line = chunk.subarray(pos, nl);
+    } else {
+      line = new Uint8Array(this.inlineLen + (nl - pos));
+      let o = 0;
+      for (const part of this.inlineParts) {
+        line.set(part, o);
+        o += part.length;
+      }
+      line.set(chunk.subarray(pos, nl), o);
+      this.inlineParts = [];
+      this.inlineLen = 0;
+    }
+    let n = line.length;
+    if (n > 0 && line[n - 1] === CR) n--;
+    if (n > max) throw new ProtocolError("too big inline request");
+    const args = splitInline(line, n);
+    if (args.length > 0) out.push(args);
+    this.state = IDLE;
+    return nl + 1;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Renders replies into RESP2 or RESP3 bytes. Replies for one burst of pipelined requests are
+ * appended to one growing buffer so the connection can send them with a single write; bulk
+ * payloads larger than limits.replyInlineCopyBytesMax are not copied but queued as their own
+ * chunk. This module knows nothing about sockets or commands.
+ */
+import { RespError, sanitizeLine } from "../errors.ts";
+import { limits } from "../limits.ts";
+import type { Reply } from "./reply.ts";
+
+const CRLF0 = 13;
+const CRLF1 = 10;
+const encoder = new TextEncoder();
+
+export type ProtocolVersion = 2 | 3;
+
+export class ReplyWriter {
+  private buf: Uint8Array;
+  private len = 0;
+  private readonly chunks: Uint8Array[] = [];
+  private chunkBytes = 0;
+
+  constructor(
+    public protocol: ProtocolVersion = 2,
+    initialBytes = 16 * 1024,
+  ) {
+    this.buf = new Uint8Array(initialBytes);
+  }
+
+  /** Bytes rendered but not yet taken. */
+  get pendingBytes(): number {
+    return this.chunkBytes + this.len;
+  }
+
+  /** Hands over everything rendered so far, as chunks to write in order. */
+  take(): Uint8Array[] {
+    this.sealBuffer();
+    const out = this.chunks.splice(0);
+    this.chunkBytes = 0;
+    return out;
+  }
+
+  write(reply: Reply): void {
+    if (reply === null) {
+      this.ascii(this.protocol === 3 ? "_\r\n" : "$-1\r\n");
+      return;
+    }
+    switch (typeof reply) {
+      case "number":
+        this.integer(reply);
+        return;
+      case "bigint":
+        this.ascii(`:${reply}\r\n`);
+        return;
+      case "string":
+        this.bulkString(reply);
+        return;
+    }
+    if (reply instanceof Uint8Array) {
+      this.bulk(reply);
+      return;
+    }
+    if (Array.isArray(reply)) {
+      this.ascii(`*${reply.length}\r\n`);
+      for (const item of reply) this.write(item);
+      return;
+    }
+    if (reply instanceof RespError) {
+      this.ascii(`-${sanitizeLine(reply.wireText)}\r\n`);
+      return;
+    }
+    this.tagged(reply as Exclude<Reply, null | number | bigint | string | Uint8Array | RespError | readonly Reply[]>);
+  }
+
+  private tagged(reply: Exclude<Reply, null | number | bigint | string | Uint8Array | RespError | readonly Reply[]>): void {
+    switch (reply.kind) {
+      case "simple":
+        this.ascii(`+${sanitizeLine(reply.text)}\r\n`);
+        return;
+      case "map":
+        if (this.protocol === 3) this.ascii(`%${reply.entries.length}\r\n`);
+        else this.ascii(`*${reply.entries.length * 2}\r\n`);
+        for (const [k, v] of reply.entries) {
+          this.write(k);
+          this.write(v);
+        }
+        return;
+      case "set":
+        this.ascii(`${this.protocol === 3 ? "~" : "*"}${reply.items.length}\r\n`);
+        for (const item of reply.items) this.write(item);
+        return;
+      case "double": {
+        const text = formatDouble(reply.value);
+        if (this.protocol === 3) this.ascii(`,${text}\r\n`);
+        else this.bulkString(text);
+        return;
+      }
+      case "nullarray":
+        this.ascii(this.protocol === 3 ? "_\r\n" : "*-1\r\n");
+        return;
+      case "verbatim":
+        if (this.protocol === 3) {
+          const body = encoder.encode(reply.text);
+          this.ascii(`=${body.length + 4}\r\ntxt:`);
+          this.raw(body);
+          this.crlf();
+        } else this.bulkString(reply.text);
+        return;
+      case "multi":
+        for (const r of reply.replies) this.write(r);
+        return;
+      case "none":
+        return;
+    }
+  }
+
+  private integer(n: number): void {
+    // Integers are exact up to 2^53; larger counters are rendered as bigint by their producers.
+    this.ascii(`:${Number.isInteger(n) ? n : Math.trunc(n)}\r\n`);
+  }
+
+  private bulkString(s: string): void {
+    const bytes = Buffer.byteLength(s);
+    this.ascii(`$${bytes}\r\n`);
+    this.reserve(bytes + 2);
+    const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
+    this.len += written;
+    this.crlf();
+  }
+
+  private bulk(b: Uint8Array): void {
+    this.ascii(`$${b.length}\r\n`);
+    this.raw(b);
+    this.crlf();
+  }
+
+  /** Copies small payloads into the shared buffer; queues big ones by reference. */
+  private raw(b: Uint8Array): void {
+    if (b.length > limits.replyInlineCopyBytesMax) {
+      this.sealBuffer();
+      this.chunks.push(b);
+      this.chunkBytes += b.length;
+      return;
+    }
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  private crlf(): void {
+    this.reserve(2);
+    this.buf[this.len++] = CRLF0;
+    this.buf[this.len++] = CRLF1;
+  }
+
+  /** Writes a string known to be ASCII (protocol headers, sanitized lines). */
+  private ascii(s: string): void {
+    const n = s.length;
+    this.reserve(n);
+    const buf = this.buf;
+    let at = this.len;
+    for (let i = 0; i < n; i++) buf[at++] = s.charCodeAt(i) & 0xff;
+    this.len = at;
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    if (this.len === 0 && n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  /** Moves the rendered bytes into the chunk list and starts a fresh buffer. */
+  private sealBuffer(): void {
+    if (this.len === 0) return;
+    this.chunks.push(this.buf.subarray(0, this.len));
+    this.chunkBytes += this.len;
+    this.buf = new Uint8Array(Math.max(16 * 1024, Math.min(this.buf.length, 256 * 1024)));
+    this.len = 0;
+  }
+}
+
+/** Redis renders doubles with up to 17 significant digits and "inf"/"-inf"/"nan". */
+export function formatDouble(value: number): string {
+  if (Number.isNaN(value)) return "nan";
+  if (value === Number.POSITIVE_INFINITY) return "inf";
+  if (value === Number.NEGATIVE_INFINITY) return "-inf";
+  return String(value);
+}

@@ -1,0 +1,244 @@
+/**
+ * One client connection: bytes in, parsed requests, replies out in request order.
+ *
+ * Ordering rule: requests run in arrival order. A write returns a promise (it is acknowledged
+ * after its group commit), and further writes from the same burst are queued behind it without
+ * waiting, so a pipeline of SETs shares one transaction. Any other command waits until every
+ * earlier reply of this connection is settled, so it always sees this client's own writes.
+ * Replies of one burst are rendered into one buffer and sent with one write. When the client
+ * does not drain its replies, reading from it pauses (backpressure).
+ */
+import type { Socket } from "bun";
+import { ProtocolError, RespError } from "../errors.ts";
+import { limits } from "../limits.ts";
+import { type Command, RespParser } from "../protocol/parser.ts";
+import type { Reply } from "../protocol/reply.ts";
+import { ReplyWriter } from "../protocol/writer.ts";
+import type { ClientState, CommandSpec, Ctx, ServerContext } from "../commands/spec.ts";
+import type { Dispatcher } from "./dispatch.ts";
+
+interface Slot {
+  ready: boolean;
+  reply: Reply;
+}
+
+export interface ConnectionHost {
+  readonly server: ServerContext;
+  readonly dispatcher: Dispatcher;
+  /** Called once when the connection is gone. */
+  closed(conn: Connection): void;
+}
+
+export class Connection {
+  readonly client: ClientState;
+  private readonly ctx: Ctx;
+  private readonly parser = new RespParser();
+  private readonly writer = new ReplyWriter(2);
+  private readonly requests: Command[] = [];
+  private nextRequest = 0;
+  private readonly slots: Slot[] = [];
+  private unsettled = 0;
+  private waitingForSettle = false;
+  private outQueue: Uint8Array[] = [];
+  private outBytes = 0;
+  private paused = false;
+  private flushScheduled = false;
+  private closing = false;
+  private isClosed = false;
+
+  constructor(
+    readonly socket: Socket<Connection>,
+    id: number,
+    private readonly host: ConnectionHost,
+  ) {
+    const now = Date.now();
+    this.client = {
+      id,
+      addr: `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? 0}`,
+      laddr: `${socket.localAddress ?? "127.0.0.1"}:${host.server.port()}`,
+      createdAt: now,
+      name: null,
+      libName: null,
+      libVer: null,
+      protocol: 2,
+      lastInteraction: now,
+      lastCommand: "NULL",
+      closeAfterReply: false,
+      kill: () => this.close(),
+    };
+    this.ctx = { server: host.server, client: this.client };
+  }
+
+  get outputBytes(): number {
+    return this.outBytes + this.writer.pendingBytes;
+  }
+
+  get idle(): boolean {
+    return this.unsettled === 0 && this.nextRequest >= this.requests.length;
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.closing) return;
+    this.host.server.stats.netInputBytes += chunk.length;
+    this.client.lastInteraction = Date.now();
+    try {
+      this.parser.feed(chunk, this.requests);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.run();
+      this.protocolError(error.message);
+      return;
+    }
+    this.run();
+  }
+
+  /** Runs queued requests until one must wait for earlier replies to settle. */
+  private run(): void {
+    const dispatcher = this.host.dispatcher;
+    while (this.nextRequest < this.requests.length && !this.closing) {
+      const args = this.requests[this.nextRequest]!;
+      const found = dispatcher.lookup(args[0]!);
+      const spec = dispatcher.resolve(found, args);
+      if (spec instanceof RespError) {
+        if (this.unsettled > 0) {
+          this.waitForSettle();
+          return;
+        }
+        this.nextRequest++;
+        this.push(dispatcher.rejected(found, spec));
+        continue;
+      }
+      if (this.unsettled > 0 && !spec.flags.includes("write")) {
+        this.waitForSettle();
+        return;
+      }
+      this.nextRequest++;
+      this.push(dispatcher.execute(this.ctx, spec as CommandSpec, args));
+      if (this.client.closeAfterReply) this.closing = true;
+    }
+    if (this.nextRequest >= this.requests.length) {
+      this.requests.length = 0;
+      this.nextRequest = 0;
+    }
+    this.scheduleFlush();
+  }
+
+  private push(result: Reply | Promise<Reply>): void {
+    if (!(result instanceof Promise)) {
+      if (this.slots.length === 0) this.writer.write(result);
+      else this.slots.push({ ready: true, reply: result });
+      return;
+    }
+    const slot: Slot = { ready: false, reply: null };
+    this.slots.push(slot);
+    this.unsettled++;
+    result.then((reply) => {
+      slot.ready = true;
+      slot.reply = reply;
+      this.unsettled--;
+      this.renderSettled();
+      if (this.unsettled === 0 && this.waitingForSettle) {
+        this.waitingForSettle = false;
+        this.run();
+      }
+      this.scheduleFlush();
+    });
+  }
+
+  private renderSettled(): void {
+    let i = 0;
+    while (i < this.slots.length && this.slots[i]!.ready) {
+      this.writer.write(this.slots[i]!.reply);
+      i++;
+    }
+    if (i > 0) this.slots.splice(0, i);
+  }
+
+  private waitForSettle(): void {
+    this.waitingForSettle = true;
+    this.scheduleFlush();
+  }
+
+  /** Coalesces every reply rendered in this turn into one socket write. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.isClosed) return;
+    this.flushScheduled = true;
+    queueMicrotask(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.isClosed) return;
+    this.client.protocol === 3 ? (this.writer.protocol = 3) : (this.writer.protocol = 2);
+    if (this.writer.pendingBytes > 0) {
+      for (const chunk of this.writer.take()) {
+        this.outQueue.push(chunk);
+        this.outBytes += chunk.length;
+      }
+    }
+    this.writeOut();
+    if (this.closing && this.slots.length === 0 && this.outBytes === 0) this.close();
+  };
+
+  /** Writes queued output; what the socket does not take now goes out on drain. */
+  private writeOut(): void {
+    while (this.outQueue.length > 0) {
+      const chunk = this.outQueue[0]!;
+      const written = this.socket.write(chunk);
+      if (written > 0) this.host.server.stats.netOutputBytes += written;
+      if (written < 0) {
+        this.close();
+        return;
+      }
+      this.outBytes -= written;
+      if (written === chunk.length) this.outQueue.shift();
+      else {
+        this.outQueue[0] = chunk.subarray(written);
+        break;
+      }
+    }
+    if (!this.paused && this.outBytes > limits.outputPauseBytes) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  onDrain(): void {
+    this.writeOut();
+    if (this.paused && this.outBytes <= limits.outputResumeBytes) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    if (this.closing && this.slots.length === 0 && this.outBytes === 0) this.close();
+  }
+
+  /** Replies with the protocol error, sends what is pending, then closes this connection only. */
+  private protocolError(message: string): void {
+    this.host.server.stats.errorReplies++;
+    this.closing = true;
+    if (this.slots.length === 0) this.writer.write(new RespError("ERR", `Protocol error: ${message}`));
+    else this.slots.push({ ready: true, reply: new RespError("ERR", `Protocol error: ${message}`) });
+    this.scheduleFlush();
+  }
+
+  /** Ends the connection after replies already rendered have been handed to the socket. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closing = true;
+    try {
+      this.socket.end();
+    } catch {
+      // The peer may already be gone.
+    }
+    this.host.closed(this);
+  }
+
+  /** Called by the socket layer when the peer went away. */
+  onClose(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closing = true;
+    this.host.closed(this);
+  }
+}

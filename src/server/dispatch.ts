@@ -1,0 +1,136 @@
+/**
+ * Dispatch: the one place that turns a parsed request into a reply. It looks the command up
+ * in the table, checks arity and subcommands, runs the handler, renders thrown errors in
+ * Redis's words, and records per-command statistics. Handlers never repeat these guards.
+ */
+import type { ConsolaInstance } from "consola";
+import { CodecError } from "../storage/codecs/codec.ts";
+import { errors, RespError, StorageError } from "../errors.ts";
+import type { Reply } from "../protocol/reply.ts";
+import type { CommandSpec, CommandStat, Ctx, ServerContext } from "../commands/spec.ts";
+
+const decoder = new TextDecoder();
+
+export class Dispatcher {
+  private readonly names = new Map<string, CommandSpec | null>();
+
+  constructor(
+    private readonly server: ServerContext,
+    private readonly log: ConsolaInstance,
+  ) {}
+
+  /** The row for a command name given as raw bytes (case-insensitive). */
+  lookup(name: Uint8Array): CommandSpec | undefined {
+    const key = lowerAscii(name);
+    return this.server.table.get(key);
+  }
+
+  /** Resolves subcommands and checks arity; returns the leaf row or the error to send. */
+  resolve(spec: CommandSpec | undefined, args: Uint8Array[]): CommandSpec | RespError {
+    if (!spec) {
+      return errors.unknownCommand(
+        decoder.decode(args[0]),
+        args.slice(1).map((a) => decoder.decode(a)),
+      );
+    }
+    if (!arityOk(spec.arity, args.length)) return errors.wrongArity(spec.name);
+    if (!spec.subcommands || (args.length === 1 && spec.handler)) return spec;
+    const sub = this.server.table.sub(spec, lowerAscii(args[1]!));
+    if (!sub) return errors.unknownSubcommand(decoder.decode(args[1]), spec.name);
+    if (!arityOk(sub.arity, args.length)) return errors.wrongArity(sub.name);
+    return sub;
+  }
+
+  /** Runs a resolved command. Never throws: every failure becomes an error reply. */
+  execute(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): Reply | Promise<Reply> {
+    const stat = this.statFor(spec.name);
+    const started = performance.now();
+    ctx.client.lastCommand = spec.name;
+    this.server.stats.commandsProcessed++;
+    let result: Reply | Promise<Reply>;
+    try {
+      result = spec.handler!(ctx, args);
+    } catch (error) {
+      stat.calls++;
+      return this.failure(spec, stat, error);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (reply) => this.finish(stat, started, reply),
+        (error) => {
+          stat.calls++;
+          return this.failure(spec, stat, error);
+        },
+      );
+    }
+    return this.finish(stat, started, result);
+  }
+
+  /** Counts a reply that never reached a handler (unknown command, arity, protocol). */
+  rejected(spec: CommandSpec | undefined, error: RespError): RespError {
+    if (spec) this.statFor(spec.name).rejectedCalls++;
+    this.countError(error);
+    return error;
+  }
+
+  private finish(stat: CommandStat, started: number, reply: Reply): Reply {
+    stat.calls++;
+    stat.usec += (performance.now() - started) * 1000;
+    if (reply instanceof RespError) {
+      stat.failedCalls++;
+      this.countError(reply);
+    }
+    return reply;
+  }
+
+  private failure(spec: CommandSpec, stat: CommandStat, error: unknown): RespError {
+    stat.failedCalls++;
+    let reply: RespError;
+    if (error instanceof RespError) reply = error;
+    else if (error instanceof StorageError || error instanceof CodecError) {
+      this.log.error(`${spec.name}: ${describe(error)}`);
+      reply = errors.storage();
+    } else {
+      this.log.error(`${spec.name}: unexpected error`, error);
+      reply = new RespError("ERR", "internal error; see the server log");
+    }
+    this.countError(reply);
+    return reply;
+  }
+
+  private countError(error: RespError): void {
+    const stats = this.server.stats;
+    stats.errorReplies++;
+    stats.errorsByCode.set(error.code, (stats.errorsByCode.get(error.code) ?? 0) + 1);
+  }
+
+  private statFor(name: string): CommandStat {
+    let stat = this.server.stats.commands.get(name);
+    if (!stat) {
+      stat = { calls: 0, usec: 0, rejectedCalls: 0, failedCalls: 0 };
+      this.server.stats.commands.set(name, stat);
+    }
+    return stat;
+  }
+}
+
+function describe(error: Error): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const shard = error instanceof StorageError ? ` (shard ${error.shard}, ${error.operation})` : "";
+  return `${error.message}${shard}${cause ? `: ${String((cause as Error).message ?? cause)}` : ""}`;
+}
+
+function arityOk(arity: number, argc: number): boolean {
+  return arity > 0 ? argc === arity : argc >= -arity;
+}
+
+function lowerAscii(bytes: Uint8Array): string {
+  if (bytes.length > 64) return "";
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) {
+    let c = bytes[i]!;
+    if (c >= 65 && c <= 90) c += 32;
+    out += String.fromCharCode(c);
+  }
+  return out;
+}

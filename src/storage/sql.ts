@@ -1,0 +1,58 @@
+/**
+ * Every SQL statement the server runs, by name, in one place. Table names are passed in so
+ * the same text serves `blobs` and the per-namespace tables; they are always produced by
+ * schema.ts (validated identifiers), never by client input directly.
+ * Times are milliseconds since the epoch. A row is live when expires_at IS NULL or > now.
+ */
+
+export const FORMAT_VERSION = 1;
+
+export function createTableSql(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS "${table}" (
+  key        TEXT PRIMARY KEY,
+  value      BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  version    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON "${table}"(expires_at) WHERE expires_at IS NOT NULL;`;
+}
+
+/** Statements prepared once per table and shard. */
+export function tableSql(table: string) {
+  const t = `"${table}"`;
+  return {
+    /** The row whatever its expiry; callers filter by expiry in one place (storage/rows.ts). */
+    get: `SELECT value, expires_at FROM ${t} WHERE key = ?1`,
+    meta: `SELECT expires_at, length(value) AS stored_bytes FROM ${t} WHERE key = ?1`,
+    /**
+     * Insert or replace the value. Overwriting a row whose expiry has passed starts a fresh
+     * key: created_at and version are reset, as if the old row had been swept first.
+     */
+    upsert: `INSERT INTO ${t} (key, value, created_at, updated_at, expires_at, version)
+VALUES (?1, ?2, ?3, ?3, ?4, 0)
+ON CONFLICT(key) DO UPDATE SET
+  value = excluded.value,
+  updated_at = excluded.updated_at,
+  expires_at = excluded.expires_at,
+  created_at = CASE WHEN ${t}.expires_at IS NOT NULL AND ${t}.expires_at <= excluded.updated_at
+                    THEN excluded.created_at ELSE ${t}.created_at END,
+  version = CASE WHEN ${t}.expires_at IS NOT NULL AND ${t}.expires_at <= excluded.updated_at
+                 THEN 0 ELSE ${t}.version + 1 END`,
+    /** Deletes and reports the old expiry so the caller can tell a live row from a dead one. */
+    delete: `DELETE FROM ${t} WHERE key = ?1 RETURNING expires_at`,
+    setExpiry: `UPDATE ${t} SET expires_at = ?2 WHERE key = ?1`,
+    /** Up to ?2 rows after rowid ?1, in rowid order: rowids survive upserts, so a cursor is stable. */
+    scan: `SELECT rowid, key, expires_at FROM ${t} WHERE rowid > ?1 ORDER BY rowid LIMIT ?2`,
+    countLive: `SELECT count(*) AS n FROM ${t} WHERE expires_at IS NULL OR expires_at > ?1`,
+    countExpiring: `SELECT count(*) AS n FROM ${t} WHERE expires_at IS NOT NULL AND expires_at > ?1`,
+    /** One bounded batch of the expiry sweep. */
+    sweep: `DELETE FROM ${t} WHERE rowid IN
+  (SELECT rowid FROM ${t} WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)`,
+    clear: `DELETE FROM ${t}`,
+    /** A random live row: pick a random rowid and take the next one at or after it. */
+    randomAfter: `SELECT key FROM ${t} WHERE rowid >= ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT 1`,
+    maxRowid: `SELECT max(rowid) AS m FROM ${t}`,
+  } as const;
+}

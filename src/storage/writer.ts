@@ -1,0 +1,206 @@
+/**
+ * Group commit. Each shard has one writer queue; a scheduler flushes every shard's queue in
+ * one synchronous pass per event-loop turn (or after batch_timeout_ms), each shard in
+ * `BEGIN IMMEDIATE` transactions of at most batch_size operations. Every operation gets its
+ * own result, delivered only after its transaction commits. Because the pass is synchronous
+ * and reads run on the same thread, no client can observe a multi-shard command half applied.
+ * Maintenance work (vacuum) runs as a barrier between transactions.
+ */
+import { StorageError } from "../errors.ts";
+import { limits } from "../limits.ts";
+import type { Shard } from "./shard.ts";
+
+export type WriteFn<T> = (now: number) => T;
+
+interface QueuedOp {
+  fn: WriteFn<unknown>;
+  barrier: boolean;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface WriterEvents {
+  /** A transaction failed as a whole (BEGIN or COMMIT). */
+  onCommitError?(shard: number, error: unknown, ops: number): void;
+  /** A transaction committed. */
+  onCommit?(shard: number, ops: number, durationMs: number): void;
+}
+
+export class ShardWriter {
+  private queue: QueuedOp[] = [];
+  private waitingForRoom: (() => void)[] = [];
+  lastCommitError: string | null = null;
+
+  constructor(
+    readonly shard: Shard,
+    private readonly scheduler: WriteScheduler,
+    private readonly batchSize: number,
+  ) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Queues `fn` to run inside the next transaction; resolves with its result after COMMIT. */
+  submit<T>(fn: WriteFn<T>): Promise<T> {
+    if (this.queue.length >= limits.writerQueueOpsMax) {
+      return new Promise<void>((r) => this.waitingForRoom.push(r)).then(() => this.submit(fn));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, barrier: false, resolve: resolve as (v: unknown) => void, reject });
+      this.scheduler.notify();
+    });
+  }
+
+  /** Queues `fn` to run outside any transaction, after everything queued before it. */
+  barrier<T>(fn: WriteFn<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, barrier: true, resolve: resolve as (v: unknown) => void, reject });
+      this.scheduler.notify();
+    });
+  }
+
+  /** Runs every queued operation. Called only by the scheduler. */
+  flush(now: () => number): void {
+    while (this.queue.length > 0) {
+      const first = this.queue[0]!;
+      if (first.barrier) {
+        this.queue.shift();
+        settle(first, now);
+        continue;
+      }
+      let end = 0;
+      while (end < this.queue.length && end < this.batchSize && !this.queue[end]!.barrier) end++;
+      const batch = this.queue.splice(0, end);
+      this.runTransaction(batch, now);
+    }
+    if (this.waitingForRoom.length > 0) {
+      for (const wake of this.waitingForRoom.splice(0)) wake();
+    }
+  }
+
+  private runTransaction(batch: QueuedOp[], now: () => number): void {
+    const shard = this.shard;
+    const started = performance.now();
+    const results: { ok: boolean; value: unknown }[] = new Array(batch.length);
+    let committedFrom = 0;
+    try {
+      shard.beginImmediate();
+    } catch (error) {
+      this.fail(batch, error);
+      return;
+    }
+    const at = now();
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        results[i] = { ok: true, value: batch[i]!.fn(at) };
+      } catch (error) {
+        results[i] = { ok: false, value: error };
+        if (!shard.inTransaction) {
+          // SQLite rolled the whole transaction back (disk full, I/O error): everything before
+          // this operation in the batch is lost too, so those operations fail as well.
+          const lost = new StorageError("transaction rolled back", shard.index, "write", { cause: error });
+          for (let j = committedFrom; j < i; j++) results[j] = { ok: false, value: lost };
+          try {
+            shard.beginImmediate();
+            committedFrom = i + 1;
+          } catch (beginError) {
+            for (let j = i + 1; j < batch.length; j++) results[j] = { ok: false, value: beginError };
+            this.deliver(batch, results);
+            this.scheduler.events.onCommitError?.(shard.index, beginError, batch.length);
+            return;
+          }
+        }
+      }
+    }
+    try {
+      shard.commitTransaction();
+      this.lastCommitError = null;
+    } catch (error) {
+      shard.rollbackTransaction();
+      const failed = new StorageError("commit failed", shard.index, "commit", { cause: error });
+      for (let j = committedFrom; j < batch.length; j++) {
+        if (results[j]!.ok) results[j] = { ok: false, value: failed };
+      }
+      this.lastCommitError = String((error as Error)?.message ?? error);
+      this.scheduler.events.onCommitError?.(shard.index, error, batch.length);
+    }
+    this.scheduler.events.onCommit?.(shard.index, batch.length, performance.now() - started);
+    this.deliver(batch, results);
+  }
+
+  private deliver(batch: QueuedOp[], results: { ok: boolean; value: unknown }[]): void {
+    for (let i = 0; i < batch.length; i++) {
+      const r = results[i]!;
+      if (r.ok) batch[i]!.resolve(r.value);
+      else batch[i]!.reject(r.value);
+    }
+  }
+
+  private fail(batch: QueuedOp[], error: unknown): void {
+    this.lastCommitError = String((error as Error)?.message ?? error);
+    this.scheduler.events.onCommitError?.(this.shard.index, error, batch.length);
+    const wrapped = new StorageError("could not start a transaction", this.shard.index, "begin", {
+      cause: error,
+    });
+    for (const op of batch) op.reject(wrapped);
+  }
+}
+
+function settle(op: QueuedOp, now: () => number): void {
+  try {
+    op.resolve(op.fn(now()));
+  } catch (error) {
+    op.reject(error);
+  }
+}
+
+/** Flushes all shards' queues together, once per event-loop turn or batch window. */
+export class WriteScheduler {
+  readonly writers: ShardWriter[] = [];
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly batchTimeoutMs: number,
+    private readonly now: () => number,
+    readonly events: WriterEvents = {},
+  ) {}
+
+  add(writer: ShardWriter): void {
+    this.writers.push(writer);
+  }
+
+  notify(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (this.batchTimeoutMs > 0) setTimeout(this.run, this.batchTimeoutMs);
+    else setImmediate(this.run);
+  }
+
+  get pendingOps(): number {
+    let n = 0;
+    for (const w of this.writers) n += w.depth;
+    return n;
+  }
+
+  /** Runs queued writes now (used by shutdown and by tests). */
+  readonly run = (): void => {
+    this.scheduled = false;
+    // Operations queued while flushing (by callbacks of resolved promises) run in a later pass.
+    for (const writer of this.writers) writer.flush(this.now);
+    if (this.pendingOps === 0 && this.idleWaiters.length > 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  };
+
+  /** Resolves when every queue is empty. */
+  async drain(): Promise<void> {
+    while (this.pendingOps > 0) {
+      await new Promise<void>((r) => {
+        this.idleWaiters.push(r);
+        this.notify();
+      });
+    }
+  }
+}
