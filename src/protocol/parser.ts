@@ -21,8 +21,9 @@ const LF = 10;
 const STAR = 42;
 const DOLLAR = 36;
 const HEADER_MAX = limits.headerLineBytesMax;
+const BAD_END = "expected CRLF after bulk data";
 
-// Parser states. Plain numbers, not an enum, so the hot switch compares small integers.
+// Parser states: plain numbers, so dispatch compares small integers.
 const IDLE = 0; // at a command boundary
 const COUNT = 1; // inside "*<n>\r\n"
 const ARG_HEADER = 2; // expecting or inside "$<len>\r\n"
@@ -36,14 +37,9 @@ const INLINE = 5; // inside an inline line
  * Values beyond 2^53 lose precision, which is harmless: every caller rejects them as too big.
  */
 function parseDecimal(buf: Uint8Array, from: number, to: number): number {
-  let i = from;
-  let neg = false;
-  if (i < to && buf[i] === 45) {
-    neg = true;
-    i++;
-  }
-  if (i >= to) return Number.NaN;
-  if (buf[i] === 48) return i + 1 === to && !neg ? 0 : Number.NaN;
+  const neg = from < to && buf[from] === 45;
+  let i = neg ? from + 1 : from;
+  if (i >= to || (buf[i] === 48 && (neg || i + 1 < to))) return Number.NaN;
   let v = 0;
   for (; i < to; i++) {
     const d = buf[i]! - 48;
@@ -64,24 +60,19 @@ for (const b of [9, 13, 32]) STOP[b] = 1;
 STOP[34] = 2;
 STOP[39] = 2;
 
-function hexDigit(b: number): number {
-  return b >= 48 && b <= 57
-    ? b - 48
-    : b >= 97 && b <= 102
-      ? b - 87
-      : b >= 65 && b <= 70
-        ? b - 55
-        : -16;
+/** Hex digit values for the \\xHH escape; -1 for any other byte. */
+const HEX = new Int8Array(256).fill(-1);
+for (let d = 0; d < 16; d++) {
+  HEX[d.toString(16).charCodeAt(0)] = d;
+  HEX[d.toString(16).toUpperCase().charCodeAt(0)] = d;
 }
 
 /** The byte a backslash escape stands for inside double quotes; unknown escapes are literal. */
-function unescape(e: number): number {
+function escapedByte(e: number): number {
   return e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e;
 }
 
-function unbalanced(): ProtocolError {
-  return new ProtocolError("unbalanced quotes in request");
-}
+const UNBALANCED = "unbalanced quotes in request";
 
 /**
  * Splits an inline line like Redis's sdssplitargs. Plain arguments are views of `line`;
@@ -118,24 +109,22 @@ function splitInline(line: Uint8Array, n: number): Command {
         continue;
       }
       for (;;) {
-        if (i >= n) throw unbalanced();
+        if (i >= n) throw new ProtocolError(UNBALANCED);
         let c = line[i++]!;
         if (c === q) {
           // A closing quote must end the argument.
-          if (i < n && !isSpace(line[i]!)) throw unbalanced();
+          if (i < n && !isSpace(line[i]!)) throw new ProtocolError(UNBALANCED);
           break arg;
         }
         if (c === 92 && i < n) {
           const e = line[i]!;
-          const hex =
-            q === 34 && e === 120 && i + 2 < n
-              ? hexDigit(line[i + 1]!) * 16 + hexDigit(line[i + 2]!)
-              : -1;
-          if (hex >= 0) {
-            c = hex;
+          const hi = q === 34 && e === 120 && i + 2 < n ? HEX[line[i + 1]!]! : -1;
+          const lo = hi < 0 ? -1 : HEX[line[i + 2]!]!;
+          if (lo >= 0) {
+            c = hi * 16 + lo;
             i += 3;
           } else if (q === 34 || e === 39) {
-            c = q === 34 ? unescape(e) : 39;
+            c = q === 34 ? escapedByte(e) : 39;
             i++;
           }
         }
@@ -213,35 +202,21 @@ export class RespParser {
             this.state = INLINE;
           }
         }
-        switch (this.state) {
-          case COUNT:
-            pos = this.count(chunk, pos, end);
-            break;
-          case ARG_HEADER:
-            pos = this.argHeader(chunk, pos, end);
-            break;
-          case BODY:
-            pos = this.bodyPart(chunk, pos, end, out);
-            break;
-          case BODY_END:
-            pos = this.bodyEnd(chunk, pos, end, out);
-            break;
-          default:
-            pos = this.inline(chunk, pos, end, out);
-        }
+        const state = this.state;
+        if (state === COUNT) pos = this.count(chunk, pos, end);
+        else if (state === ARG_HEADER) pos = this.argHeader(chunk, pos, end);
+        else if (state === BODY) pos = this.bodyPart(chunk, pos, end, out);
+        else if (state === BODY_END) pos = this.bodyEnd(chunk, pos, end, out);
+        else pos = this.inline(chunk, pos, end, out);
       }
     } catch (e) {
-      if (e instanceof ProtocolError) this.fail(e.message);
+      // Unusable from now on; drop partial data so a kept parser holds no memory.
+      this.failure = e instanceof ProtocolError ? e.message : "invalid request";
+      this.body = null;
+      this.inlineParts = [];
       throw e;
     }
     this.carried = this.state === IDLE ? 0 : before + (end - cmdStart);
-  }
-
-  private fail(message: string): void {
-    this.failure = message;
-    this.args = [];
-    this.body = null;
-    this.inlineParts = [];
   }
 
   /**
@@ -250,41 +225,41 @@ export class RespParser {
    * over a limit); the state machine then re-parses from `pos` and reports exact errors.
    */
   private whole(buf: Uint8Array, pos: number, end: number, out: Command[]): number {
-    let p = pos + 1;
-    const c0 = p;
-    let n = 0;
-    while (p < end) {
-      const d = buf[p]! - 48;
-      if (d < 0 || d > 9) break;
-      n = n * 10 + d;
-      p++;
-    }
-    const cd = p - c0;
-    if (cd === 0 || cd > 9 || buf[c0] === 48 || p + 1 >= end || buf[p] !== CR) return -1;
-    if (buf[p + 1] !== LF || n > this.argsMax || n * 6 > end - p) return -1;
+    let p = this.uint(buf, pos + 1, end);
+    const n = this.num;
+    if (p < 0 || n === 0 || n > this.argsMax || n * 6 > end - p) return -1;
+    if (p + 1 >= end || buf[p] !== CR || buf[p + 1] !== LF) return -1;
     p += 2;
     const bulkMax = this.bulkMax;
     const args: Command = [];
     for (let k = 0; k < n; k++) {
       if (p >= end || buf[p] !== DOLLAR) return -1;
-      const l0 = ++p;
-      let len = 0;
-      while (p < end) {
-        const d = buf[p]! - 48;
-        if (d < 0 || d > 9) break;
-        len = len * 10 + d;
-        p++;
-      }
-      const ld = p - l0;
-      if (ld === 0 || ld > 15 || (ld > 1 && buf[l0] === 48) || len > bulkMax) return -1;
-      if (p + 1 >= end || buf[p] !== CR || buf[p + 1] !== LF) return -1;
+      p = this.uint(buf, p + 1, end);
       const s = p + 2;
-      const e = s + len;
-      if (e + 2 > end || buf[e] !== CR || buf[e + 1] !== LF) return -1;
+      const e = s + this.num;
+      if (p < 0 || this.num > bulkMax || e + 2 > end || buf[p] !== CR || buf[p + 1] !== LF)
+        return -1;
+      if (buf[e] !== CR || buf[e + 1] !== LF) return -1;
       args.push(buf.subarray(s, e));
       p = e + 2;
     }
     out.push(args);
+    return p;
+  }
+
+  /** Scans digits without a leading zero at buf[p..] into `num`; returns where they end or -1. */
+  private uint(buf: Uint8Array, p: number, end: number): number {
+    const start = p;
+    let v = 0;
+    while (p < end) {
+      const d = buf[p]! - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      p++;
+    }
+    const digits = p - start;
+    if (digits === 0 || digits > 15 || (digits > 1 && buf[start] === 48)) return -1;
+    this.num = v;
     return p;
   }
 
@@ -294,25 +269,19 @@ export class RespParser {
    * in `num`, or -1 when the chunk ended first. The limit is judged on the bytes seen, never on
    * how they were split into chunks, so errors do not depend on network timing.
    */
-  private readHeader(
-    chunk: Uint8Array,
-    pos: number,
-    end: number,
-    tooBig: string,
-    invalid: string,
-  ): number {
+  private readHeader(chunk: Uint8Array, pos: number, end: number, big: string, bad: string) {
     if (this.hdrLen === 0) {
       const lim = Math.min(end, pos + HEADER_MAX + 1);
       let i = pos + 1;
       while (i < lim && chunk[i] !== CR) i++;
       if (i < lim) {
         if (i + 1 < end) {
-          if (chunk[i + 1] !== LF) throw new ProtocolError(invalid);
+          if (chunk[i + 1] !== LF) throw new ProtocolError(bad);
           this.num = parseDecimal(chunk, pos + 1, i);
           return i + 2;
         }
       } else if (end - pos > HEADER_MAX) {
-        throw new ProtocolError(tooBig);
+        throw new ProtocolError(big);
       }
       this.hdr.set(chunk.subarray(pos, end));
       this.hdrLen = end - pos;
@@ -324,12 +293,12 @@ export class RespParser {
     for (let i = pos; i < end; i++) {
       const b = chunk[i]!;
       if (hdr[n - 1] === CR) {
-        if (b !== LF) throw new ProtocolError(invalid);
+        if (b !== LF) throw new ProtocolError(bad);
         this.hdrLen = 0;
         this.num = parseDecimal(hdr, 1, n - 1);
         return i + 1;
       }
-      if (b !== CR && n >= HEADER_MAX) throw new ProtocolError(tooBig);
+      if (b !== CR && n >= HEADER_MAX) throw new ProtocolError(big);
       hdr[n++] = b;
     }
     this.hdrLen = n;
@@ -344,13 +313,8 @@ export class RespParser {
     // Like Redis, *0 and *-1 are no command at all; other negatives are rejected (Redis
     // ignores them too, but nothing legitimate sends them).
     if (!(n >= -1 && n <= this.argsMax)) throw new ProtocolError(invalid);
-    if (n <= 0) {
-      this.state = IDLE;
-    } else {
-      this.remaining = n;
-      this.args = [];
-      this.state = ARG_HEADER;
-    }
+    this.remaining = n;
+    this.state = n <= 0 ? IDLE : ARG_HEADER;
     return p;
   }
 
@@ -371,7 +335,7 @@ export class RespParser {
   private bodyPart(chunk: Uint8Array, pos: number, end: number, out: Command[]): number {
     const avail = end - pos;
     const len = this.bodyLen;
-    let body = this.body;
+    const body = this.body;
     if (body === null) {
       if (avail >= len) {
         // Whole payload in this chunk: a view, no copy.
@@ -384,14 +348,13 @@ export class RespParser {
       // Split payload: one buffer of the final size, each piece copied into it exactly once.
       // Zero-filled memory is committed lazily by the OS, so a declared-but-unsent length
       // costs address space, not RAM.
-      body = new Uint8Array(len);
-      body.set(pos === 0 ? chunk : chunk.subarray(pos, end));
-      this.body = body;
+      this.body = new Uint8Array(len);
+      this.body.set(chunk.subarray(pos, end));
       this.bodyFilled = avail;
       return end;
     }
     const take = Math.min(avail, len - this.bodyFilled);
-    body.set(pos === 0 && take === end ? chunk : chunk.subarray(pos, pos + take), this.bodyFilled);
+    body.set(chunk.subarray(pos, pos + take), this.bodyFilled);
     this.bodyFilled += take;
     if (this.bodyFilled === len) {
       this.args.push(body);
@@ -405,11 +368,11 @@ export class RespParser {
   private bodyEnd(chunk: Uint8Array, pos: number, end: number, out: Command[]): number {
     let p = pos;
     if (!this.crSeen) {
-      if (chunk[p] !== CR) throw new ProtocolError("expected CRLF after bulk data");
+      if (chunk[p] !== CR) throw new ProtocolError(BAD_END);
       this.crSeen = true;
       if (++p === end) return end;
     }
-    if (chunk[p] !== LF) throw new ProtocolError("expected CRLF after bulk data");
+    if (chunk[p] !== LF) throw new ProtocolError(BAD_END);
     this.crSeen = false;
     return this.argDone(p + 1, out);
   }
@@ -441,23 +404,23 @@ export class RespParser {
       this.inlineLen = total;
       return end;
     }
-    let line: Uint8Array;
-    if (this.inlineLen === 0) {
-      line = chunk.subarray(pos, nl);
-    } else {
+    // Judge the length before joining pieces, so an oversized line never gets allocated.
+    const parts = this.inlineParts;
+    const last = nl > pos ? chunk[nl - 1] : parts.length > 0 ? parts.at(-1)!.at(-1) : 0;
+    const n = this.inlineLen + (nl - pos) - (last === CR ? 1 : 0);
+    if (n > max) throw new ProtocolError("too big inline request");
+    let line = chunk.subarray(pos, nl);
+    if (parts.length > 0) {
+      parts.push(line);
       line = new Uint8Array(this.inlineLen + (nl - pos));
       let o = 0;
-      for (const part of this.inlineParts) {
+      for (const part of parts) {
         line.set(part, o);
         o += part.length;
       }
-      line.set(chunk.subarray(pos, nl), o);
       this.inlineParts = [];
       this.inlineLen = 0;
     }
-    let n = line.length;
-    if (n > 0 && line[n - 1] === CR) n--;
-    if (n > max) throw new ProtocolError("too big inline request");
     const args = splitInline(line, n);
     if (args.length > 0) out.push(args);
     this.state = IDLE;

@@ -17,6 +17,8 @@ export type ProtocolVersion = 2 | 3;
 export class ReplyWriter {
   private buf: Uint8Array;
   private len = 0;
+  /** Bytes of `buf` already handed out as chunk views; reset() makes them reusable. */
+  private sealed = 0;
   private readonly chunks: Uint8Array[] = [];
   private chunkBytes = 0;
 
@@ -29,15 +31,32 @@ export class ReplyWriter {
 
   /** Bytes rendered but not yet taken. */
   get pendingBytes(): number {
-    return this.chunkBytes + this.len;
+    return this.chunkBytes + this.len - this.sealed;
   }
 
-  /** Hands over everything rendered so far, as chunks to write in order. */
+  /**
+   * Hands over everything rendered so far, as chunks to write in order. Chunks may be views
+   * of the writer's own buffer: they are valid until reset(), so the caller writes them out
+   * (copying whatever the socket does not take) and then calls reset().
+   */
   take(): Uint8Array[] {
     this.sealBuffer();
     const out = this.chunks.splice(0);
     this.chunkBytes = 0;
     return out;
+  }
+
+  /** True when `chunk` is a view of the reusable buffer (so it must be copied to outlive reset()). */
+  owns(chunk: Uint8Array): boolean {
+    return chunk.buffer === this.buf.buffer;
+  }
+
+  /** Makes the buffer reusable; every chunk returned by take() is invalid afterwards. */
+  reset(): void {
+    if (this.sealed === this.len) {
+      this.len = 0;
+      this.sealed = 0;
+    }
   }
 
   write(reply: Reply): void {
@@ -165,21 +184,23 @@ export class ReplyWriter {
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    if (this.len === 0 && n <= this.buf.length) return;
+    // Grow into a new buffer; views already handed out keep pointing at the old one.
+    const unsealed = this.len - this.sealed;
     let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
+    while (size < unsealed + n) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
+    next.set(this.buf.subarray(this.sealed, this.len));
     this.buf = next;
+    this.len = unsealed;
+    this.sealed = 0;
   }
 
-  /** Moves the rendered bytes into the chunk list and starts a fresh buffer. */
+  /** Moves the unsealed rendered bytes into the chunk list as a view of the buffer. */
   private sealBuffer(): void {
-    if (this.len === 0) return;
-    this.chunks.push(this.buf.subarray(0, this.len));
-    this.chunkBytes += this.len;
-    this.buf = new Uint8Array(Math.max(16 * 1024, Math.min(this.buf.length, 256 * 1024)));
-    this.len = 0;
+    if (this.len === this.sealed) return;
+    this.chunks.push(this.buf.subarray(this.sealed, this.len));
+    this.chunkBytes += this.len - this.sealed;
+    this.sealed = this.len;
   }
 }
 

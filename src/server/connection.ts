@@ -169,27 +169,56 @@ export class Connection {
   private readonly flush = (): void => {
     this.flushScheduled = false;
     if (this.isClosed) return;
-    this.client.protocol === 3 ? (this.writer.protocol = 3) : (this.writer.protocol = 2);
+    this.writer.protocol = this.client.protocol;
     if (this.writer.pendingBytes > 0) {
-      for (const chunk of this.writer.take()) {
-        this.outQueue.push(chunk);
-        this.outBytes += chunk.length;
-      }
+      const chunks = this.writer.take();
+      if (this.outQueue.length === 0) this.writeDirect(chunks);
+      else for (const chunk of chunks) this.enqueue(this.keep(chunk));
+      // Every chunk was either written or copied, so the writer may reuse its buffer.
+      this.writer.reset();
     }
-    this.writeOut();
+    this.checkPressure();
     if (this.closing && this.slots.length === 0 && this.outBytes === 0) this.close();
   };
 
-  /** Writes queued output; what the socket does not take now goes out on drain. */
-  private writeOut(): void {
-    while (this.outQueue.length > 0) {
-      const chunk = this.outQueue[0]!;
+  /** Writes chunks straight to the socket; copies whatever it does not take now. */
+  private writeDirect(chunks: Uint8Array[]): void {
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
       const written = this.socket.write(chunk);
-      if (written > 0) this.host.server.stats.netOutputBytes += written;
       if (written < 0) {
         this.close();
         return;
       }
+      this.host.server.stats.netOutputBytes += written;
+      if (written < chunk.length) {
+        this.enqueue(this.keep(chunk.subarray(written)));
+        for (let j = i + 1; j < chunks.length; j++) this.enqueue(this.keep(chunks[j]!));
+        return;
+      }
+    }
+  }
+
+  /** Copies views of the writer's reusable buffer; large values are kept by reference. */
+  private keep(chunk: Uint8Array): Uint8Array {
+    return this.writer.owns(chunk) ? chunk.slice() : chunk;
+  }
+
+  private enqueue(chunk: Uint8Array): void {
+    this.outQueue.push(chunk);
+    this.outBytes += chunk.length;
+  }
+
+  /** Writes queued output (our own copies); what the socket does not take waits for drain. */
+  private writeOut(): void {
+    while (this.outQueue.length > 0) {
+      const chunk = this.outQueue[0]!;
+      const written = this.socket.write(chunk);
+      if (written < 0) {
+        this.close();
+        return;
+      }
+      this.host.server.stats.netOutputBytes += written;
       this.outBytes -= written;
       if (written === chunk.length) this.outQueue.shift();
       else {
@@ -197,6 +226,9 @@ export class Connection {
         break;
       }
     }
+  }
+
+  private checkPressure(): void {
     if (!this.paused && this.outBytes > limits.outputPauseBytes) {
       this.paused = true;
       this.socket.pause();
@@ -205,6 +237,7 @@ export class Connection {
 
   onDrain(): void {
     this.writeOut();
+    this.checkPressure();
     if (this.paused && this.outBytes <= limits.outputResumeBytes) {
       this.paused = false;
       this.socket.resume();
