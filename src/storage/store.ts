@@ -131,6 +131,20 @@ export class Store {
     return this.writers[shard]!.submit(fn);
   }
 
+  /**
+   * Runs `fn` once with every listed shard inside its own open transaction, ordered after the
+   * writes already queued on each of those shards. For commands that must read and write
+   * several shards atomically (RENAME, MSETNX, cross-shard all-or-nothing hash commands).
+   */
+  writeMany<T>(shards: readonly number[], fn: WriteFn<T>): Promise<T> {
+    const unique = [...new Set(shards)].sort((a, b) => a - b);
+    if (unique.length === 1) return this.writers[unique[0]!]!.submit(fn);
+    return this.scheduler.submitMulti(
+      unique.map((i) => this.writers[i]!),
+      fn,
+    );
+  }
+
   /** Groups keys by shard, preserving each key's position, for multi-key commands. */
   groupByShard(keys: Uint8Array[]): Map<number, number[]> {
     const groups = new Map<number, number[]>();

@@ -15,6 +15,16 @@ export type WriteFn<T> = (now: number) => T;
 interface QueuedOp {
   fn: WriteFn<unknown>;
   barrier: boolean;
+  /** Set for a multi-shard operation: the same marker sits in every involved shard's queue. */
+  multi?: MultiOp;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** One operation that must commit on several shards, run once all of them reach it. */
+interface MultiOp {
+  fn: WriteFn<unknown>;
+  writers: ShardWriter[];
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -60,17 +70,43 @@ export class ShardWriter {
     });
   }
 
-  /** Runs every queued operation. Called only by the scheduler. */
+  /** The multi-shard operation waiting at the head of this queue, if any. */
+  get headMulti(): MultiOp | undefined {
+    return this.queue[0]?.multi;
+  }
+
+  /** Queues the marker of a multi-shard operation (the scheduler runs it). */
+  enqueueMulti(op: MultiOp): void {
+    this.queue.push({ fn: op.fn, barrier: false, multi: op, resolve: op.resolve, reject: op.reject });
+  }
+
+  /** Removes the multi-shard marker at the head once the scheduler ran it. */
+  shiftMulti(): void {
+    this.queue.shift();
+  }
+
+  /**
+   * Runs queued operations up to the first multi-shard marker (or all of them).
+   * Called only by the scheduler.
+   */
   flush(now: () => number): void {
     while (this.queue.length > 0) {
       const first = this.queue[0]!;
+      if (first.multi) break;
       if (first.barrier) {
         this.queue.shift();
         settle(first, now);
         continue;
       }
       let end = 0;
-      while (end < this.queue.length && end < this.batchSize && !this.queue[end]!.barrier) end++;
+      while (
+        end < this.queue.length &&
+        end < this.batchSize &&
+        !this.queue[end]!.barrier &&
+        !this.queue[end]!.multi
+      ) {
+        end++;
+      }
       const batch = this.queue.splice(0, end);
       this.runTransaction(batch, now);
     }
@@ -184,15 +220,62 @@ export class WriteScheduler {
     return n;
   }
 
+  /**
+   * Queues `fn` to run once inside a transaction on each of `writers` (BEGIN IMMEDIATE on all,
+   * fn, COMMIT on all), after everything queued before it on each of those shards. Markers go
+   * into every involved queue at once, in one global order, so the scheduler can always find a
+   * marker that heads all of its queues: no deadlock, and per-shard FIFO order is kept.
+   */
+  submitMulti<T>(writers: ShardWriter[], fn: WriteFn<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const op: MultiOp = { fn, writers, resolve: resolve as (v: unknown) => void, reject };
+      for (const w of writers) w.enqueueMulti(op);
+      this.notify();
+    });
+  }
+
   /** Runs queued writes now (used by shutdown and by tests). */
   readonly run = (): void => {
     this.scheduled = false;
     // Operations queued while flushing (by callbacks of resolved promises) run in a later pass.
-    for (const writer of this.writers) writer.flush(this.now);
+    for (;;) {
+      for (const writer of this.writers) writer.flush(this.now);
+      let ran = false;
+      for (const writer of this.writers) {
+        const op = writer.headMulti;
+        if (op && op.writers.every((w) => w.headMulti === op)) {
+          this.runMulti(op);
+          ran = true;
+        }
+      }
+      if (!ran) break;
+    }
     if (this.pendingOps === 0 && this.idleWaiters.length > 0) {
       for (const wake of this.idleWaiters.splice(0)) wake();
     }
   };
+
+  /**
+   * Runs one multi-shard operation: every involved shard begins, `fn` runs once, every shard
+   * commits. The commits are separate SQLite files: a crash between two of them can leave
+   * the operation applied on some shards only (documented in the README).
+   */
+  private runMulti(op: MultiOp): void {
+    for (const w of op.writers) w.shiftMulti();
+    const begun: ShardWriter[] = [];
+    try {
+      for (const w of op.writers) {
+        w.shard.beginImmediate();
+        begun.push(w);
+      }
+      const result = op.fn(this.now());
+      for (const w of op.writers) w.shard.commitTransaction();
+      op.resolve(result);
+    } catch (error) {
+      for (const w of begun) w.shard.rollbackTransaction();
+      op.reject(error);
+    }
+  }
 
   /** Resolves when every queue is empty. */
   async drain(): Promise<void> {
