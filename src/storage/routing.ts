@@ -10,19 +10,30 @@
  * equal distances go to the lower shard index). A shard's points never depend on the shard
  * count, so growing N → N+1 only moves keys onto the new shard, about 1/(N+1) of them.
  *
- * Ring points: shard i sits at i·⌊2⁶⁴/φ⌋ mod 2⁶⁴ (golden-ratio / Weyl sequence), not at a
- * hash of i. By the three-gap theorem the arcs between any first N points take at most three
- * lengths within a factor φ of each other, so every N is evenly split, and point i+1 always
- * lands in one of the largest arcs. Hashed points were measured and rejected: with random arcs
- * the fullest of 64 shards stayed at 1.12–1.39 × mean even with 21 probes × 1 point, 8 × 32 or
- * 6 × 64 points per shard. Probes are Bun.hash.wyhash (measured a little faster than xxHash3
- * for 8–64 byte keys; both are deterministic across runs and machines).
+ * Ring points: shard i sits at i·⌊2⁶⁴/φ⌋ mod 2⁶⁴ (golden-ratio / Weyl sequence) rather than at a
+ * hash of i. By the three-gap theorem the arcs between the first N points take at most three
+ * lengths within a factor φ of each other for every N, and point N always splits one of the
+ * largest arcs. Hashed points were measured and rejected: random arcs left the fullest of up to
+ * 64 shards at 1.12–1.35 × mean with probes × points per shard of 21 × 1, 8 × 32, 6 × 64 or
+ * 2 × 256. With evenly spread points one point per shard is enough, and the probes only have to
+ * smooth the 3-gap unevenness (without sampling noise: ≈ 1.02 × mean for 5 probes, 1.04 for 3).
+ * Probes use Bun.hash.wyhash: a little faster than xxHash3 and rapidhash for 8–16 byte keys, tied
+ * at 32–64 (bench/routing.bench.ts). Each probe is one ~20 ns native call returning a BigInt,
+ * which is then split into 32-bit halves, so lookups do no BigInt arithmetic.
  *
- * Measured fullest-shard / mean over 200,000 keys, PROBES = 5 (limit tested: 1.10); the part
- * that is not sampling noise (≈ ±4% at N = 64) is ≤ 1.021 for every N ≤ 64:
- *   keys "key:<i>":     N=2..8 ≤ 1.006, 9..16 ≤ 1.020, 17..32 ≤ 1.036, 33..64 ≤ 1.043 (N=62)
- *   random 8–64 bytes:  N=2..8 ≤ 1.007, 9..16 ≤ 1.023, 17..32 ≤ 1.034, 33..64 ≤ 1.046 (N=63)
- * (3 probes: 1.065, 4: 1.060, 6: 1.046, 8: 1.040; each probe costs one ~20 ns hash call.)
+ * Fullest shard / mean over 200,000 keys "key:<i>", 5 probes × 1 point (tested limit 1.10;
+ * sampling noise alone is ≈ +4% at N = 64), N = 2..64 in rows of 8:
+ *   N= 2..:  1.002 1.002 1.007 1.006 1.011 1.005 1.006 1.011
+ *   N=10..:  1.010 1.012 1.012 1.012 1.017 1.026 1.032 1.031
+ *   N=18..:  1.029 1.027 1.023 1.027 1.031 1.033 1.033 1.036
+ *   N=26..:  1.039 1.039 1.037 1.034 1.033 1.030 1.031 1.031
+ *   N=34..:  1.032 1.035 1.041 1.038 1.037 1.038 1.040 1.041
+ *   N=42..:  1.040 1.036 1.036 1.038 1.040 1.037 1.034 1.035
+ *   N=50..:  1.032 1.034 1.036 1.034 1.034 1.034 1.032 1.034
+ *   N=58..:  1.036 1.039 1.037 1.041 1.042 1.040 1.040
+ * Worst: 1.042 (N=62); 200,000 random 8–64 byte keys: 1.042 (N=63). Worst with 3 probes:
+ * 1.065 / 1.070, 4 probes: 1.051 / 1.046, 6 probes: 1.055 / 1.041. Growing N → N+1 moves
+ * 0.95–1.04 × 1/(N+1) of the keys for every N from 1 to 64.
  */
 
 export interface Router {
@@ -43,9 +54,7 @@ const PROBE_SEEDS: readonly bigint[] = Object.freeze([
 const GOLDEN_STEP = 0x9e3779b97f4a7c15n;
 const MASK64 = (1n << 64n) - 1n;
 const TWO_POW_32 = 0x1_0000_0000;
-/** Which Uint32 half of a 64-bit word is the high one on this machine (all Bun targets: LE). */
-const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-const LO = 1 - HI;
+const MAX_BUCKET_BITS = 16;
 
 const SINGLE_SHARD: Router = Object.freeze({ shardCount: 1, shardOf: (_key: Uint8Array) => 0 });
 
@@ -62,9 +71,16 @@ class MultiProbeRouter implements Router {
   private readonly pointHi: Uint32Array;
   private readonly pointLo: Uint32Array;
   private readonly pointShard: Uint32Array;
-  /** Per-router scratch word: a probe's BigInt is stored here and read back as two halves. */
-  private readonly word = new BigUint64Array(1);
-  private readonly halves = new Uint32Array(this.word.buffer);
+  /**
+   * Bucket index over the top bits of the ring: points with high half in bucket b are at
+   * [firstInBucket[b], firstInBucket[b + 1]). Buckets outnumber points 4–8:1 (up to 2¹⁴ shards),
+   * so a probe's lower-bound search is about one comparison instead of a branchy log₂N binary
+   * search over the whole ring (measured: −30% per shardOf at N = 64 on distinct keys).
+   */
+  private readonly firstInBucket: Uint32Array;
+  private readonly bucketShift: number;
+  /** Per-router scratch: a probe's BigInt is written here and read back as two 32-bit halves. */
+  private readonly scratch = new DataView(new ArrayBuffer(8));
 
   constructor(shardCount: number) {
     this.shardCount = shardCount;
@@ -80,21 +96,29 @@ class MultiProbeRouter implements Router {
       this.pointLo[i] = Number(at & 0xffff_ffffn);
       this.pointShard[i] = shard;
     });
+    const bucketBits = Math.min(MAX_BUCKET_BITS, Math.ceil(Math.log2(shardCount)) + 2);
+    this.bucketShift = 32 - bucketBits;
+    this.firstInBucket = new Uint32Array((1 << bucketBits) + 1);
+    for (let b = 0, i = 0; b <= 1 << bucketBits; b++) {
+      while (i < shardCount && this.pointHi[i]! >>> this.bucketShift < b) i++;
+      this.firstInBucket[b] = i;
+    }
   }
 
   shardOf(key: Uint8Array): number {
-    const { pointHi, pointLo, pointShard, word, halves } = this;
+    const { pointHi, pointLo, pointShard, firstInBucket, bucketShift, scratch } = this;
     const n = pointHi.length;
     let bestHi = TWO_POW_32; // larger than any distance's high half
     let bestLo = 0;
     let best = 0;
     for (let p = 0; p < PROBES; p++) {
-      word[0] = Bun.hash.wyhash(key, PROBE_SEEDS[p]);
-      const hi = halves[HI]!;
-      const lo = halves[LO]!;
+      scratch.setBigUint64(0, Bun.hash.wyhash(key, PROBE_SEEDS[p]));
+      const hi = scratch.getUint32(0);
+      const lo = scratch.getUint32(4);
       // First point >= probe (lower bound), wrapping past the top of the ring to point 0.
-      let low = 0;
-      let high = n;
+      const bucket = hi >>> bucketShift;
+      let low = firstInBucket[bucket]!;
+      let high = firstInBucket[bucket + 1]!;
       while (low < high) {
         const mid = (low + high) >>> 1;
         const midHi = pointHi[mid]!;
@@ -111,10 +135,7 @@ class MultiProbeRouter implements Router {
       }
       if (dHi < 0) dHi += TWO_POW_32;
       const shard = pointShard[low]!;
-      if (
-        dHi < bestHi ||
-        (dHi === bestHi && (dLo < bestLo || (dLo === bestLo && shard < best)))
-      ) {
+      if (dHi < bestHi || (dHi === bestHi && (dLo < bestLo || (dLo === bestLo && shard < best)))) {
         bestHi = dHi;
         bestLo = dLo;
         best = shard;
