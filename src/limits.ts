@@ -26,6 +26,19 @@ export const limits = {
   sweepIdleIntervalMs: 1_000,
   /** Most keys one SCAN/KEYS step reads from one shard at a time. */
   scanRowsPerStepMax: 10_000,
+  /** WAL size at which the background checkpointer folds it back into the database. */
+  walCheckpointBytes: 4 * 1024 * 1024,
+  /** How often the background checkpointer looks at the WAL sizes. */
+  walCheckpointIntervalMs: 100,
+  /**
+   * SQLite's own inline auto-checkpoint, kept as a safety net at a much higher threshold
+   * (pages), in case the background checkpointer is not running.
+   */
+  walAutoCheckpointPages: 16_384,
+  /** Committed rows kept in memory in front of SQLite, across all shards (see storage/cache.ts). */
+  valueCacheBytesMax: 64 * 1024 * 1024,
+  /** Values larger than this are never cached, so one big blob cannot flush the cache. */
+  valueCacheEntryBytesMax: 256 * 1024,
   /** How long a graceful shutdown waits for in-flight commands before closing anyway. */
   shutdownGraceMs: 10_000,
 } as const;

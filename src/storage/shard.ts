@@ -4,6 +4,7 @@
  * (writer.ts) so it lands in a group-commit transaction. Knows nothing of the protocol.
  */
 import { Database, type Statement } from "bun:sqlite";
+import { limits } from "../limits.ts";
 import { FORMAT_VERSION, createTableSql, tableSql } from "./sql.ts";
 import type { KeyParam } from "./keys.ts";
 
@@ -15,6 +16,12 @@ export interface SqliteSettings {
   journalSizeLimitMb: number;
 }
 
+/**
+ * An absolute expiry in ms. Times beyond 2^53 ms (year 287,396) are kept exact as bigint, as
+ * Redis keeps any 64-bit expiry; reads compare them as (lossy) numbers, which is harmless.
+ */
+export type ExpiryMs = number | bigint;
+
 export interface StoredRow {
   value: Uint8Array;
   expires_at: number | null;
@@ -24,9 +31,11 @@ export interface StoredRow {
 export class TableStatements {
   readonly getStmt: Statement<StoredRow, [KeyParam]>;
   readonly metaStmt: Statement<{ expires_at: number | null; stored_bytes: number }, [KeyParam]>;
-  readonly upsertStmt: Statement<unknown, [KeyParam, Uint8Array, number, number | null]>;
+  readonly upsertStmt: Statement<unknown, [KeyParam, Uint8Array, number, ExpiryMs | null]>;
+  /** Reads expires_at as an exact 64-bit integer (only for commands that report it). */
+  readonly exactExpiryStmt: Statement<{ expires_at: bigint | null }, [KeyParam]>;
   readonly deleteStmt: Statement<{ expires_at: number | null }, [KeyParam]>;
-  readonly setExpiryStmt: Statement<unknown, [KeyParam, number | null]>;
+  readonly setExpiryStmt: Statement<unknown, [KeyParam, ExpiryMs | null]>;
   readonly scanStmt: Statement<{ rowid: number; key: KeyParam; expires_at: number | null }, [number, number]>;
   readonly countLiveStmt: Statement<{ n: number }, [number]>;
   readonly countExpiringStmt: Statement<{ n: number }, [number]>;
@@ -42,6 +51,8 @@ export class TableStatements {
     this.upsertStmt = db.prepare(sql.upsert);
     this.deleteStmt = db.prepare(sql.delete);
     this.setExpiryStmt = db.prepare(sql.setExpiry);
+    this.exactExpiryStmt = db.prepare(sql.exactExpiry);
+    this.exactExpiryStmt.safeIntegers(true);
     this.scanStmt = db.prepare(sql.scan);
     this.countLiveStmt = db.prepare(sql.countLive);
     this.countExpiringStmt = db.prepare(sql.countExpiring);
@@ -65,7 +76,7 @@ export class TableStatements {
     return row !== null && (row.expires_at === null || row.expires_at > now);
   }
 
-  upsert(key: KeyParam, stored: Uint8Array, now: number, expiresAt: number | null): void {
+  upsert(key: KeyParam, stored: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
     this.upsertStmt.run(key, stored, now, expiresAt);
   }
 }
@@ -96,6 +107,8 @@ export class Shard {
     const mmapBytes = Math.floor((settings.mmapSizeMb * 1024 * 1024) / shardCount);
     if (mmapBytes > 0) db.run(`PRAGMA mmap_size = ${mmapBytes}`);
     db.run(`PRAGMA journal_size_limit = ${Math.trunc(settings.journalSizeLimitMb * 1024 * 1024)}`);
+    // Checkpoints normally run in the checkpoint Worker (checkpointer.ts), off the request path.
+    db.run(`PRAGMA wal_autocheckpoint = ${limits.walAutoCheckpointPages}`);
     db.run(createTableSql("blobs"));
     const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
     if (version === 0) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);

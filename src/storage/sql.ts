@@ -43,6 +43,7 @@ ON CONFLICT(key) DO UPDATE SET
     /** Deletes and reports the old expiry so the caller can tell a live row from a dead one. */
     delete: `DELETE FROM ${t} WHERE key = ?1 RETURNING expires_at`,
     setExpiry: `UPDATE ${t} SET expires_at = ?2 WHERE key = ?1`,
+    exactExpiry: `SELECT expires_at FROM ${t} WHERE key = ?1`,
     /** Up to ?2 rows after rowid ?1, in rowid order: rowids survive upserts, so a cursor is stable. */
     scan: `SELECT rowid, key, expires_at FROM ${t} WHERE rowid > ?1 ORDER BY rowid LIMIT ?2`,
     countLive: `SELECT count(*) AS n FROM ${t} WHERE expires_at IS NULL OR expires_at > ?1`,

@@ -6,10 +6,17 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { limits } from "../limits.ts";
+import type { Logger } from "../log.ts";
+import { Checkpointer } from "./checkpointer.ts";
 import { ValueCodec, type CompressionSettings } from "./codecs/codec.ts";
-import { type KeyParam, keyParam } from "./keys.ts";
+import { type CachedRow, ValueCache } from "./cache.ts";
+import { type KeyParam, keyId, keyParam } from "./keys.ts";
+import { Namespaces } from "./namespaces.ts";
 import { createRouter, type Router } from "./routing.ts";
-import { Shard, type SqliteSettings, type TableStatements } from "./shard.ts";
+import { type ExpiryMs, Shard, type SqliteSettings, type TableStatements } from "./shard.ts";
+import { PendingTable } from "./inflight.ts";
+import { KeyWatches } from "./watch.ts";
 import { ShardWriter, WriteScheduler, type WriteFn, type WriterEvents } from "./writer.ts";
 
 export interface StoreOptions {
@@ -22,6 +29,9 @@ export interface StoreOptions {
   /** Milliseconds since the epoch; injectable so tests can move time. */
   clock?: () => number;
   events?: WriterEvents;
+  log?: Logger;
+  /** Acknowledge writes before they commit, serving reads from the pending overlay. */
+  asyncWrite?: boolean;
 }
 
 export interface LiveEntry {
@@ -34,50 +44,116 @@ const SHARD_FILE = /^shard_(\d+)\.db$/;
 
 export class StoreOpenError extends Error {}
 
-/** Row operations on the default table of one shard, with expiry and codec applied. */
-export class KeyTable {
+/**
+ * What write closures and reads see of one shard's default table. In the default mode it is
+ * the KeyTable itself (SQL inside the writer's transaction); with async_write it is the
+ * pending-writes overlay (inflight.ts). Closures must touch rows only through this view.
+ */
+export interface RowTable {
+  readonly shardIndex: number;
+  live(key: KeyParam, now: number): LiveEntry | null;
+  has(key: KeyParam, now: number): boolean;
+  put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void;
+  /** True when a live row was removed. */
+  remove(key: KeyParam, now: number): boolean;
+  /** Changes the expiry of an existing row. */
+  setExpiry(key: KeyParam, expiresAt: ExpiryMs | null): void;
+  /** The live row's expiry exactly as stored (bigint beyond 2^53), for TTL replies. */
+  exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined;
+}
+
+/**
+ * Row operations on the default table of one shard, with expiry and codec applied and the
+ * value cache kept coherent (see cache.ts: writes drop the key, reads fill it).
+ */
+export class KeyTable implements RowTable {
   constructor(
     readonly shardIndex: number,
     readonly statements: TableStatements,
     private readonly codec: ValueCodec,
+    readonly cache: ValueCache,
+    private readonly watches: KeyWatches,
   ) {}
 
   live(key: KeyParam, now: number): LiveEntry | null {
-    const row = this.statements.live(key, now);
-    if (row === null) return null;
-    return { value: this.codec.decode(row.value), expiresAt: row.expires_at };
+    const id = keyId(key);
+    let row = this.cache.get(id);
+    if (row === undefined) {
+      const stored = this.statements.getStmt.get(key);
+      row = stored === null ? ABSENT : { value: this.codec.decode(stored.value), expiresAt: stored.expires_at };
+      this.cache.set(id, row);
+    }
+    if (row.value === null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
+    return row as LiveEntry;
   }
 
   has(key: KeyParam, now: number): boolean {
-    return this.statements.live(key, now) !== null;
+    return this.live(key, now) !== null;
   }
 
-  put(key: KeyParam, value: Uint8Array, now: number, expiresAt: number | null): void {
+  put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
+    const id = keyId(key);
+    this.cache.delete(id);
+    this.watches.touch(id);
     this.statements.upsert(key, this.codec.encode(value), now, expiresAt);
   }
 
   remove(key: KeyParam, now: number): boolean {
+    const id = keyId(key);
+    this.cache.delete(id);
+    this.watches.touch(id);
     return this.statements.remove(key, now);
   }
 
-  setExpiry(key: KeyParam, expiresAt: number | null): void {
+  setExpiry(key: KeyParam, expiresAt: ExpiryMs | null): void {
+    const id = keyId(key);
+    this.cache.delete(id);
+    this.watches.touch(id);
     this.statements.setExpiryStmt.run(key, expiresAt);
   }
+
+  /** Marks the key as written for WATCH (the overlay calls this for pending writes). */
+  touch(id: string): void {
+    this.watches.touch(id);
+  }
+
+  exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined {
+    const entry = this.live(key, now);
+    if (entry === null) return undefined;
+    if (entry.expiresAt === null || entry.expiresAt <= Number.MAX_SAFE_INTEGER) return entry.expiresAt;
+    return this.statements.exactExpiryStmt.get(key)?.expires_at ?? null;
+  }
 }
+
+const ABSENT: CachedRow = Object.freeze({ value: null, expiresAt: null });
 
 export class Store {
   readonly shards: Shard[] = [];
   readonly writers: ShardWriter[] = [];
-  readonly tables: KeyTable[] = [];
+  /** Per shard: the view reads and write closures use (the overlay in async mode). */
+  readonly tables: RowTable[] = [];
+  /** Per shard: the SQL-backed table, whatever the mode. */
+  readonly keyTables: KeyTable[] = [];
+  /** Per shard: the pending-writes overlay (used always in async mode, and during EXEC). */
+  readonly pendingTables: PendingTable[] = [];
+  /** Which clients WATCH which keys. */
+  readonly watches = new KeyWatches();
+  /** Nesting depth of exclusive sections (EXEC): writes then go through the overlay. */
+  private exclusiveDepth = 0;
+  readonly asyncWrite: boolean;
   readonly scheduler: WriteScheduler;
   readonly router: Router;
   readonly codec: ValueCodec;
+  /** The hash commands' per-namespace tables of every shard (namespaces.ts). */
+  readonly namespaces: Namespaces;
   readonly now: () => number;
+  readonly checkpointer: Checkpointer;
   private readonly lockPath: string;
   private closed = false;
 
   constructor(readonly options: StoreOptions) {
     this.now = options.clock ?? Date.now;
+    this.asyncWrite = options.asyncWrite ?? false;
     this.codec = new ValueCodec(options.compression);
     this.router = createRouter(options.numShards);
     mkdirSync(options.dataDir, { recursive: true });
@@ -92,13 +168,30 @@ export class Store {
         const writer = new ShardWriter(shard, this.scheduler, options.batchSize);
         this.writers.push(writer);
         this.scheduler.add(writer);
-        this.tables.push(new KeyTable(i, shard.blobs, this.codec));
+        const cache = new ValueCache(
+          Math.floor(limits.valueCacheBytesMax / options.numShards),
+          limits.valueCacheEntryBytesMax,
+        );
+        const keyTable = new KeyTable(i, shard.blobs, this.codec, cache, this.watches);
+        this.keyTables.push(keyTable);
+        const pending = new PendingTable(i, keyTable, writer, this.scheduler, (s, e) => this.asyncFailure(s, e));
+        this.pendingTables.push(pending);
+        this.tables.push(this.asyncWrite ? pending : keyTable);
       }
+      this.namespaces = new Namespaces(this.shards, this.codec);
     } catch (error) {
       for (const shard of this.shards) shard.db.close();
       rmSync(this.lockPath, { force: true });
       throw error;
     }
+    this.checkpointer = new Checkpointer({
+      paths: this.shards.map((s) => s.path),
+      walBytesThreshold: limits.walCheckpointBytes,
+      intervalMs: limits.walCheckpointIntervalMs,
+      busyTimeoutMs: options.sqlite.busyTimeoutMs,
+      log: options.log,
+    });
+    this.checkpointer.start();
   }
 
   get shardCount(): number {
@@ -110,7 +203,7 @@ export class Store {
   }
 
   /** The default-table view of the shard that owns `key`. */
-  tableFor(key: Uint8Array): KeyTable {
+  tableFor(key: Uint8Array): RowTable {
     return this.tables[this.router.shardOf(key)]!;
   }
 
@@ -119,25 +212,104 @@ export class Store {
     return this.tableFor(key).live(keyParam(key), this.now());
   }
 
-  /** Queues `fn` on the writer of `key`'s shard; resolves after its transaction commits. */
-  write<T>(key: Uint8Array, fn: (table: KeyTable, now: number) => T): Promise<T> {
-    const shard = this.router.shardOf(key);
-    const table = this.tables[shard]!;
-    return this.writers[shard]!.submit((now) => fn(table, now));
+  /**
+   * Runs a row-level write on `key`'s shard. Default mode: inside the next group commit,
+   * resolving after COMMIT. Async mode: at once against the overlay, resolving immediately,
+   * with the physical writes queued (it waits only when the shard's queue is full).
+   */
+  write<T>(key: Uint8Array, fn: (table: RowTable, now: number) => T): Promise<T> {
+    return this.writeRows(this.router.shardOf(key), fn);
   }
 
-  /** Queues `fn` on one shard's writer. */
+  /** Like write(), for a shard chosen by the caller (multi-key commands group keys by shard). */
+  writeRows<T>(shard: number, fn: (table: RowTable, now: number) => T): Promise<T> {
+    const writer = this.writers[shard]!;
+    if (!this.asyncWrite && this.exclusiveDepth === 0) {
+      const table = this.keyTables[shard]!;
+      return writer.submit((now) => fn(table, now));
+    }
+    if (!writer.hasRoom) {
+      // Inside EXEC nothing may wait for the event loop: commit what is queued right now.
+      if (this.exclusiveDepth > 0) this.scheduler.run();
+      else return writer.waitForRoom().then(() => this.writeRows(shard, fn));
+    }
+    try {
+      return Promise.resolve(fn(this.tables[shard]!, this.now()));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Queues a raw operation (statements on the shard directly) on one shard's writer. It is
+   * acknowledged after COMMIT in both modes: maintenance, sweeps and FLUSHDB use it.
+   */
   writeShard<T>(shard: number, fn: WriteFn<T>): Promise<T> {
     return this.writers[shard]!.submit(fn);
   }
 
   /**
+   * Runs `body` with every shard's writes going through the pending overlay, so it reads its
+   * own writes at once, then commits them all in one synchronous pass: the writes of one
+   * EXEC share one transaction per shard. The caller keeps other clients out meanwhile.
+   */
+  async exclusive<T>(body: () => Promise<T>): Promise<{ result: T; failed: boolean }> {
+    const failuresBefore = this.asyncFailures;
+    this.exclusiveDepth++;
+    const saved = this.tables.splice(0, this.tables.length, ...this.pendingTables);
+    let result: T;
+    try {
+      result = await body();
+    } finally {
+      this.exclusiveDepth--;
+      this.tables.splice(0, this.tables.length, ...saved);
+      if (this.exclusiveDepth === 0) this.scheduler.run();
+    }
+    // The commits' results reach the overlay through promise callbacks: let them run.
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+    return { result, failed: this.asyncFailures !== failuresBefore };
+  }
+
+  /** Removes every key of the default table on every shard (FLUSHDB), after queued writes. */
+  async clear(): Promise<void> {
+    this.watches.touchAll();
+    for (const t of this.pendingTables) t.clearPending();
+    await Promise.all(
+      this.shards.map((shard, i) =>
+        this.writeShard(i, () => {
+          this.keyTables[i]!.cache.clear();
+          shard.blobs.clearStmt.run();
+        }),
+      ),
+    );
+  }
+
+  /** Commits every pending write now, so scans over SQLite see them (async mode). */
+  settle(): void {
+    if (this.asyncWrite && this.scheduler.pendingOps > 0) this.scheduler.run();
+  }
+
+  private asyncFailure(shard: number, error: unknown): void {
+    this.asyncFailures++;
+    this.options.log?.error(
+      `shard ${shard}: an acknowledged async write failed to commit and was dropped: ${(error as Error)?.message ?? error}`,
+    );
+  }
+
+  /** Async writes acknowledged but then lost to a failed commit (reported in metrics). */
+  asyncFailures = 0;
+
+  /**
    * Runs `fn` once with every listed shard inside its own open transaction, ordered after the
    * writes already queued on each of those shards. For commands that must read and write
    * several shards atomically (RENAME, MSETNX, cross-shard all-or-nothing hash commands).
+   * It is acknowledged after its commits in both modes.
    */
   writeMany<T>(shards: readonly number[], fn: WriteFn<T>): Promise<T> {
-    const unique = [...new Set(shards)].sort((a, b) => a - b);
+    // Shards commit in the caller's order (deadlock freedom comes from the scheduler's global
+    // marker order, not from sorting): RENAME lists the destination first, so a crash between
+    // the two commits can leave a duplicate but never lose the value.
+    const unique = [...new Set(shards)];
     if (unique.length === 1) return this.writers[unique[0]!]!.submit(fn);
     return this.scheduler.submitMulti(
       unique.map((i) => this.writers[i]!),
@@ -162,6 +334,7 @@ export class Store {
     if (this.closed) return;
     this.closed = true;
     await this.scheduler.drain();
+    await this.checkpointer.stop();
     for (const shard of this.shards) shard.close();
     rmSync(this.lockPath, { force: true });
   }

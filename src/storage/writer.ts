@@ -51,6 +51,18 @@ export class ShardWriter {
     return this.queue.length;
   }
 
+  /** False when the queue is at its bound; new async writes then wait for room. */
+  get hasRoom(): boolean {
+    return this.queue.length < limits.writerQueueOpsMax;
+  }
+
+  waitForRoom(): Promise<void> {
+    return new Promise<void>((r) => {
+      this.waitingForRoom.push(r);
+      this.scheduler.notify();
+    });
+  }
+
   /** Queues `fn` to run inside the next transaction; resolves with its result after COMMIT. */
   submit<T>(fn: WriteFn<T>): Promise<T> {
     if (this.queue.length >= limits.writerQueueOpsMax) {
@@ -194,6 +206,8 @@ function settle(op: QueuedOp, now: () => number): void {
 /** Flushes all shards' queues together, once per event-loop turn or batch window. */
 export class WriteScheduler {
   readonly writers: ShardWriter[] = [];
+  /** True while a flush pass runs: row views then write straight through to SQLite. */
+  flushing = false;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -237,6 +251,18 @@ export class WriteScheduler {
   /** Runs queued writes now (used by shutdown and by tests). */
   readonly run = (): void => {
     this.scheduled = false;
+    this.flushing = true;
+    try {
+      this.pass();
+    } finally {
+      this.flushing = false;
+    }
+    if (this.pendingOps === 0 && this.idleWaiters.length > 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  };
+
+  private pass(): void {
     // Operations queued while flushing (by callbacks of resolved promises) run in a later pass.
     for (;;) {
       for (const writer of this.writers) writer.flush(this.now);
@@ -250,10 +276,7 @@ export class WriteScheduler {
       }
       if (!ran) break;
     }
-    if (this.pendingOps === 0 && this.idleWaiters.length > 0) {
-      for (const wake of this.idleWaiters.splice(0)) wake();
-    }
-  };
+  }
 
   /**
    * Runs one multi-shard operation: every involved shard begins, `fn` runs once, every shard

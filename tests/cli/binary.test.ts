@@ -9,7 +9,7 @@ test("the compiled single-file binary serves a real client from another director
   const dir = tempDir("blobasaur-bin-");
   try {
     const binary = join(dir, "blobasaur");
-    const build = Bun.spawnSync([BUN, "build", join(ROOT, "src/main.ts"), "--compile", "--outfile", binary], {
+    const build = Bun.spawnSync([BUN, "build", join(ROOT, "src/main.ts"), join(ROOT, "src/storage/checkpoint-worker.ts"), "--compile", "--outfile", binary], {
       cwd: ROOT,
       stdout: "pipe",
       stderr: "pipe",

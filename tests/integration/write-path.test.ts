@@ -1,0 +1,124 @@
+import { expect, test } from "bun:test";
+import Redis from "ioredis";
+import { startTestServer } from "../helpers/server.ts";
+
+async function client(port: number): Promise<Redis> {
+  const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  await c.connect();
+  return c;
+}
+
+/** Forces SQLITE_FULL on every shard by capping the page count at what is used now. */
+function fillDisk(server: Awaited<ReturnType<typeof startTestServer>>, extraPages = 0): void {
+  for (const shard of server.handle.store.shards) {
+    const used = (shard.db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+    shard.db.run(`PRAGMA max_page_count = ${used + extraPages}`);
+  }
+}
+function freeDisk(server: Awaited<ReturnType<typeof startTestServer>>): void {
+  for (const shard of server.handle.store.shards) shard.db.run("PRAGMA max_page_count = 1073741823");
+}
+
+test("in async mode a write is acknowledged before its commit and every read sees it", async () => {
+  // A long batch window keeps the writes pending while the reads run.
+  await using server = await startTestServer({ asyncWrite: true, batchTimeoutMs: 300 });
+  const a = await client(server.port);
+  const b = await client(server.port);
+  const started = performance.now();
+  expect(await a.set("k", "v1", "PX", 60_000)).toBe("OK");
+  expect(performance.now() - started).toBeLessThan(250);
+  expect(server.handle.store.scheduler.pendingOps).toBeGreaterThan(0);
+  expect(await b.get("k")).toBe("v1");
+  expect(await b.exists("k", "k", "nope")).toBe(2);
+  expect(await b.pttl("k")).toBeGreaterThan(59_000);
+  expect(await b.mget("k", "nope")).toEqual(["v1", null]);
+  expect(await b.strlen("k")).toBe(2);
+  // The newest pending write to a key wins.
+  await a.set("k", "v2");
+  expect(await b.get("k")).toBe("v2");
+  expect(await b.ttl("k")).toBe(-1);
+  // A delete is a pending write too, and it counts the pending key.
+  await a.set("gone", "x");
+  expect(await a.del("gone", "gone")).toBe(1);
+  expect(await b.get("gone")).toBeNull();
+  expect(await b.exists("gone")).toBe(0);
+  // SCAN and KEYS see pending keys.
+  expect((await b.keys("*")).sort()).toEqual(["k"]);
+  expect(await b.dbsize()).toBe(1);
+  await server.handle.store.scheduler.drain();
+  expect(await b.get("k")).toBe("v2");
+  expect(await b.get("gone")).toBeNull();
+  a.disconnect();
+  b.disconnect();
+});
+
+test("in async mode SET NX, SET GET and EXPIRE decide against pending writes", async () => {
+  await using server = await startTestServer({ asyncWrite: true, batchTimeoutMs: 300 });
+  const a = await client(server.port);
+  expect(await a.set("k", "1", "NX")).toBe("OK");
+  expect(await a.set("k", "2", "NX")).toBeNull();
+  expect(await a.set("k", "3", "GET")).toBe("1");
+  expect(await a.expire("k", 100)).toBe(1);
+  expect(await a.ttl("k")).toBe(100);
+  expect(await a.persist("k")).toBe(1);
+  expect(await a.ttl("k")).toBe(-1);
+  expect(await a.expire("nope", 100)).toBe(0);
+  await server.handle.store.scheduler.drain();
+  expect(await a.get("k")).toBe("3");
+  expect(await a.ttl("k")).toBe(-1);
+  a.disconnect();
+});
+
+test("in async mode a write whose commit fails is dropped from the overlay and counted", async () => {
+  await using server = await startTestServer({ asyncWrite: true, batchTimeoutMs: 50, numShards: 1 });
+  const a = await client(server.port);
+  await a.set("old", "kept");
+  await server.handle.store.scheduler.drain();
+  fillDisk(server);
+  expect(await a.set("big", Buffer.alloc(256 * 1024, 1))).toBe("OK");
+  expect(await a.strlen("big")).toBe(256 * 1024);
+  await server.handle.store.scheduler.drain();
+  expect(await a.get("big")).toBeNull();
+  expect(server.handle.store.asyncFailures).toBe(1);
+  expect(await a.get("old")).toBe("kept");
+  a.disconnect();
+});
+
+test("a full disk gives the writer a clean error, loses nothing stored, and recovers", async () => {
+  await using server = await startTestServer({ numShards: 2 });
+  const a = await client(server.port);
+  for (let i = 0; i < 20; i++) await a.set(`keep${i}`, `v${i}`);
+  fillDisk(server);
+  const big = Buffer.alloc(512 * 1024, 2);
+  await expect(a.set("big", big)).rejects.toThrow(/ERR/);
+  // The connection stays open and other commands keep working.
+  expect(await a.get("keep3")).toBe("v3");
+  expect(await a.get("big")).toBeNull();
+  freeDisk(server);
+  expect(await a.set("big", big)).toBe("OK");
+  expect((await a.getBuffer("big"))!.length).toBe(big.length);
+  for (let i = 0; i < 20; i++) expect(await a.get(`keep${i}`)).toBe(`v${i}`);
+  for (const shard of server.handle.store.shards) {
+    expect(shard.db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+  }
+  a.disconnect();
+});
+
+test("pipelined SETs from many clients share group commits", async () => {
+  let transactions = 0;
+  await using server = await startTestServer({ numShards: 1 });
+  const scheduler = server.handle.store.scheduler as unknown as { events: { onCommit?: () => void } };
+  scheduler.events.onCommit = () => transactions++;
+  const clients = await Promise.all(Array.from({ length: 10 }, () => client(server.port)));
+  await Promise.all(
+    clients.map((c, ci) => {
+      const p = c.pipeline();
+      for (let i = 0; i < 100; i++) p.set(`c${ci}:${i}`, "x");
+      return p.exec();
+    }),
+  );
+  expect(await clients[0]!.dbsize()).toBe(1000);
+  // 1000 writes must not cost anything close to 1000 transactions.
+  expect(transactions).toBeLessThan(100);
+  for (const c of clients) c.disconnect();
+});
