@@ -1,8 +1,9 @@
 /**
- * The background expiry sweep. Reads already hide expired rows; the sweep only reclaims their
- * space. Each round deletes at most limits.sweepRowsPerBatch rows per shard, through the
- * shard's writer, so it shares group commits with client writes and never holds a shard's
- * write lock for long. A round that found a full batch is followed by another one soon.
+ * The background expiry sweep, over `blobs` and every namespace table of the hash commands.
+ * Reads already hide expired rows; the sweep only reclaims their space. Each round deletes at
+ * most limits.sweepRowsPerBatch rows per shard, through the shard's writer, so it shares group
+ * commits with client writes and never holds a shard's write lock for long. A round that found
+ * a full batch is followed by another one soon.
  */
 import { limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
@@ -32,15 +33,36 @@ export class ExpirySweeper {
 
   /** One round over every shard; resolves with the number of rows removed. */
   async sweepOnce(): Promise<number> {
+    return (await this.sweepRound()).removed;
+  }
+
+  /**
+   * One round: per shard, up to sweepRowsPerBatch expired rows of `blobs`, then, with what is
+   * left of that budget, of the namespace tables (at most sweepRowsPerBatch tables visited,
+   * resuming where the previous round stopped, so every table is reached eventually).
+   * `more` says a shard used its whole budget, so expired rows probably remain.
+   */
+  private async sweepRound(): Promise<{ removed: number; more: boolean }> {
     const batch = limits.sweepRowsPerBatch;
-    const counts = await Promise.all(
+    const namespaces = this.store.namespaces.shards;
+    const results = await Promise.all(
       this.store.shards.map((shard, i) =>
-        this.store.writeShard(i, (now) => shard.blobs.sweepStmt.run(now, batch).changes),
+        this.store.writeShard(i, (now) => {
+          const plain = shard.blobs.sweepStmt.run(now, batch).changes;
+          if (plain >= batch) return { removed: plain, more: true };
+          const hashes = namespaces[i]!.sweep(now, batch - plain, batch);
+          return { removed: plain + hashes.removed, more: hashes.more };
+        }),
       ),
     );
-    const removed = counts.reduce((a, b) => a + b, 0);
+    let removed = 0;
+    let more = false;
+    for (const r of results) {
+      removed += r.removed;
+      more ||= r.more;
+    }
     if (removed > 0) this.onExpired(removed);
-    return removed;
+    return { removed, more };
   }
 
   private schedule(delayMs: number): void {
@@ -55,8 +77,7 @@ export class ExpirySweeper {
     this.running = true;
     let full = false;
     try {
-      const removed = await this.sweepOnce();
-      full = removed >= limits.sweepRowsPerBatch;
+      full = (await this.sweepRound()).more;
     } catch (error) {
       this.log.warn(`expiry sweep failed: ${(error as Error).message}`);
     } finally {

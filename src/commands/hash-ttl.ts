@@ -1,0 +1,348 @@
+/**
+ * Hash field expiry: HSETEX and HGETEX (Redis 8.0), HEXPIRE, HPEXPIRE, HEXPIREAT, HPEXPIREAT,
+ * HTTL, HPTTL, HEXPIRETIME, HPEXPIRETIME and HPERSIST (Redis 7.4), with Redis's argument
+ * order, error texts and per-field reply codes. An expired field is absent for all of them:
+ * HEXPIRE never revives it (-2) and HSETEX on it creates a fresh field. Reads inside write
+ * commands happen in their queued operations (see the ordering rules in hash.ts).
+ */
+import { errors, RespError, sanitizeLine } from "../errors.ts";
+import type { Reply } from "../protocol/reply.ts";
+import { keyParam } from "../storage/keys.ts";
+import { writeJointly } from "../storage/namespaces.ts";
+import { equalsToken, parseInt64, text } from "./args.ts";
+import { conditionAllows, type ExpireCondition, type ExpireUnit } from "./expiry.ts";
+import { fieldsAt, namespaceArg, perShard } from "./hash.ts";
+import type { CommandSpec, Ctx } from "./spec.ts";
+
+/** Redis's largest field expiry, HFE_MAX_ABS_TIME_MSEC = (2^48 - 1) >> 2 ms (year 4199). */
+const FIELD_EXPIRY_MAX_MS = 70_368_744_177_663;
+const POSITIVE_COUNT = "Number of fields must be a positive integer";
+const EXPIRY_KINDS = ["EX", "PX", "EXAT", "PXAT"] as const;
+
+/**
+ * A field expiry argument as Redis's hash commands read it: an integer >= 0 in `unit`, added
+ * to `base` (now for EX/PX/HEXPIRE, 0 for the *AT forms), at most FIELD_EXPIRY_MAX_MS.
+ */
+function fieldExpiry(raw: Uint8Array, unit: ExpireUnit, base: number, command: string): number {
+  const value = parseInt64(raw);
+  if (value === null) throw errors.notInteger();
+  if (value < 0n) throw new RespError("ERR", "invalid expire time, must be >= 0");
+  let ms = value;
+  if (unit === "s") {
+    if (value > BigInt(Math.floor(FIELD_EXPIRY_MAX_MS / 1000))) throw errors.invalidExpire(command);
+    ms = value * 1000n;
+  }
+  if (ms > BigInt(FIELD_EXPIRY_MAX_MS - base)) throw errors.invalidExpire(command);
+  return Number(ms) + base;
+}
+
+function expiryKind(arg: Uint8Array): (typeof EXPIRY_KINDS)[number] | undefined {
+  return EXPIRY_KINDS.find((k) => equalsToken(arg, k));
+}
+
+interface HsetexOptions {
+  condition: "FNX" | "FXX" | null;
+  /** Absolute expiry in ms, null when no EX/PX/EXAT/PXAT was given. */
+  expiresAt: number | null;
+  keepTtl: boolean;
+  /** Index of the first field argument. */
+  first: number;
+}
+
+/** HSETEX's options, parsed in any order up to FIELDS, refused as Redis 8.0 refuses them. */
+function parseHsetex(args: Uint8Array[], now: number): HsetexOptions {
+  const opts: HsetexOptions = { condition: null, expiresAt: null, keepTtl: false, first: -1 };
+  const onlyOneExpiry = () =>
+    new RespError("ERR", "Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified");
+  for (let i = 2; i < args.length; i++) {
+    const a = args[i]!;
+    const kind = expiryKind(a);
+    if (equalsToken(a, "FIELDS")) {
+      if (i >= args.length - 3) throw errors.wrongArity("hsetex");
+      const n = parseInt64(args[i + 1]!);
+      if (n === null || n < 1n || n > 2147483647n) {
+        throw new RespError("ERR", "invalid number of fields");
+      }
+      const remaining = args.length - i - 2;
+      if (remaining % 2 !== 0 || BigInt(remaining / 2) !== n) throw errors.wrongArity("hsetex");
+      opts.first = i + 2;
+      return opts;
+    } else if (kind) {
+      if (opts.expiresAt !== null || opts.keepTtl) throw onlyOneExpiry();
+      if (i >= args.length - 1) throw new RespError("ERR", "missing expire time");
+      const unit = kind === "EX" || kind === "EXAT" ? "s" : "ms";
+      const base = kind === "EX" || kind === "PX" ? now : 0;
+      opts.expiresAt = fieldExpiry(args[++i]!, unit, base, "hsetex");
+    } else if (equalsToken(a, "KEEPTTL")) {
+      if (opts.expiresAt !== null || opts.keepTtl) throw onlyOneExpiry();
+      opts.keepTtl = true;
+    } else if (equalsToken(a, "FNX") || equalsToken(a, "FXX")) {
+      if (opts.condition !== null) {
+        throw new RespError("ERR", "Only one of FXX or FNX arguments can be specified");
+      }
+      opts.condition = equalsToken(a, "FNX") ? "FNX" : "FXX";
+    } else {
+      throw new RespError("ERR", `unknown argument: ${sanitizeLine(text(a))}`);
+    }
+  }
+  // Unreachable with arity -6 (the last argument is always taken as an option and refused).
+  throw errors.syntax();
+}
+
+/**
+ * HSETEX ns [FNX|FXX] [EX|PX|EXAT|PXAT t|KEEPTTL] FIELDS n field value …: 1 when the fields
+ * were set, 0 when FNX/FXX refused them all. Without an expiry option the fields lose their
+ * TTL (Redis 8); KEEPTTL keeps a live field's TTL; a time already past deletes the fields.
+ */
+async function hsetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  const ns = namespaceArg(args);
+  const store = ctx.server.store;
+  const opts = parseHsetex(args, store.now());
+  const fields: Uint8Array[] = [];
+  const stored: Uint8Array[] = [];
+  for (let i = opts.first; i < args.length; i += 2) {
+    fields.push(args[i]!);
+    stored.push(store.codec.encode(args[i + 1]!));
+  }
+  const params = fields.map(keyParam);
+  const groups = store.groupByShard(fields);
+  const namespaces = store.namespaces;
+  const apply = (shard: number, positions: number[], now: number): void => {
+    const table = namespaces.ensure(shard, ns);
+    for (const p of positions) {
+      const at = opts.expiresAt;
+      if (at !== null && at <= now) {
+        table.remove(params[p]!, now);
+        continue;
+      }
+      const keep = opts.keepTtl ? (table.live(params[p]!, now)?.expiresAt ?? null) : null;
+      table.putEncoded(params[p]!, stored[p]!, now, at ?? keep);
+    }
+  };
+  if (opts.condition === null) {
+    await perShard(store, fields, apply);
+    return 1;
+  }
+  // FNX/FXX: one operation over every involved shard, checking all fields before writing any.
+  const wantLive = opts.condition === "FXX";
+  return writeJointly(store, [...groups.keys()], (now) => {
+    for (const [shard, positions] of groups) {
+      const table = namespaces.table(shard, ns);
+      for (const p of positions) {
+        if ((table?.has(params[p]!, now) ?? false) !== wantLive) return 0;
+      }
+    }
+    for (const [shard, positions] of groups) apply(shard, positions, now);
+    return 1;
+  });
+}
+
+/** HGETEX ns [EX|PX|EXAT|PXAT t|PERSIST] FIELDS n field … (Redis 8.0): values, then TTL change. */
+async function hgetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  const ns = namespaceArg(args);
+  const store = ctx.server.store;
+  const kind = expiryKind(args[2]!);
+  const persist = !kind && equalsToken(args[2]!, "PERSIST");
+  let when: number | null = null;
+  let at = 2;
+  if (kind) {
+    const unit = kind === "EX" || kind === "EXAT" ? "s" : "ms";
+    const base = kind === "EX" || kind === "PX" ? store.now() : 0;
+    when = fieldExpiry(args[3]!, unit, base, "hgetex");
+    at = 4;
+  } else if (persist) at = 3;
+  const fields = fieldsAt(args, at, POSITIVE_COUNT);
+  const params = fields.map(keyParam);
+  const out: Reply[] = new Array(fields.length).fill(null);
+  await perShard(store, fields, (shard, positions, now) => {
+    const table = store.namespaces.table(shard, ns);
+    if (table === null) return;
+    for (const p of positions) {
+      const entry = table.live(params[p]!, now);
+      if (entry === null) continue;
+      out[p] = entry.value;
+      if (persist && entry.expiresAt !== null) table.setExpiry(params[p]!, null);
+      else if (when !== null && when <= now) table.remove(params[p]!, now);
+      else if (when !== null) table.setExpiry(params[p]!, when);
+    }
+  });
+  return out;
+}
+
+/**
+ * HEXPIRE family: per field -2 (no such field), 0 (NX/XX/GT/LT not met), 1 (expiry set) or
+ * 2 (deleted: the time is now or past). The condition is checked before the deletion, as in
+ * Redis 7.4; a field without TTL counts as never expiring for GT and LT.
+ */
+function hexpireCommand(name: string, unit: ExpireUnit, relative: boolean) {
+  return async (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
+    const ns = namespaceArg(args);
+    const store = ctx.server.store;
+    const when = fieldExpiry(args[2]!, unit, relative ? store.now() : 0, name);
+    const condition = (["NX", "XX", "GT", "LT"] as const).find((c) => equalsToken(args[3]!, c));
+    const fields = fieldsAt(
+      args,
+      condition ? 4 : 3,
+      "Parameter `numFields` should be greater than 0",
+    );
+    const cond: ExpireCondition = condition ?? null;
+    const params = fields.map(keyParam);
+    const codes: number[] = new Array(fields.length).fill(-2);
+    await perShard(store, fields, (shard, positions, now) => {
+      const table = store.namespaces.table(shard, ns);
+      if (table === null) return;
+      for (const p of positions) {
+        const entry = table.live(params[p]!, now);
+        if (entry === null) continue;
+        if (!conditionAllows(cond, entry.expiresAt, when)) codes[p] = 0;
+        else if (when <= now) {
+          table.remove(params[p]!, now);
+          codes[p] = 2;
+        } else {
+          table.setExpiry(params[p]!, when);
+          codes[p] = 1;
+        }
+      }
+    });
+    return codes;
+  };
+}
+
+/**
+ * HTTL, HPTTL, HEXPIRETIME, HPEXPIRETIME: per field -2 (no such field), -1 (no TTL) or the
+ * time; seconds round up, as Redis 7.4 computes them ((ms + 999) / 1000).
+ */
+function httlCommand(unit: ExpireUnit, absolute: boolean) {
+  return (ctx: Ctx, args: Uint8Array[]): Reply => {
+    const ns = namespaceArg(args);
+    const store = ctx.server.store;
+    const fields = fieldsAt(args, 2, POSITIVE_COUNT);
+    const now = store.now();
+    const base = absolute ? 0 : now;
+    return fields.map((field) => {
+      const table = store.namespaces.table(store.shardOf(field), ns);
+      const entry = table?.live(keyParam(field), now) ?? null;
+      if (entry === null) return -2;
+      if (entry.expiresAt === null) return -1;
+      const ms = entry.expiresAt - base;
+      return unit === "ms" ? ms : Math.floor((ms + 999) / 1000);
+    });
+  };
+}
+
+/** HPERSIST: per field -2 (no such field), -1 (no TTL) or 1 (TTL removed). */
+async function hpersist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  const ns = namespaceArg(args);
+  const store = ctx.server.store;
+  const fields = fieldsAt(args, 2, POSITIVE_COUNT);
+  const params = fields.map(keyParam);
+  const codes: number[] = new Array(fields.length).fill(-2);
+  await perShard(store, fields, (shard, positions, now) => {
+    const table = store.namespaces.table(shard, ns);
+    if (table === null) return;
+    for (const p of positions) {
+      const entry = table.live(params[p]!, now);
+      if (entry === null) continue;
+      if (entry.expiresAt === null) codes[p] = -1;
+      else {
+        table.setExpiry(params[p]!, null);
+        codes[p] = 1;
+      }
+    }
+  });
+  return codes;
+}
+
+const K1 = { first: 1, last: 1, step: 1 } as const;
+const FIELDS = "FIELDS numfields field [field ...]";
+const expireRow = (
+  name: string,
+  unit: ExpireUnit,
+  relative: boolean,
+  arg: string,
+  what: string,
+): CommandSpec => ({
+  name,
+  arity: -6,
+  flags: ["write", "fast"],
+  keys: K1,
+  group: "hash",
+  since: "7.4.0",
+  summary: `Set expiry for hash field using ${what}.`,
+  syntax: `key ${arg} [NX | XX | GT | LT] ${FIELDS}`,
+  handler: hexpireCommand(name, unit, relative),
+});
+const ttlRow = (name: string, unit: ExpireUnit, absolute: boolean, what: string): CommandSpec => ({
+  name,
+  arity: -5,
+  flags: ["readonly", "fast"],
+  keys: K1,
+  group: "hash",
+  since: "7.4.0",
+  summary: what,
+  syntax: `key ${FIELDS}`,
+  handler: httlCommand(unit, absolute),
+});
+
+export const hashTtlCommands: CommandSpec[] = [
+  {
+    name: "hsetex",
+    arity: -6,
+    flags: ["write", "denyoom", "fast"],
+    keys: K1,
+    group: "hash",
+    since: "8.0.0",
+    summary:
+      "Set the value of one or more fields of a given hash key, and optionally set their expiration time.",
+    syntax:
+      "key [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS numfields field value [field value ...]",
+    handler: hsetex,
+  },
+  {
+    name: "hgetex",
+    arity: -5,
+    flags: ["write", "fast"],
+    keys: K1,
+    group: "hash",
+    since: "8.0.0",
+    summary:
+      "Get the value of one or more fields of a given hash key, and optionally set their expiration time or time-to-live (TTL).",
+    syntax: `key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] ${FIELDS}`,
+    handler: hgetex,
+  },
+  expireRow("hexpire", "s", true, "seconds", "relative time to expire in seconds"),
+  expireRow("hpexpire", "ms", true, "milliseconds", "relative time to expire in milliseconds"),
+  expireRow("hexpireat", "s", false, "unix-time-seconds", "an absolute Unix timestamp in seconds"),
+  expireRow(
+    "hpexpireat",
+    "ms",
+    false,
+    "unix-time-milliseconds",
+    "an absolute Unix timestamp in milliseconds",
+  ),
+  ttlRow("httl", "s", false, "Returns the TTL in seconds of a hash field."),
+  ttlRow("hpttl", "ms", false, "Returns the TTL in milliseconds of a hash field."),
+  ttlRow(
+    "hexpiretime",
+    "s",
+    true,
+    "Returns the expiration time of a hash field as a Unix timestamp, in seconds.",
+  ),
+  ttlRow(
+    "hpexpiretime",
+    "ms",
+    true,
+    "Returns the expiration time of a hash field as a Unix timestamp, in msec.",
+  ),
+  {
+    name: "hpersist",
+    arity: -5,
+    flags: ["write", "fast"],
+    keys: K1,
+    group: "hash",
+    since: "7.4.0",
+    summary: "Removes the expiration time for each specified field.",
+    syntax: `key ${FIELDS}`,
+    handler: hpersist,
+  },
+];
