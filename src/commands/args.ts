@@ -13,6 +13,14 @@ export function text(arg: Uint8Array): string {
   return decoder.decode(arg);
 }
 
+/**
+ * The argument's raw bytes as a one-char-per-byte string, for echoing client input in error
+ * replies: the reply writer emits each char as one byte, so the client gets its bytes back.
+ */
+export function rawText(arg: Uint8Array): string {
+  return Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength).toString("latin1");
+}
+
 /** Upper-cased ASCII token, for matching options like EX / NX. */
 export function token(arg: Uint8Array): string {
   if (arg.length > 32) return "";

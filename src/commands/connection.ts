@@ -2,10 +2,10 @@
  * Connection commands clients send during handshakes and health checks: PING, ECHO, SELECT,
  * QUIT, HELLO, AUTH, RESET and CLIENT. They touch only the calling client's state.
  */
-import { errors, RespError } from "../errors.ts";
-import { map, OK, PONG, type Reply, simple } from "../protocol/reply.ts";
+import { errors, RespError, sanitizeLine } from "../errors.ts";
+import { map, NO_REPLY, OK, PONG, type Reply, simple, verbatim } from "../protocol/reply.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
-import { equalsToken, parseInt64, text, token } from "./args.ts";
+import { equalsToken, parseInt64, rawText, text, token } from "./args.ts";
 import type { ClientState, CommandSpec, Ctx } from "./spec.ts";
 
 function ping(_ctx: Ctx, args: Uint8Array[]): Reply {
@@ -32,9 +32,12 @@ function noPassword(): RespError {
   );
 }
 
+/** The default user has no password: AUTH default <anything> succeeds, other users don't exist. */
 function auth(_ctx: Ctx, args: Uint8Array[]): Reply {
   if (args.length > 3) throw errors.syntax();
-  throw noPassword();
+  if (args.length === 2) throw noPassword();
+  if (text(args[1]!) === "default") return OK;
+  throw new RespError("WRONGPASS", "invalid username-password pair or user is disabled.");
 }
 
 /** HELLO [protover [AUTH user pass] [SETNAME name]]: switches RESP version, returns server facts. */
@@ -56,7 +59,7 @@ function hello(ctx: Ctx, args: Uint8Array[]): Reply {
     } else if (equalsToken(args[i]!, "SETNAME") && more >= 1) {
       name = validName(args[++i]!);
     } else {
-      throw new RespError("ERR", `Syntax error in HELLO option '${text(args[i]!).replace(/[\r\n]/g, " ")}'`);
+      throw new RespError("ERR", `Syntax error in HELLO option '${rawText(args[i]!)}'`);
     }
   }
   if (name !== undefined) ctx.client.name = name;
@@ -93,11 +96,33 @@ function clientInfoLine(c: ClientState, now: number): string {
   );
 }
 
-function clientList(ctx: Ctx): Reply {
+/** CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]: every client is "normal". */
+function clientList(ctx: Ctx, args: Uint8Array[]): Reply {
+  let ids: Set<string> | null = null;
+  let typeMatches = true;
+  for (let i = 2; i < args.length; i++) {
+    if (equalsToken(args[i]!, "TYPE") && i + 1 < args.length) {
+      const type = text(args[++i]!).toLowerCase();
+      if (!["normal", "master", "replica", "slave", "pubsub"].includes(type)) {
+        throw new RespError("ERR", `Unknown client type '${type.replace(/[\r\n]/g, " ")}'`);
+      }
+      typeMatches = type === "normal";
+    } else if (equalsToken(args[i]!, "ID") && i + 1 < args.length) {
+      ids = new Set();
+      for (i++; i < args.length; i++) {
+        const id = parseInt64(args[i]!);
+        if (id === null || id < 1n) throw new RespError("ERR", "Invalid client ID");
+        ids.add(String(id));
+      }
+    } else throw errors.syntax();
+  }
   const now = Date.now();
   let out = "";
-  for (const c of ctx.server.clients.values()) out += `${clientInfoLine(c, now)}\n`;
-  return out;
+  if (!typeMatches) return verbatim(out);
+  for (const c of ctx.server.clients.values()) {
+    if (ids === null || ids.has(String(c.id))) out += `${clientInfoLine(c, now)}\n`;
+  }
+  return verbatim(out);
 }
 
 function clientSetinfo(ctx: Ctx, args: Uint8Array[]): Reply {
@@ -110,22 +135,87 @@ function clientSetinfo(ctx: Ctx, args: Uint8Array[]): Reply {
   }
   if (attr === "LIB-NAME") ctx.client.libName = text(value);
   else if (attr === "LIB-VER") ctx.client.libVer = text(value);
-  else throw new RespError("ERR", `Unrecognized option '${text(args[2]!).replace(/[\r\n]/g, " ")}'`);
+  else throw new RespError("ERR", `Unrecognized option '${rawText(args[2]!)}'`);
   return OK;
 }
 
+/**
+ * CLIENT KILL <ip:port> (old form: OK or "No such client"), or CLIENT KILL <filter> <value> ...
+ * with filters ID, ADDR, LADDR, USER, TYPE, SKIPME, MAXAGE (all must match; replies the count;
+ * SKIPME defaults to yes).
+ */
 function clientKill(ctx: Ctx, args: Uint8Array[]): Reply {
-  // CLIENT KILL ID <id> | ADDR <ip:port> | <ip:port> (old form).
-  const match = (c: ClientState): boolean => {
-    if (args.length === 3) return c.addr === text(args[2]!);
-    if (args.length === 4 && equalsToken(args[2]!, "ID")) return String(c.id) === text(args[3]!);
-    if (args.length === 4 && equalsToken(args[2]!, "ADDR")) return c.addr === text(args[3]!);
-    throw errors.syntax();
-  };
-  const victims = [...ctx.server.clients.values()].filter(match);
-  if (args.length === 3 && victims.length === 0) throw new RespError("ERR", "No such client");
-  for (const v of victims) v.kill();
-  return args.length === 3 ? OK : victims.length;
+  const clients = [...ctx.server.clients.values()];
+  if (args.length === 3) {
+    const victims = clients.filter((c) => c.addr === text(args[2]!));
+    if (victims.length === 0) throw new RespError("ERR", "No such client");
+    kill(ctx, victims);
+    return OK;
+  }
+  if (args.length % 2 !== 0) throw errors.syntax();
+  const tests: ((c: ClientState) => boolean)[] = [];
+  let skipMe = true;
+  for (let i = 2; i < args.length; i += 2) {
+    const filter = token(args[i]!);
+    const value = text(args[i + 1]!);
+    if (filter === "ID") {
+      const id = parseInt64(args[i + 1]!);
+      if (id === null || id < 1n) throw new RespError("ERR", "client-id should be greater than 0");
+      tests.push((c) => BigInt(c.id) === id);
+    } else if (filter === "ADDR") tests.push((c) => c.addr === value);
+    else if (filter === "LADDR") tests.push((c) => c.laddr === value);
+    else if (filter === "USER") tests.push(() => value === "default");
+    else if (filter === "TYPE") {
+      const type = value.toLowerCase();
+      if (!["normal", "master", "replica", "slave", "pubsub"].includes(type)) {
+        throw new RespError("ERR", `Unknown client type '${sanitizeLine(value)}'`);
+      }
+      tests.push(() => type === "normal");
+    } else if (filter === "SKIPME") {
+      const v = value.toLowerCase();
+      if (v !== "yes" && v !== "no") throw errors.syntax();
+      skipMe = v === "yes";
+    } else if (filter === "MAXAGE") {
+      const age = parseInt64(args[i + 1]!);
+      if (age === null) throw errors.notInteger();
+      tests.push((c) => BigInt(Math.floor((Date.now() - c.createdAt) / 1000)) >= age);
+    } else throw errors.syntax();
+  }
+  const victims = clients.filter(
+    (c) => !(skipMe && c.id === ctx.client.id) && tests.every((t) => t(c)),
+  );
+  kill(ctx, victims);
+  return victims.length;
+}
+
+function kill(ctx: Ctx, victims: ClientState[]): void {
+  for (const v of victims) {
+    // The caller itself is closed after this reply is sent, as Redis does.
+    if (v.id === ctx.client.id) ctx.client.closeAfterReply = true;
+    else v.kill();
+    ctx.server.metrics?.connectionDropped();
+  }
+}
+
+/** CLIENT REPLY ON|OFF|SKIP: OFF and SKIP are not answered; server/connection.ts drops replies. */
+function clientReply(ctx: Ctx, args: Uint8Array[]): Reply {
+  const mode = token(args[2]!);
+  if (mode === "ON") {
+    ctx.client.replyMode = "on";
+    return OK;
+  }
+  if (mode === "OFF") ctx.client.replyMode = "off";
+  else if (mode === "SKIP") {
+    if (ctx.client.replyMode !== "off") ctx.client.replyMode = "skip";
+  } else throw errors.syntax();
+  return NO_REPLY;
+}
+
+/** ON | OFF switches that have no effect here but must parse like Redis's. */
+function onOff(_ctx: Ctx, args: Uint8Array[]): Reply {
+  const v = token(args[2]!);
+  if (v !== "ON" && v !== "OFF") throw errors.syntax();
+  return OK;
 }
 
 const clientSub = (name: string, arity: number, summary: string, syntax: string, handler: CommandSpec["handler"]): CommandSpec => ({
@@ -142,11 +232,15 @@ const clientCommands: CommandSpec[] = [
   clientSub("id", 2, "Returns the unique client ID of the connection.", "", (ctx) => ctx.client.id),
   clientSub("setinfo", 4, "Sets information specific to the client or connection.",
     "LIB-NAME libname | LIB-VER libver", clientSetinfo),
-  clientSub("info", 2, "Returns information about the connection.", "", (ctx) => `${clientInfoLine(ctx.client, Date.now())}\n`),
-  clientSub("list", -2, "Lists open connections.", "[TYPE NORMAL] [ID client-id ...]", clientList),
-  clientSub("kill", -3, "Terminates open connections.", "ID client-id | ADDR ip:port | ip:port", clientKill),
-  clientSub("no-evict", 3, "Accepted for compatibility; nothing is evicted here.", "ON | OFF", () => OK),
-  clientSub("no-touch", 3, "Accepted for compatibility; keys have no access time here.", "ON | OFF", () => OK),
+  clientSub("info", 2, "Returns information about the connection.", "", (ctx) =>
+    verbatim(`${clientInfoLine(ctx.client, Date.now())}\n`)),
+  clientSub("list", -2, "Lists open connections.", "[TYPE type] [ID client-id [client-id ...]]", clientList),
+  clientSub("kill", -3, "Terminates open connections.",
+    "ip:port | [ID client-id] [TYPE type] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes-or-no] [MAXAGE maxage]",
+    clientKill),
+  clientSub("reply", 3, "Instructs the server whether to reply to commands.", "ON | OFF | SKIP", clientReply),
+  clientSub("no-evict", 3, "Accepted for compatibility; nothing is evicted here.", "ON | OFF", onOff),
+  clientSub("no-touch", 3, "Accepted for compatibility; keys have no access time here.", "ON | OFF", onOff),
   clientSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
     clientCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim()))),
 ];
@@ -173,6 +267,9 @@ export const connectionCommands: CommandSpec[] = [
     summary: "Resets the connection.", syntax: "", handler: (ctx) => {
       ctx.client.name = null;
       ctx.client.protocol = 2;
+      ctx.client.tx = null;
+      ctx.server.store.watches.unwatchAll(ctx.client.watcher);
+      ctx.client.replyMode = "on";
       return simple("RESET");
     } }),
   { name: "client", arity: -2, flags: [], keys: null, group: "connection", since: "2.4.0",

@@ -3,7 +3,8 @@
  * Redis's overflow checks and error texts, in milliseconds since the epoch.
  */
 import { errors, RespError, sanitizeLine } from "../errors.ts";
-import { equalsToken, parseInt64, text } from "./args.ts";
+import type { ExpiryMs } from "../storage/shard.ts";
+import { equalsToken, parseInt64, rawText } from "./args.ts";
 
 const INT64_MAX = 9223372036854775807n;
 
@@ -21,7 +22,7 @@ export function absoluteExpiry(
   now: number,
   command: string,
   positive: boolean,
-): number {
+): ExpiryMs {
   const value = parseInt64(raw);
   if (value === null) throw errors.notInteger();
   if (positive && value <= 0n) throw errors.invalidExpire(command);
@@ -34,7 +35,8 @@ export function absoluteExpiry(
     if (ms > INT64_MAX - BigInt(now)) throw errors.invalidExpire(command);
     ms += BigInt(now);
   }
-  return Number(ms);
+  // Exact beyond 2^53 ms, as Redis keeps any 64-bit expiry.
+  return ms <= BigInt(Number.MAX_SAFE_INTEGER) && ms >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(ms) : ms;
 }
 
 export type ExpireCondition = "NX" | "XX" | "GT" | "LT" | null;
@@ -61,7 +63,7 @@ export function parseExpireCondition(args: Uint8Array[], from: number): ExpireCo
 }
 
 /** Whether a new expiry may replace `current` (null = no expiry) under the condition. */
-export function conditionAllows(condition: ExpireCondition, current: number | null, next: number): boolean {
+export function conditionAllows(condition: ExpireCondition, current: ExpiryMs | null, next: ExpiryMs): boolean {
   switch (condition) {
     case "NX":
       return current === null;
@@ -77,9 +79,13 @@ export function conditionAllows(condition: ExpireCondition, current: number | nu
 }
 
 /** TTL replies: -2 missing, -1 persistent, else remaining time (seconds rounded like Redis). */
-export function ttlReply(expiresAt: number | null | undefined, now: number, unit: ExpireUnit): number {
+export function ttlReply(expiresAt: ExpiryMs | null | undefined, now: number, unit: ExpireUnit): number | bigint {
   if (expiresAt === undefined) return -2;
   if (expiresAt === null) return -1;
+  if (typeof expiresAt === "bigint") {
+    const left = expiresAt - BigInt(now);
+    return unit === "ms" ? left : (left + 500n) / 1000n;
+  }
   const left = Math.max(0, expiresAt - now);
   return unit === "ms" ? left : Math.floor((left + 500) / 1000);
 }
@@ -88,5 +94,5 @@ function errorText(message: string): RespError {
   return new RespError("ERR", message);
 }
 function unsupported(arg: Uint8Array): RespError {
-  return new RespError("ERR", `Unsupported option ${sanitizeLine(text(arg))}`);
+  return new RespError("ERR", `Unsupported option ${sanitizeLine(rawText(arg))}`);
 }

@@ -6,8 +6,9 @@
 import { errors, RespError } from "../errors.ts";
 import { OK, type Reply, simple } from "../protocol/reply.ts";
 import { keyBytes, keyParam } from "../storage/keys.ts";
+import type { ExpiryMs } from "../storage/shard.ts";
 import type { Store } from "../storage/store.ts";
-import { equalsToken, integer, parseInt64, positiveInteger } from "./args.ts";
+import { equalsToken, integer } from "./args.ts";
 import { absoluteExpiry, conditionAllows, type ExpireUnit, parseExpireCondition, ttlReply } from "./expiry.ts";
 import { globMatch, matchesAll } from "./glob.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
@@ -18,9 +19,8 @@ async function del(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const params = keys.map(keyParam);
   const counts: Promise<number>[] = [];
   for (const [shard, positions] of store.groupByShard(keys)) {
-    const table = store.tables[shard]!;
     counts.push(
-      store.writeShard(shard, (now) => {
+      store.writeRows(shard, (table, now) => {
         let n = 0;
         for (const p of positions) if (table.remove(params[p]!, now)) n++;
         return n;
@@ -42,9 +42,8 @@ function exists(ctx: Ctx, args: Uint8Array[]): Reply {
   return n;
 }
 
-function expiryOf(store: Store, key: Uint8Array): number | null | undefined {
-  const entry = store.get(key);
-  return entry === null ? undefined : entry.expiresAt;
+function expiryOf(store: Store, key: Uint8Array): ExpiryMs | null | undefined {
+  return store.tableFor(key).exactExpiry(keyParam(key), store.now());
 }
 
 function ttlCommand(unit: ExpireUnit) {
@@ -59,7 +58,9 @@ function expireTimeCommand(unit: ExpireUnit) {
     const at = expiryOf(ctx.server.store, args[1]!);
     if (at === undefined) return -2;
     if (at === null) return -1;
-    return unit === "ms" ? at : Math.floor(at / 1000);
+    // Redis rounds to the nearest second here, with the same formula as TTL.
+    if (typeof at === "bigint") return unit === "ms" ? at : (at + 500n) / 1000n;
+    return unit === "ms" ? at : Math.floor((at + 500) / 1000);
   };
 }
 
@@ -97,6 +98,7 @@ function type(ctx: Ctx, args: Uint8Array[]): Reply {
 
 function dbsize(ctx: Ctx): Reply {
   const store = ctx.server.store;
+  store.settle();
   const now = store.now();
   let n = 0;
   for (const shard of store.shards) n += shard.blobs.countLiveStmt.get(now)!.n;
@@ -107,8 +109,7 @@ async function flush(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   if (args.length > 2 || (args.length === 2 && !equalsToken(args[1]!, "ASYNC") && !equalsToken(args[1]!, "SYNC"))) {
     throw errors.syntax();
   }
-  const store = ctx.server.store;
-  await Promise.all(store.shards.map((shard, i) => store.writeShard(i, () => shard.blobs.clearStmt.run())));
+  await ctx.server.store.clear();
   return OK;
 }
 
@@ -118,6 +119,7 @@ async function flush(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
  */
 function scan(ctx: Ctx, args: Uint8Array[]): Reply {
   const store = ctx.server.store;
+  store.settle();
   const cursor = parseCursor(args[1]!);
   let count = 10;
   let pattern: Uint8Array | null = null;
@@ -125,12 +127,17 @@ function scan(ctx: Ctx, args: Uint8Array[]): Reply {
   for (let i = 2; i < args.length; i += 2) {
     if (i + 1 >= args.length) throw errors.syntax();
     const a = args[i]!;
-    if (equalsToken(a, "COUNT")) count = positiveInteger(args[i + 1]!, errors.syntax);
+    if (equalsToken(a, "COUNT")) {
+      count = integer(args[i + 1]!);
+      if (count < 1) throw errors.syntax();
+    }
     else if (equalsToken(a, "MATCH")) pattern = matchesAll(args[i + 1]!) ? null : args[i + 1]!;
     else if (equalsToken(a, "TYPE")) typeFilter = new TextDecoder().decode(args[i + 1]!).toLowerCase();
     else throw errors.syntax();
   }
   const n = BigInt(store.shardCount);
+  // A cursor we never handed out (rowid beyond 2^53) has nothing after it.
+  if (cursor / n > BigInt(Number.MAX_SAFE_INTEGER)) return ["0", []];
   let shard = Number(cursor % n);
   let rowid = Number(cursor / n);
   const now = store.now();
@@ -156,17 +163,19 @@ function scan(ctx: Ctx, args: Uint8Array[]): Reply {
   return [String(next), keys];
 }
 
+/** Reads the cursor as Redis 7.0 does (strtoul): negative values wrap around 2^64. */
 function parseCursor(arg: Uint8Array): bigint {
-  const v = parseInt64(arg);
-  if (v !== null && v >= 0n) return v;
-  // Redis accepts the full unsigned 64-bit range and refuses anything else this way.
   const text = new TextDecoder().decode(arg);
-  if (/^[0-9]{1,20}$/.test(text) && BigInt(text) <= 18446744073709551615n) return BigInt(text);
-  throw new RespError("ERR", "invalid cursor");
+  if (!/^-?[0-9]{1,20}$/.test(text)) throw new RespError("ERR", "invalid cursor");
+  let v = BigInt(text);
+  if (v < 0n) v += 1n << 64n;
+  if (v < 0n || v > 18446744073709551615n) throw new RespError("ERR", "invalid cursor");
+  return v;
 }
 
 function keys(ctx: Ctx, args: Uint8Array[]): Reply {
   const store = ctx.server.store;
+  store.settle();
   const pattern = matchesAll(args[1]!) ? null : args[1]!;
   const now = store.now();
   const out: Reply[] = [];
@@ -188,6 +197,7 @@ function keys(ctx: Ctx, args: Uint8Array[]): Reply {
 
 function randomkey(ctx: Ctx): Reply {
   const store = ctx.server.store;
+  store.settle();
   const now = store.now();
   const start = Math.floor(Math.random() * store.shardCount);
   for (let i = 0; i < store.shardCount; i++) {

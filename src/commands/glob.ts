@@ -48,7 +48,7 @@ function matchOne(pattern: Uint8Array, p: number, b: number): number {
     if (pattern[i] === 92 && i + 1 < pattern.length) {
       if (pattern[i + 1] === b) matched = true;
       i += 2;
-    } else if (i + 2 < pattern.length && pattern[i + 1] === 45 /* - */ && pattern[i + 2] !== 93) {
+    } else if (i + 2 < pattern.length && pattern[i + 1] === 45 /* - */) {
       let lo = pattern[i]!;
       let hi = pattern[i + 2]!;
       if (lo > hi) [lo, hi] = [hi, lo];

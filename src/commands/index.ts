@@ -1,13 +1,27 @@
 /** Every command row, gathered from the per-group files: the one command table's input. */
 import { connectionCommands } from "./connection.ts";
 import { genericCommands } from "./generic.ts";
+import { hashCommands } from "./hash.ts";
+import { hashTtlCommands } from "./hash-ttl.ts";
+import { keyspaceExtCommands } from "./keyspace-ext.ts";
+import { lcsCommands } from "./lcs.ts";
+import { observabilityCommands } from "./observability.ts";
 import { serverCommands } from "./server.ts";
 import type { CommandSpec } from "./spec.ts";
 import { stringCommands } from "./string.ts";
+import { transactionCommands } from "./transactions.ts";
+import { stringExtCommands } from "./string-ext.ts";
 
 export const commandRows: readonly CommandSpec[] = [
   ...stringCommands,
+  ...stringExtCommands,
+  ...lcsCommands,
   ...genericCommands,
+  ...keyspaceExtCommands,
+  ...hashCommands,
+  ...hashTtlCommands,
   ...connectionCommands,
   ...serverCommands,
+  ...transactionCommands,
+  ...observabilityCommands,
 ];

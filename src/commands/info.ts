@@ -1,94 +1,252 @@
 /**
- * INFO: Redis's sections and field names, filled from this server's real state. Sections are
- * rendered on demand; nothing here scans a table per call except the keyspace line, which
- * counts rows with an index-backed query per shard.
+ * INFO: Redis's sections and field names (checked against Redis 7's documentation and a real
+ * `INFO everything`), filled from this server's real state, plus a `# Blobasaur` section.
+ * Fields that describe machinery we do not have (RDB/AOF, replication, forks, defrag) carry
+ * the value Redis shows when that machinery is idle, so tools that parse them keep working.
+ *
+ * Sections are rendered on demand, in Redis's order whatever order they were asked in;
+ * `default`, `all` and `everything` select Redis's groups; names are case-insensitive; an
+ * unknown section adds nothing. Nothing here scans a table per call: key counts come from
+ * keyspaceByShard() below, which caches them. Also owns that cache, which /metrics reads too.
  */
-import { freemem, totalmem } from "node:os";
+import { arch, release, totalmem, type } from "node:os";
+import type { Store } from "../storage/store.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import type { ServerContext } from "./spec.ts";
 
-type Section = (s: ServerContext) => [string, string | number][];
+type Field = readonly [string, string | number];
+type Section = (s: ServerContext) => Field[];
+
+/** How long a large shard's key count is reused while writes go on. */
+export const KEYSPACE_CACHE_MS = 5_000;
+/** Shards whose largest rowid is below this are small enough to count whenever they change. */
+const CHEAP_COUNT_ROWS = 50_000;
+/** Rows sampled per shard to estimate avg_ttl. */
+const TTL_SAMPLE_ROWS = 256;
+
+export interface ShardKeyspace {
+  keys: number;
+  expires: number;
+  /** Mean remaining TTL (ms) of the sampled rows that have one; 0 when none did. */
+  avgTtlMs: number;
+  countedAt: number;
+  /** The shard connection's SQLite total_changes() when counted. */
+  changes: number;
+}
+
+/**
+ * Key counts per shard for INFO keyspace and the `blobasaur_keys` gauge. Counting live rows
+ * scans the shard's table, so a count is reused while it can still be right and recounted
+ * only when it may be stale and recounting is affordable:
+ *  - a shard with no writes since its count (SQLite's total_changes() of the shard's one
+ *    connection, an O(1) read) reuses it for up to KEYSPACE_CACHE_MS (keys also leave the
+ *    count by expiring, so it is not reused forever);
+ *  - a shard that changed is recounted at once when it is small (largest rowid below
+ *    CHEAP_COUNT_ROWS, so a count takes well under a millisecond), and at most every
+ *    KEYSPACE_CACHE_MS when it is large: there INFO may lag writes by up to that long.
+ * DBSIZE still counts exactly. avg_ttl is estimated, as Redis does, from a sample: up to
+ * TTL_SAMPLE_ROWS rows read in rowid order from a random point of each shard. The cache
+ * belongs to the server's Store (a WeakMap entry that goes away with it), so servers in one
+ * process never share it.
+ */
+const keyspaceCache = new WeakMap<Store, ShardKeyspace[]>();
+
+export function keyspaceByShard(store: Store): ShardKeyspace[] {
+  let cached = keyspaceCache.get(store);
+  if (!cached) {
+    cached = [];
+    keyspaceCache.set(store, cached);
+  }
+  const wall = Date.now();
+  const now = store.now();
+  for (let i = 0; i < store.shards.length; i++) {
+    const shard = store.shards[i]!;
+    const changes =
+      (shard.db.query("SELECT total_changes() AS n").get() as { n: number } | null)?.n ?? 0;
+    const entry = cached[i];
+    if (entry && wall - entry.countedAt < KEYSPACE_CACHE_MS) {
+      if (entry.changes === changes) continue;
+      if ((shard.blobs.maxRowidStmt.get()?.m ?? 0) >= CHEAP_COUNT_ROWS) continue;
+    }
+    cached[i] = {
+      keys: shard.blobs.countLiveStmt.get(now)?.n ?? 0,
+      expires: shard.blobs.countExpiringStmt.get(now)?.n ?? 0,
+      avgTtlMs: sampleAvgTtl(store, i, now),
+      countedAt: wall,
+      changes,
+    };
+  }
+  return cached;
+}
+
+function sampleAvgTtl(store: Store, shard: number, now: number): number {
+  const blobs = store.shards[shard]!.blobs;
+  const max = blobs.maxRowidStmt.get()?.m ?? 0;
+  if (max <= 0) return 0;
+  const start = Math.floor(Math.random() * max);
+  let rows = blobs.scanStmt.all(start, TTL_SAMPLE_ROWS);
+  if (rows.length < TTL_SAMPLE_ROWS && start > 0) {
+    rows = rows.concat(blobs.scanStmt.all(0, TTL_SAMPLE_ROWS - rows.length));
+  }
+  let sum = 0;
+  let n = 0;
+  for (const r of rows) {
+    if (r.expires_at !== null && r.expires_at > now) {
+      sum += r.expires_at - now;
+      n++;
+    }
+  }
+  return n > 0 ? Math.round(sum / n) : 0;
+}
 
 const sections: Record<string, Section> = {
   server: (s) => [
     ["redis_version", REDIS_COMPAT_VERSION],
-    ["blobasaur_version", s.version],
+    ["redis_git_sha1", "00000000"],
+    ["redis_git_dirty", 0],
+    ["redis_build_id", Bun.hash.wyhash(s.version).toString(16).padStart(16, "0").slice(0, 16)],
     ["redis_mode", s.config.cluster.enabled ? "cluster" : "standalone"],
-    ["os", `${process.platform} ${process.arch}`],
+    ["os", `${type()} ${release()} ${arch() === "x64" ? "x86_64" : arch()}`],
     ["arch_bits", 64],
-    ["multiplexing_api", "epoll"],
+    ["monotonic_clock", "POSIX clock_gettime"],
+    ["multiplexing_api", process.platform === "linux" ? "epoll" : "kqueue"],
     ["process_id", process.pid],
+    ["process_supervised", "no"],
     ["run_id", runId(s)],
     ["tcp_port", s.port()],
     ["server_time_usec", Date.now() * 1000],
     ["uptime_in_seconds", Math.floor((Date.now() - s.startedAt) / 1000)],
     ["uptime_in_days", Math.floor((Date.now() - s.startedAt) / 86_400_000)],
+    ["hz", 10],
+    ["configured_hz", 10],
     ["executable", process.execPath],
     ["config_file", s.config.sourcePath ?? ""],
+    ["io_threads_active", 0],
+    ["blobasaur_version", s.version],
+    ["bun_version", Bun.version],
   ],
   clients: (s) => [
     ["connected_clients", s.clients.size],
+    ["cluster_connections", 0],
+    ["maxclients", 10000],
+    ["client_recent_max_input_buffer", 0],
+    ["client_recent_max_output_buffer", 0],
     ["blocked_clients", 0],
     ["tracking_clients", 0],
-    ["maxclients", 10000],
+    ["clients_in_timeout_table", 0],
   ],
   memory: () => {
     const m = process.memoryUsage();
+    const used = m.heapUsed + m.external + m.arrayBuffers;
+    const peak = Math.max(process.resourceUsage().maxRSS * 1024, m.rss);
     return [
-      ["used_memory", m.heapUsed],
-      ["used_memory_human", human(m.heapUsed)],
+      ["used_memory", used],
+      ["used_memory_human", human(used)],
       ["used_memory_rss", m.rss],
       ["used_memory_rss_human", human(m.rss)],
-      ["used_memory_peak", m.rss],
+      ["used_memory_peak", peak],
+      ["used_memory_peak_human", human(peak)],
+      ["used_memory_peak_perc", `${((m.rss / peak) * 100).toFixed(2)}%`],
       ["total_system_memory", totalmem()],
       ["total_system_memory_human", human(totalmem())],
-      ["free_system_memory", freemem()],
+      ["used_memory_lua", 0],
+      ["used_memory_scripts", 0],
       ["maxmemory", 0],
       ["maxmemory_human", "0B"],
       ["maxmemory_policy", "noeviction"],
-      ["mem_allocator", "bun"],
+      ["mem_fragmentation_ratio", used > 0 ? (m.rss / used).toFixed(2) : "0.00"],
+      ["mem_allocator", `bun-${Bun.version}`],
+      ["lazyfree_pending_objects", 0],
     ];
   },
-  persistence: (s) => [
-    ["loading", 0],
-    ["async_loading", 0],
-    ["rdb_changes_since_last_save", 0],
-    ["rdb_bgsave_in_progress", 0],
-    ["rdb_last_bgsave_status", "ok"],
-    ["aof_enabled", 0],
-    ["aof_rewrite_in_progress", 0],
-    ["aof_last_write_status", s.store.writers.some((w) => w.lastCommitError) ? "err" : "ok"],
-  ],
+  persistence: (s) => {
+    const failing = s.store.writers.some((w) => w.lastCommitError !== null);
+    return [
+      ["loading", 0],
+      ["async_loading", 0],
+      ["rdb_changes_since_last_save", 0],
+      ["rdb_bgsave_in_progress", 0],
+      ["rdb_last_save_time", Math.floor(s.startedAt / 1000)],
+      ["rdb_last_bgsave_status", "ok"],
+      ["rdb_last_bgsave_time_sec", -1],
+      ["rdb_current_bgsave_time_sec", -1],
+      ["rdb_saves", 0],
+      ["aof_enabled", 0],
+      ["aof_rewrite_in_progress", 0],
+      ["aof_rewrite_scheduled", 0],
+      ["aof_last_rewrite_time_sec", -1],
+      ["aof_current_rewrite_time_sec", -1],
+      ["aof_last_bgrewrite_status", "ok"],
+      ["aof_rewrites", 0],
+      // Writes are durable through SQLite; a failing commit is reported where tools look.
+      ["aof_last_write_status", failing ? "err" : "ok"],
+      ["module_fork_in_progress", 0],
+      ["module_fork_last_cow_size", 0],
+    ];
+  },
   stats: (s) => {
     const st = s.stats;
     return [
       ["total_connections_received", st.connectionsReceived],
       ["total_commands_processed", st.commandsProcessed],
+      // Rates need a sampler Redis runs 10 times a second; use Prometheus rate() instead.
       ["instantaneous_ops_per_sec", 0],
       ["total_net_input_bytes", st.netInputBytes],
       ["total_net_output_bytes", st.netOutputBytes],
+      ["instantaneous_input_kbps", "0.00"],
+      ["instantaneous_output_kbps", "0.00"],
       ["rejected_connections", st.rejectedConnections],
+      ["sync_full", 0],
+      ["sync_partial_ok", 0],
+      ["sync_partial_err", 0],
       ["expired_keys", st.expiredKeys],
+      ["expired_stale_perc", "0.00"],
+      ["expired_time_cap_reached_count", 0],
       ["evicted_keys", 0],
+      ["evicted_clients", 0],
       ["keyspace_hits", st.keyspaceHits],
       ["keyspace_misses", st.keyspaceMisses],
       ["pubsub_channels", 0],
       ["pubsub_patterns", 0],
+      ["latest_fork_usec", 0],
+      ["total_forks", 0],
+      ["migrate_cached_sockets", 0],
+      ["slave_expires_tracked_keys", 0],
+      ["active_defrag_hits", 0],
+      ["active_defrag_misses", 0],
+      ["active_defrag_key_hits", 0],
+      ["active_defrag_key_misses", 0],
+      ["tracking_total_keys", 0],
+      ["tracking_total_items", 0],
+      ["tracking_total_prefixes", 0],
+      ["unexpected_error_replies", 0],
       ["total_error_replies", st.errorReplies],
+      ["dump_payload_sanitizations", 0],
     ];
   },
-  replication: () => [
+  replication: (s) => [
     ["role", "master"],
     ["connected_slaves", 0],
+    ["master_failover_state", "no-failover"],
+    ["master_replid", runId(s, "replid")],
+    ["master_replid2", "0".repeat(40)],
     ["master_repl_offset", 0],
+    ["second_repl_offset", -1],
+    ["repl_backlog_active", 0],
+    ["repl_backlog_size", 0],
+    ["repl_backlog_first_byte_offset", 0],
+    ["repl_backlog_histlen", 0],
   ],
   cpu: () => {
     const u = process.cpuUsage();
     return [
       ["used_cpu_sys", (u.system / 1e6).toFixed(6)],
       ["used_cpu_user", (u.user / 1e6).toFixed(6)],
+      ["used_cpu_sys_children", "0.000000"],
+      ["used_cpu_user_children", "0.000000"],
     ];
   },
+  modules: () => [],
   commandstats: (s) =>
     [...s.stats.commands.entries()]
       .filter(([, c]) => c.calls + c.rejectedCalls > 0)
@@ -96,17 +254,20 @@ const sections: Record<string, Section> = {
         `cmdstat_${name}`,
         `calls=${c.calls},usec=${Math.round(c.usec)},usec_per_call=${c.calls ? (c.usec / c.calls).toFixed(2) : "0.00"},rejected_calls=${c.rejectedCalls},failed_calls=${c.failedCalls}`,
       ]),
-  errorstats: (s) => [...s.stats.errorsByCode.entries()].map(([code, n]) => [`errorstat_${code}`, `count=${n}`]),
+  errorstats: (s) =>
+    [...s.stats.errorsByCode.entries()].map(([code, n]) => [`errorstat_${code}`, `count=${n}`]),
   cluster: (s) => [["cluster_enabled", s.config.cluster.enabled ? 1 : 0]],
   keyspace: (s) => {
-    const now = s.store.now();
     let keys = 0;
     let expires = 0;
-    for (const shard of s.store.shards) {
-      keys += shard.blobs.countLiveStmt.get(now)!.n;
-      expires += shard.blobs.countExpiringStmt.get(now)!.n;
+    let ttlWeighted = 0;
+    for (const shard of keyspaceByShard(s.store)) {
+      keys += shard.keys;
+      expires += shard.expires;
+      ttlWeighted += shard.avgTtlMs * shard.expires;
     }
-    return keys > 0 ? [["db0", `keys=${keys},expires=${expires},avg_ttl=0`]] : [];
+    const avgTtl = expires > 0 ? Math.round(ttlWeighted / expires) : 0;
+    return keys > 0 ? [["db0", `keys=${keys},expires=${expires},avg_ttl=${avgTtl}`]] : [];
   },
   blobasaur: (s) => [
     ["shards", s.store.shardCount],
@@ -114,39 +275,75 @@ const sections: Record<string, Section> = {
     ["async_write", s.config.asyncWrite ? 1 : 0],
     ["batch_size", s.config.batchSize],
     ["batch_timeout_ms", s.config.batchTimeoutMs],
-    ["compression", s.config.storageCompression.enabled ? s.config.storageCompression.algorithm : "none"],
+    [
+      "compression",
+      s.config.storageCompression.enabled ? s.config.storageCompression.algorithm : "none",
+    ],
     ["sqlite_synchronous", s.config.sqlite.synchronous],
     ["writer_queue_depth", s.store.scheduler.pendingOps],
+    ["writer_commit_failing_shards", s.store.writers.filter((w) => w.lastCommitError).length],
+    ["keyspace_cache_ms", KEYSPACE_CACHE_MS],
+    ["metrics_enabled", s.metrics ? 1 : 0],
+    ["metrics_endpoint", s.metrics?.endpoint ?? ""],
+    ["slowlog_len", s.stats.slowlog.length],
   ],
 };
 
-const defaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace", "blobasaur"];
-const titles: Record<string, string> = {
+/** Redis's order; `INFO a b` renders in this order whatever order a and b were given. */
+const ORDER = [
+  "server",
+  "clients",
+  "memory",
+  "persistence",
+  "stats",
+  "replication",
+  "cpu",
+  "modules",
+  "commandstats",
+  "errorstats",
+  "cluster",
+  "keyspace",
+  "blobasaur",
+] as const;
+/** As in Redis 7: default leaves out commandstats; all and everything differ only by module-made sections, which we have none of. */
+const DEFAULT = new Set<string>(ORDER.filter((n) => n !== "commandstats"));
+const ALL = new Set<string>(ORDER);
+const TITLES: Record<string, string> = {
+  cpu: "CPU",
   commandstats: "Commandstats",
   errorstats: "Errorstats",
-  cpu: "CPU",
 };
+
+/** The set of sections an INFO request selects. */
+export function selectSections(requested: readonly string[]): Set<string> {
+  if (requested.length === 0) return DEFAULT;
+  const chosen = new Set<string>();
+  for (const raw of requested) {
+    let name = raw.toLowerCase();
+    if (name === "module_list") name = "modules";
+    const group =
+      name === "default" ? DEFAULT : name === "all" || name === "everything" ? ALL : null;
+    if (group) for (const g of group) chosen.add(g);
+    else if (name in sections) chosen.add(name);
+  }
+  return chosen;
+}
 
 /** Renders the requested sections (Redis's section names, case-insensitive). */
 export function renderInfo(server: ServerContext, requested: string[]): string {
-  let names: string[];
-  const lower = requested.map((r) => r.toLowerCase());
-  if (lower.length === 0 || lower.includes("default")) names = defaultSections;
-  else if (lower.includes("all") || lower.includes("everything")) {
-    names = [...defaultSections.slice(0, -2), "commandstats", "errorstats", "cluster", "keyspace", "blobasaur"];
-    names = [...new Set(names)];
-  } else names = lower.filter((n) => n in sections);
+  const chosen = selectSections(requested);
   const blocks: string[] = [];
-  for (const name of names) {
+  for (const name of ORDER) {
+    if (!chosen.has(name)) continue;
     const lines = sections[name]!(server).map(([k, v]) => `${k}:${v}`);
-    const title = titles[name] ?? name[0]!.toUpperCase() + name.slice(1);
+    const title = TITLES[name] ?? name[0]!.toUpperCase() + name.slice(1);
     blocks.push([`# ${title}`, ...lines].join("\r\n"));
   }
   return blocks.length > 0 ? `${blocks.join("\r\n\r\n")}\r\n` : "";
 }
 
 function human(bytes: number): string {
-  const units = ["B", "K", "M", "G", "T"];
+  const units = ["B", "K", "M", "G", "T", "P"];
   let v = bytes;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {
@@ -157,9 +354,11 @@ function human(bytes: number): string {
 }
 
 /** A stable 40-hex id for this server instance, derived from its start time and pid. */
-function runId(s: ServerContext): string {
-  const seed = `${s.startedAt}:${process.pid}:${s.port()}`;
+function runId(s: ServerContext, salt = "run"): string {
+  const seed = `${salt}:${s.startedAt}:${process.pid}:${s.port()}`;
   let out = "";
-  for (let i = 0; out.length < 40; i++) out += Bun.hash.wyhash(`${seed}:${i}`).toString(16).padStart(16, "0");
+  for (let i = 0; out.length < 40; i++) {
+    out += Bun.hash.wyhash(`${seed}:${i}`).toString(16).padStart(16, "0");
+  }
   return out.slice(0, 40);
 }

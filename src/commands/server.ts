@@ -2,12 +2,13 @@
  * Server commands: INFO, COMMAND and its subcommands, TIME, CONFIG (a read-only view) and
  * SHUTDOWN. COMMAND replies are generated from the table rows (docs.ts).
  */
-import { errors, RespError } from "../errors.ts";
+import { errors, RespError, sanitizeLine } from "../errors.ts";
 import { map, OK, type Reply, verbatim } from "../protocol/reply.ts";
 import { text } from "./args.ts";
 import { commandDocs, commandInfo } from "./docs.ts";
 import { globMatch } from "./glob.ts";
 import { renderInfo } from "./info.ts";
+import { SlowLog, setSlowlogParameter } from "./observability.ts";
 import type { CommandSpec, Ctx, ServerContext } from "./spec.ts";
 
 function info(ctx: Ctx, args: Uint8Array[]): Reply {
@@ -41,6 +42,11 @@ function configView(s: ServerContext): [string, string][] {
     ["maxmemory-policy", "noeviction"],
     ["maxclients", "10000"],
     ["timeout", "0"],
+    ["tcp-keepalive", "0"],
+    ["hz", "10"],
+    ["notify-keyspace-events", ""],
+    ["slowlog-log-slower-than", String(s.stats.slowlog.thresholdUsec)],
+    ["slowlog-max-len", String(s.stats.slowlog.maxLen)],
     ["port", String(s.port())],
     ["bind", c.addr.host],
     ["proto-max-bulk-len", String(512 * 1024 * 1024)],
@@ -52,6 +58,41 @@ function configView(s: ServerContext): [string, string][] {
     ["batch_size", String(c.batchSize)],
     ["batch_timeout_ms", String(c.batchTimeoutMs)],
   ];
+}
+
+/**
+ * CONFIG SET: the slow-log parameters change at run time (as in Redis, not persisted); setting
+ * any other known parameter to its current value is accepted (tools do that), anything else is
+ * refused with an error that says where the setting lives. All pairs are checked before any
+ * is applied.
+ */
+function configSet(ctx: Ctx, args: Uint8Array[]): Reply {
+  if (args.length % 2 !== 0) throw errors.wrongArity("config|set");
+  const view = new Map(configView(ctx.server));
+  const slowlog: [string, Uint8Array][] = [];
+  for (let i = 2; i < args.length; i += 2) {
+    const name = text(args[i]!).toLowerCase();
+    const value = text(args[i + 1]!);
+    if (name === "slowlog-log-slower-than" || name === "slowlog-max-len") {
+      slowlog.push([name, args[i + 1]!]);
+      continue;
+    }
+    const current = view.get(name);
+    if (current === undefined) {
+      throw new RespError("ERR", `Unknown option or number of arguments for CONFIG SET - '${sanitizeLine(name)}'`);
+    }
+    if (current !== value) {
+      throw new RespError(
+        "ERR",
+        `CONFIG SET '${sanitizeLine(name)}' is not supported at run time; set it in the config file and restart the server`,
+      );
+    }
+  }
+  // Parse every slow-log value before applying any of them.
+  const probe = new SlowLog();
+  for (const [name, value] of slowlog) setSlowlogParameter(probe, name, value);
+  for (const [name, value] of slowlog) setSlowlogParameter(ctx.server.stats.slowlog, name, value);
+  return OK;
 }
 
 function configGet(ctx: Ctx, args: Uint8Array[]): Reply {
@@ -119,10 +160,8 @@ export const serverCommands: CommandSpec[] = [
       { name: "config|get", arity: -3, flags: ["admin", "loading", "stale"], keys: null, group: "server", since: "2.0.0",
         summary: "Returns the effective values of configuration parameters.", syntax: "parameter [parameter ...]", handler: configGet },
       { name: "config|set", arity: -4, flags: ["admin", "loading", "stale"], keys: null, group: "server", since: "2.0.0",
-        summary: "Not supported: edit config.toml and restart.", syntax: "parameter value [parameter value ...]",
-        handler: () => {
-          throw new RespError("ERR", "CONFIG SET is not supported; edit the config file and restart the server");
-        } },
+        summary: "Sets slowlog-* at run time; other parameters live in the config file.",
+        syntax: "parameter value [parameter value ...]", handler: configSet },
       { name: "config|resetstat", arity: 2, flags: ["admin", "loading", "stale"], keys: null, group: "server", since: "2.0.0",
         summary: "Resets the server's statistics.", syntax: "", handler: (ctx) => {
           const st = ctx.server.stats;

@@ -4,9 +4,12 @@
  * second list of commands.
  */
 import type { Config } from "../config/index.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { ProtocolVersion } from "../protocol/writer.ts";
 import type { Store } from "../storage/store.ts";
+import type { Watcher } from "../storage/watch.ts";
+import type { SlowLog } from "./observability.ts";
 
 export type CommandFlag =
   | "write"
@@ -50,8 +53,14 @@ export interface ClientState {
   protocol: ProtocolVersion;
   lastInteraction: number;
   lastCommand: string;
+  /** CLIENT REPLY: "off" drops every reply, "skip" drops the next one (server/connection.ts). */
+  replyMode: "on" | "off" | "skip";
   /** Set by QUIT: send the pending replies, then close. */
   closeAfterReply: boolean;
+  /** The MULTI queue, or null outside a transaction. */
+  tx: { queued: QueuedCommand[]; failed: boolean } | null;
+  /** The keys this client WATCHes and whether one was written since. */
+  readonly watcher: Watcher;
   /** Asks the connection to close at once (CLIENT KILL). */
   kill(): void;
 }
@@ -72,10 +81,20 @@ export interface ServerContext {
   readonly version: string;
   readonly clients: ReadonlyMap<number, ClientState>;
   readonly stats: ServerStats;
+  /** Prometheus metrics (src/metrics); absent when `[metrics] enabled = false`. */
+  readonly metrics?: MetricsRegistry;
   /** The port actually bound (differs from config when it asked for 0). */
   port(): number;
   /** Starts a graceful shutdown (SHUTDOWN command). */
   shutdown(): void;
+  /** Runs EXEC's queue with no other client's command interleaved (server/server.ts). */
+  runTransaction(ctx: Ctx, queued: readonly QueuedCommand[]): Promise<Reply>;
+}
+
+/** A command accepted inside MULTI, waiting for EXEC. */
+export interface QueuedCommand {
+  readonly spec: CommandSpec;
+  readonly args: Uint8Array[];
 }
 
 export interface ServerStats {
@@ -90,6 +109,8 @@ export interface ServerStats {
   errorReplies: number;
   readonly commands: Map<string, CommandStat>;
   readonly errorsByCode: Map<string, number>;
+  /** SLOWLOG's bounded ring (commands/observability.ts); dispatch feeds it. */
+  readonly slowlog: SlowLog;
 }
 
 export interface Ctx {

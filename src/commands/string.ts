@@ -6,6 +6,7 @@
 import { errors } from "../errors.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
+import type { ExpiryMs } from "../storage/shard.ts";
 import { equalsToken, integer } from "./args.ts";
 import { absoluteExpiry } from "./expiry.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
@@ -25,7 +26,7 @@ interface SetOptions {
   condition: "NX" | "XX" | null;
   get: boolean;
   keepTtl: boolean;
-  expiresAt: number | null;
+  expiresAt: ExpiryMs | null;
 }
 
 /** SET's option grammar, as Redis parses it: repeats of one flag are fine, conflicts are not. */
@@ -100,9 +101,8 @@ async function mset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   // so no client can read a state where only some of the keys were set.
   const writes: Promise<void>[] = [];
   for (const [shard, positions] of store.groupByShard(keys)) {
-    const table = store.tables[shard]!;
     writes.push(
-      store.writeShard(shard, (now) => {
+      store.writeRows(shard, (table, now) => {
         for (const p of positions) table.put(params[p]!, args[2 * p + 2]!, now, null);
       }),
     );

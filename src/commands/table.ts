@@ -53,7 +53,10 @@ function validate(row: CommandSpec, parent: CommandSpec | null): void {
     if (row.arity > 0 && first >= minArgs) throw new Error(`${where} first key outside its arity`);
     if (last > 0 && last < first) throw new Error(`${where} last key before first key`);
     if (row.arity > 0 && last >= row.arity) throw new Error(`${where} last key outside its arity`);
-    if (!isWrite && !isRead) throw new Error(`${where} takes keys but is neither write nor readonly`);
+    // WATCH names keys without reading or writing them, as in Redis; any other row with keys must say which.
+    if (!isWrite && !isRead && row.group !== "transactions") {
+      throw new Error(`${where} takes keys but is neither write nor readonly`);
+    }
   }
 }
 

@@ -12,7 +12,8 @@ import type { Socket } from "bun";
 import { ProtocolError, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { type Command, RespParser } from "../protocol/parser.ts";
-import type { Reply } from "../protocol/reply.ts";
+import { NO_REPLY, QUEUED, type Reply } from "../protocol/reply.ts";
+import { TX_IMMEDIATE } from "../commands/transactions.ts";
 import { ReplyWriter } from "../protocol/writer.ts";
 import type { ClientState, CommandSpec, Ctx, ServerContext } from "../commands/spec.ts";
 import type { Dispatcher } from "./dispatch.ts";
@@ -22,9 +23,16 @@ interface Slot {
   reply: Reply;
 }
 
+/** Held by the client whose EXEC is running; everyone else's requests wait for it. */
+export interface ExecGate {
+  owner: ClientState | null;
+  readonly waiters: (() => void)[];
+}
+
 export interface ConnectionHost {
   readonly server: ServerContext;
   readonly dispatcher: Dispatcher;
+  readonly gate: ExecGate;
   /** Called once when the connection is gone. */
   closed(conn: Connection): void;
 }
@@ -45,6 +53,8 @@ export class Connection {
   private flushScheduled = false;
   private closing = false;
   private isClosed = false;
+  /** A framing error seen after the queued requests: replied once they have all run. */
+  private pendingProtocolError: string | null = null;
 
   constructor(
     readonly socket: Socket<Connection>,
@@ -63,7 +73,10 @@ export class Connection {
       protocol: 2,
       lastInteraction: now,
       lastCommand: "NULL",
+      replyMode: "on",
       closeAfterReply: false,
+      tx: null,
+      watcher: { dirty: false, keys: new Set() },
       kill: () => this.close(),
     };
     this.ctx = { server: host.server, client: this.client };
@@ -78,16 +91,15 @@ export class Connection {
   }
 
   onData(chunk: Uint8Array): void {
-    if (this.closing) return;
+    if (this.closing || this.pendingProtocolError !== null) return;
     this.host.server.stats.netInputBytes += chunk.length;
     this.client.lastInteraction = Date.now();
     try {
       this.parser.feed(chunk, this.requests);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.run();
-      this.protocolError(error.message);
-      return;
+      // Requests parsed before the bad frame still run and get their replies first.
+      this.pendingProtocolError = error.message;
     }
     this.run();
   }
@@ -95,17 +107,30 @@ export class Connection {
   /** Runs queued requests until one must wait for earlier replies to settle. */
   private run(): void {
     const dispatcher = this.host.dispatcher;
+    const gate = this.host.gate;
     while (this.nextRequest < this.requests.length && !this.closing) {
+      // Another client's EXEC is running: nothing of ours may interleave with it.
+      if (gate.owner !== null && gate.owner !== this.client) {
+        gate.waiters.push(() => this.run());
+        return;
+      }
       const args = this.requests[this.nextRequest]!;
       const found = dispatcher.lookup(args[0]!);
       const spec = dispatcher.resolve(found, args);
+      if (this.client.tx && !TX_IMMEDIATE.has(found?.name ?? "")) {
+        this.nextRequest++;
+        this.push(this.queueInTransaction(found, spec, args));
+        continue;
+      }
       if (spec instanceof RespError) {
         if (this.unsettled > 0) {
           this.waitForSettle();
           return;
         }
         this.nextRequest++;
-        this.push(dispatcher.rejected(found, spec));
+        const drop = this.dropsReply();
+        const rejected = dispatcher.rejected(found, spec);
+        this.push(drop ? NO_REPLY : rejected);
         continue;
       }
       if (this.unsettled > 0 && !spec.flags.includes("write")) {
@@ -113,18 +138,59 @@ export class Connection {
         return;
       }
       this.nextRequest++;
-      this.push(dispatcher.execute(this.ctx, spec as CommandSpec, args));
+      const drop = this.dropsReply();
+      const result = dispatcher.execute(this.ctx, spec as CommandSpec, args);
+      // The +OK of CLIENT REPLY ON is sent even though replies were off when it arrived.
+      const dropped = drop && !(spec.name === "client|reply" && this.client.replyMode === "on");
+      this.push(dropped ? this.skipReply(result) : result);
       if (this.client.closeAfterReply) this.closing = true;
     }
     if (this.nextRequest >= this.requests.length) {
       this.requests.length = 0;
       this.nextRequest = 0;
+      if (this.pendingProtocolError !== null && !this.closing) {
+        const message = this.pendingProtocolError;
+        this.pendingProtocolError = null;
+        this.protocolError(message);
+      }
     }
     this.scheduleFlush();
   }
 
+  /** CLIENT REPLY OFF|SKIP (commands/connection.ts): true when this request's reply is dropped. */
+  private dropsReply(): boolean {
+    const mode = this.client.replyMode;
+    if (mode === "skip") this.client.replyMode = "on";
+    return mode !== "on";
+  }
+
+  /** Keeps the reply's place in the order (a write still waits for its commit) but sends nothing. */
+  private skipReply(result: Reply | Promise<Reply>): Reply | Promise<Reply> {
+    return result instanceof Promise ? result.then(() => NO_REPLY) : NO_REPLY;
+  }
+
+  /**
+   * Inside MULTI a command is checked, not run: a bad one (unknown, wrong arity, not
+   * allowed) is refused and dooms the transaction, as in Redis; a good one is queued.
+   */
+  private queueInTransaction(found: CommandSpec | undefined, spec: CommandSpec | RespError, args: Uint8Array[]): Reply {
+    const tx = this.client.tx!;
+    if (spec instanceof RespError) {
+      tx.failed = true;
+      return this.host.dispatcher.rejected(found, spec);
+    }
+    if (spec.flags.includes("no_multi")) {
+      tx.failed = true;
+      return this.host.dispatcher.rejected(found, new RespError("ERR", "Command not allowed inside a transaction"));
+    }
+    tx.queued.push({ spec, args });
+    return QUEUED;
+  }
+
   private push(result: Reply | Promise<Reply>): void {
     if (!(result instanceof Promise)) {
+      // HELLO switches the protocol for its own reply and everything after it.
+      this.writer.protocol = this.client.protocol;
       if (this.slots.length === 0) this.writer.write(result);
       else this.slots.push({ ready: true, reply: result });
       return;
@@ -146,6 +212,7 @@ export class Connection {
   }
 
   private renderSettled(): void {
+    this.writer.protocol = this.client.protocol;
     let i = 0;
     while (i < this.slots.length && this.slots[i]!.ready) {
       this.writer.write(this.slots[i]!.reply);
@@ -169,7 +236,6 @@ export class Connection {
   private readonly flush = (): void => {
     this.flushScheduled = false;
     if (this.isClosed) return;
-    this.writer.protocol = this.client.protocol;
     if (this.writer.pendingBytes > 0) {
       const chunks = this.writer.take();
       if (this.outQueue.length === 0) this.writeDirect(chunks);
@@ -248,6 +314,7 @@ export class Connection {
   /** Replies with the protocol error, sends what is pending, then closes this connection only. */
   private protocolError(message: string): void {
     this.host.server.stats.errorReplies++;
+    this.host.server.metrics?.protocolError();
     this.closing = true;
     if (this.slots.length === 0) this.writer.write(new RespError("ERR", `Protocol error: ${message}`));
     else this.slots.push({ ready: true, reply: new RespError("ERR", `Protocol error: ${message}`) });

@@ -5,11 +5,12 @@
  */
 import type { ConsolaInstance } from "consola";
 import { CodecError } from "../storage/codecs/codec.ts";
+import { rawText } from "../commands/args.ts";
 import { errors, RespError, StorageError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { CommandSpec, CommandStat, Ctx, ServerContext } from "../commands/spec.ts";
+import { type ErrorKind, UNKNOWN_COMMAND } from "../metrics/registry.ts";
 
-const decoder = new TextDecoder();
 
 export class Dispatcher {
   private readonly names = new Map<string, CommandSpec | null>();
@@ -28,15 +29,12 @@ export class Dispatcher {
   /** Resolves subcommands and checks arity; returns the leaf row or the error to send. */
   resolve(spec: CommandSpec | undefined, args: Uint8Array[]): CommandSpec | RespError {
     if (!spec) {
-      return errors.unknownCommand(
-        decoder.decode(args[0]),
-        args.slice(1).map((a) => decoder.decode(a)),
-      );
+      return errors.unknownCommand(rawText(args[0]!), args.slice(1).map(rawText));
     }
     if (!arityOk(spec.arity, args.length)) return errors.wrongArity(spec.name);
     if (!spec.subcommands || (args.length === 1 && spec.handler)) return spec;
     const sub = this.server.table.sub(spec, lowerAscii(args[1]!));
-    if (!sub) return errors.unknownSubcommand(decoder.decode(args[1]), spec.name);
+    if (!sub) return errors.unknownSubcommand(rawText(args[1]!), spec.name);
     if (!arityOk(sub.arity, args.length)) return errors.wrongArity(sub.name);
     return sub;
   }
@@ -51,31 +49,31 @@ export class Dispatcher {
     try {
       result = spec.handler!(ctx, args);
     } catch (error) {
-      stat.calls++;
+      this.observe(ctx, spec, args, stat, started);
       return this.failure(spec, stat, error);
     }
     if (result instanceof Promise) {
       return result.then(
-        (reply) => this.finish(stat, started, reply),
+        (reply) => this.finish(ctx, spec, args, stat, started, reply),
         (error) => {
-          stat.calls++;
+          this.observe(ctx, spec, args, stat, started);
           return this.failure(spec, stat, error);
         },
       );
     }
-    return this.finish(stat, started, result);
+    return this.finish(ctx, spec, args, stat, started, result);
   }
 
   /** Counts a reply that never reached a handler (unknown command, arity, protocol). */
   rejected(spec: CommandSpec | undefined, error: RespError): RespError {
     if (spec) this.statFor(spec.name).rejectedCalls++;
+    this.server.metrics?.commandRejected(spec?.name ?? UNKNOWN_COMMAND);
     this.countError(error);
     return error;
   }
 
-  private finish(stat: CommandStat, started: number, reply: Reply): Reply {
-    stat.calls++;
-    stat.usec += (performance.now() - started) * 1000;
+  private finish(ctx: Ctx, spec: CommandSpec, args: Uint8Array[], stat: CommandStat, started: number, reply: Reply): Reply {
+    this.observe(ctx, spec, args, stat, started);
     if (reply instanceof RespError) {
       stat.failedCalls++;
       this.countError(reply);
@@ -83,22 +81,35 @@ export class Dispatcher {
     return reply;
   }
 
+  /** One clock read feeds commandstats, the Prometheus histogram and the slow log. */
+  private observe(ctx: Ctx, spec: CommandSpec, args: Uint8Array[], stat: CommandStat, started: number): void {
+    const usec = (performance.now() - started) * 1000;
+    stat.calls++;
+    stat.usec += usec;
+    this.server.metrics?.commandDone(spec.name, usec / 1e6);
+    const slowlog = this.server.stats.slowlog;
+    if (slowlog.wants(usec)) slowlog.record(args, usec, ctx.client);
+  }
+
   private failure(spec: CommandSpec, stat: CommandStat, error: unknown): RespError {
     stat.failedCalls++;
     let reply: RespError;
+    let kind: ErrorKind = "command";
     if (error instanceof RespError) reply = error;
     else if (error instanceof StorageError || error instanceof CodecError) {
       this.log.error(`${spec.name}: ${describe(error)}`);
       reply = errors.storage();
+      kind = "storage";
     } else {
       this.log.error(`${spec.name}: unexpected error`, error);
       reply = new RespError("ERR", "internal error; see the server log");
     }
-    this.countError(reply);
+    this.countError(reply, kind);
     return reply;
   }
 
-  private countError(error: RespError): void {
+  private countError(error: RespError, kind: ErrorKind = "command"): void {
+    this.server.metrics?.error(kind);
     const stats = this.server.stats;
     stats.errorReplies++;
     stats.errorsByCode.set(error.code, (stats.errorsByCode.get(error.code) ?? 0) + 1);

@@ -13,8 +13,13 @@ import { limits } from "../limits.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { ExpirySweeper } from "../storage/ttl.ts";
 import { Store } from "../storage/store.ts";
+import { SlowLog } from "../commands/observability.ts";
+import { type MetricsServer, startMetricsServer } from "../metrics/http.ts";
+import { MetricsRegistry } from "../metrics/registry.ts";
 import { VERSION } from "../version.ts";
-import { Connection, type ConnectionHost } from "./connection.ts";
+import { errors } from "../errors.ts";
+import type { Reply } from "../protocol/reply.ts";
+import { Connection, type ConnectionHost, type ExecGate } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
 
 export interface ServerHandle {
@@ -47,12 +52,16 @@ export function newStats(): ServerStats {
     errorReplies: 0,
     commands: new Map(),
     errorsByCode: new Map(),
+    slowlog: new SlowLog(),
   };
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<ServerHandle> {
   const log = options.log ?? createLogger();
   const stats = newStats();
+  // Metrics (src/metrics): one registry per server, none when [metrics] enabled = false.
+  const metrics = config.metrics.enabled ? new MetricsRegistry() : undefined;
+  let metricsServer: MetricsServer | null = null;
   const store = new Store({
     dataDir: config.dataDir,
     numShards: config.numShards,
@@ -61,7 +70,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     batchSize: config.batchSize,
     batchTimeoutMs: config.batchTimeoutMs,
     clock: options.clock,
+    log,
+    asyncWrite: config.asyncWrite,
     events: {
+      onCommit: metrics?.onCommit,
       onCommitError: (shard, error, ops) =>
         log.error(`shard ${shard}: transaction of ${ops} operation(s) failed: ${(error as Error)?.message ?? error}`),
     },
@@ -84,16 +96,40 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     version: VERSION,
     clients,
     stats,
+    metrics,
     port: () => listener?.port ?? config.addr.port,
     shutdown: () => {
       void close();
     },
+    // Replaced below, once the dispatcher exists.
+    runTransaction: async () => null,
   };
   const dispatcher = new Dispatcher(context, log);
+  const gate: ExecGate = { owner: null, waiters: [] };
+  /**
+   * EXEC: runs the queue with every other client held at the gate, every write going through
+   * the store's overlay (so later commands see earlier ones), then commits them together.
+   */
+  context.runTransaction = async (ctx, queued) => {
+    gate.owner = ctx.client;
+    try {
+      const { result, failed } = await store.exclusive(async () => {
+        const replies: Reply[] = [];
+        for (const { spec, args } of queued) replies.push(await dispatcher.execute(ctx, spec, args));
+        return replies;
+      });
+      return failed ? errors.storage() : result;
+    } finally {
+      gate.owner = null;
+      for (const wake of gate.waiters.splice(0)) wake();
+    }
+  };
   const host: ConnectionHost = {
     server: context,
     dispatcher,
+    gate,
     closed(conn) {
+      store.watches.unwatchAll(conn.client.watcher);
       connections.delete(conn.client.id);
       clients.delete(conn.client.id);
     },
@@ -136,6 +172,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         },
         error(socket, error) {
           log.debug(`socket error: ${error.message}`);
+          metrics?.connectionDropped();
           socket.data?.onClose();
         },
       },
@@ -145,6 +182,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throw error;
   }
   sweeper.start();
+  if (metrics) {
+    try {
+      metricsServer = startMetricsServer(context, metrics, config.metrics.addr);
+    } catch (error) {
+      log.error(`metrics: cannot listen on ${config.metrics.addr.text}: ${(error as Error).message}`);
+    }
+  }
 
   async function close(): Promise<void> {
     if (closing) return closing;
@@ -156,6 +200,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await Bun.sleep(5);
       }
       sweeper.stop();
+      await metricsServer?.stop();
       await store.close();
       for (const conn of connections.values()) conn.close();
       listener?.stop(true);

@@ -64,7 +64,9 @@ export async function rawExchange(
 ): Promise<{ data: Buffer; closed: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
+  /** True only when the server closed the connection, not when we ended it. */
   let closed = false;
+  let endedByUs = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
   const quiet = options.quietMs ?? 150;
   return await new Promise((resolve, reject) => {
@@ -74,13 +76,31 @@ export async function rawExchange(
       finished = true;
       if (timer) clearTimeout(timer);
       clearTimeout(overall);
-      sock?.end();
+      if (sock) {
+        endedByUs = true;
+        sock.end();
+      }
       resolve({ data: Buffer.concat(chunks), closed });
     };
     const overall = setTimeout(() => finish(), options.timeoutMs ?? 10_000);
     const arm = (sock: { end(): void }) => {
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => finish(sock), quiet);
+    };
+    // Bytes the socket has not taken yet; sent on drain (large payloads need several writes).
+    const backlog: Buffer[] = [];
+    let sending = false;
+    const pump = (sock: { write(d: Uint8Array): number }) => {
+      while (backlog.length > 0) {
+        const head = backlog[0]!;
+        const n = sock.write(head);
+        if (n < head.length) {
+          backlog[0] = head.subarray(Math.max(0, n));
+          return;
+        }
+        backlog.shift();
+      }
+      sending = false;
     };
     const handler = {
       data(sock: { end(): void }, d: Buffer) {
@@ -89,17 +109,23 @@ export async function rawExchange(
         if (options.untilBytes !== undefined && size >= options.untilBytes) finish(sock);
         else arm(sock);
       },
+      drain(sock: { write(d: Uint8Array): number; end(): void }) {
+        if (sending) pump(sock);
+      },
       close() {
-        closed = true;
+        if (!endedByUs) closed = true;
         finish();
       },
       error(_s: unknown, e: Error) {
         reject(e);
       },
-      async open(sock: { write(d: Uint8Array | string): number; end(): void }) {
+      async open(sock: { write(d: Uint8Array): number; end(): void }) {
         const parts = Array.isArray(payload) ? payload : [payload];
         for (const p of parts) {
-          sock.write(p);
+          backlog.push(Buffer.from(typeof p === "string" ? Buffer.from(p) : p));
+          sending = true;
+          pump(sock);
+          while (sending) await Bun.sleep(1);
           if (parts.length > 1) await Bun.sleep(1);
         }
         arm(sock);

@@ -38,3 +38,17 @@ test("a pipeline of SET and GET replies in order", async () => {
   ]);
   expect(data.toString()).toBe("+OK\r\n$1\r\n1\r\n+OK\r\n$1\r\n2\r\n");
 });
+
+test("the raw helper reports an open connection as open and sends large payloads whole", async () => {
+  await using server = await startTestServer();
+  const ping = await rawExchange(server.port, "PING\r\n");
+  expect(ping.closed).toBe(false);
+  const big = Buffer.alloc(16 * 1024 * 1024, 0x61);
+  const { data } = await rawExchange(server.port, Buffer.concat([resp("SET", "big", big), resp("STRLEN", "big")]), {
+    quietMs: 500,
+  });
+  expect(data.toString()).toBe(`+OK\r\n:${big.length}\r\n`);
+  const quit = await rawExchange(server.port, "QUIT\r\n");
+  expect(quit.data.toString()).toBe("+OK\r\n");
+  expect(quit.closed).toBe(true);
+});

@@ -1,0 +1,178 @@
+/**
+ * SLOWLOG and the slow log it reads. Dispatch times every command anyway (for INFO
+ * commandstats); when a command took at least `thresholdUsec` it hands the entry to
+ * SlowLog.record(), which copies the arguments (they are views of the receive buffer) into a
+ * bounded ring. With no slow commands the cost is one comparison per command.
+ *
+ * Defaults follow Redis (slowlog-log-slower-than 10000 µs, slowlog-max-len 128); both can be
+ * changed at run time with CONFIG SET, as in Redis, and are not persisted. Entry format and
+ * argument truncation (32 arguments, 128 bytes each) follow Redis too.
+ */
+import { errors, RespError } from "../errors.ts";
+import { OK, type Reply } from "../protocol/reply.ts";
+import { parseInt64 } from "./args.ts";
+import type { ClientState, CommandSpec, Ctx } from "./spec.ts";
+
+const ARGS_MAX = 32;
+const ARG_BYTES_MAX = 128;
+const decoder = new TextDecoder();
+
+export interface SlowlogEntry {
+  readonly id: number;
+  /** Unix time in seconds when the command finished. */
+  readonly time: number;
+  readonly durationUsec: number;
+  readonly args: readonly string[];
+  readonly addr: string;
+  readonly name: string;
+}
+
+export class SlowLog {
+  /** Commands taking at least this long are logged; negative disables, 0 logs everything. */
+  thresholdUsec = 10_000;
+  /** Entries kept; the oldest is dropped first. */
+  maxLen = 128;
+  private entries: SlowlogEntry[] = [];
+  private nextId = 0;
+
+  /** True when a command that took `usec` belongs in the log (the hot-path check). */
+  wants(usec: number): boolean {
+    return this.thresholdUsec >= 0 && usec >= this.thresholdUsec && this.maxLen > 0;
+  }
+
+  record(args: readonly Uint8Array[], usec: number, client: ClientState): void {
+    const shown: string[] = [];
+    const n = Math.min(args.length, ARGS_MAX);
+    for (let i = 0; i < n; i++) {
+      if (i === ARGS_MAX - 1 && args.length > ARGS_MAX) {
+        shown.push(`... (${args.length - ARGS_MAX + 1} more arguments)`);
+        break;
+      }
+      const a = args[i]!;
+      shown.push(
+        a.length > ARG_BYTES_MAX
+          ? `${decoder.decode(a.subarray(0, ARG_BYTES_MAX))}... (${a.length - ARG_BYTES_MAX} more bytes)`
+          : decoder.decode(a),
+      );
+    }
+    this.entries.push({
+      id: this.nextId++,
+      time: Math.floor(Date.now() / 1000),
+      durationUsec: Math.round(usec),
+      args: shown,
+      addr: client.addr,
+      name: client.name ?? "",
+    });
+    this.trim();
+  }
+
+  /** Newest first; `count` < 0 means all. */
+  newest(count: number): SlowlogEntry[] {
+    const n = count < 0 ? this.entries.length : Math.min(count, this.entries.length);
+    return this.entries.slice(this.entries.length - n).reverse();
+  }
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  reset(): void {
+    this.entries = [];
+  }
+
+  /** Applies a lowered maxLen at once, as Redis does. */
+  trim(): void {
+    const excess = this.entries.length - Math.max(0, this.maxLen);
+    if (excess > 0) this.entries.splice(0, excess);
+  }
+}
+
+function slowlogGet(ctx: Ctx, args: Uint8Array[]): Reply {
+  let count = 10;
+  if (args.length === 3) {
+    const n = parseInt64(args[2]!);
+    if (n === null || n < -1n) {
+      throw new RespError("ERR", "count should be greater than or equal to -1");
+    }
+    count = n === -1n ? -1 : Number(n > 1_000_000n ? 1_000_000n : n);
+  }
+  return ctx.server.stats.slowlog
+    .newest(count)
+    .map((e) => [e.id, e.time, e.durationUsec, [...e.args], e.addr, e.name]);
+}
+
+/** CONFIG SET for one slow-log parameter on `log`; throws Redis's error for a bad value. */
+export function setSlowlogParameter(log: SlowLog, name: string, value: Uint8Array): void {
+  const n = parseInt64(value);
+  const min = name === "slowlog-max-len" ? 0n : -1n;
+  if (n === null || n < min || n > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RespError(
+      "ERR",
+      `CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer`,
+    );
+  }
+  if (name === "slowlog-max-len") {
+    log.maxLen = Number(n);
+    log.trim();
+  } else log.thresholdUsec = Number(n);
+}
+
+const slowlogSub = (
+  name: string,
+  arity: number,
+  summary: string,
+  syntax: string,
+  handler: CommandSpec["handler"],
+): CommandSpec => ({
+  name: `slowlog|${name}`,
+  arity,
+  flags: ["admin", "loading", "stale"],
+  keys: null,
+  group: "server",
+  since: "2.2.12",
+  summary,
+  syntax,
+  handler,
+});
+
+const slowlogSubs: CommandSpec[] = [
+  slowlogSub("get", -2, "Returns the slow log's entries, newest first.", "[count]", (ctx, args) => {
+    if (args.length > 3) throw errors.wrongArity("slowlog|get");
+    return slowlogGet(ctx, args);
+  }),
+  slowlogSub("len", 2, "Returns the number of entries in the slow log.", "", (ctx) => {
+    return ctx.server.stats.slowlog.length;
+  }),
+  slowlogSub("reset", 2, "Clears all entries from the slow log.", "", (ctx) => {
+    ctx.server.stats.slowlog.reset();
+    return OK;
+  }),
+  slowlogSub("help", 2, "Returns helpful text about the different subcommands.", "", () => [
+    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET [<count>]",
+    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+    "    Entries are made of:",
+    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+    "    client name",
+    "LEN",
+    "    Return the length of the slowlog.",
+    "RESET",
+    "    Reset the slowlog.",
+    "HELP",
+    "    Print this help.",
+  ]),
+];
+
+export const observabilityCommands: CommandSpec[] = [
+  {
+    name: "slowlog",
+    arity: -2,
+    flags: [],
+    keys: null,
+    group: "server",
+    since: "2.2.12",
+    summary: "A container for slow log commands.",
+    syntax: "<subcommand> [arguments]",
+    subcommands: slowlogSubs,
+  },
+];

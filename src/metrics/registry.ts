@@ -1,0 +1,243 @@
+/**
+ * The metrics registry of one server: the Blobasaur metric families, the hot-path recording
+ * calls dispatch and the shard writers make, and the scrape-time rendering of everything else.
+ * startServer() creates one per server when `[metrics] enabled = true` (none otherwise, so a
+ * disabled server pays nothing); there is no module-level state.
+ *
+ * Cheap by construction: per command, one Map lookup, one increment and one histogram
+ * observation (instruments.ts explains why not prom-client). Anything that needs IO or a scan
+ * (file sizes, key counts, queue depths, connection and cache counters already kept in
+ * ServerStats) is read only when /metrics is scraped.
+ *
+ * Label values are bounded: `command` is a command-table row name (subcommands as
+ * `client|list`, like INFO commandstats) or "unknown"; `shard` is 0..num_shards-1; `kind` and
+ * `algorithm` are fixed sets. Must not serve HTTP (http.ts) or know the wire protocol.
+ */
+import { statSync } from "node:fs";
+import { keyspaceByShard } from "../commands/info.ts";
+import type { ServerContext } from "../commands/spec.ts";
+import { REDIS_COMPAT_VERSION } from "../version.ts";
+import {
+  BATCH_SIZE_BUCKETS,
+  DURATION_BUCKETS_SECONDS,
+  Histogram,
+  TextExposition,
+} from "./instruments.ts";
+
+export type ErrorKind = "command" | "protocol" | "storage";
+
+/** The label value for requests whose command name is not in the table. */
+export const UNKNOWN_COMMAND = "unknown";
+
+interface CommandSeries {
+  total: number;
+  readonly duration: Histogram;
+}
+
+export class MetricsRegistry {
+  private readonly commands = new Map<string, CommandSeries>();
+  private readonly errors: Record<ErrorKind, number> = { command: 0, protocol: 0, storage: 0 };
+  private connectionsDropped = 0;
+  private batches = 0;
+  private readonly batchSize = new Histogram(BATCH_SIZE_BUCKETS);
+  private readonly batchDuration = new Histogram(DURATION_BUCKETS_SECONDS);
+  private readonly storageOps: number[] = [];
+  /** Where /metrics is served (`http://host:port`), set by startMetricsServer; null before. */
+  endpoint: string | null = null;
+
+  /** A command ran to completion (successfully or with an error reply) in `seconds`. */
+  commandDone(name: string, seconds: number): void {
+    const series = this.commands.get(name) ?? this.addSeries(name);
+    series.total++;
+    series.duration.observe(seconds);
+  }
+
+  /** A request was refused before running (unknown command, wrong arity): counted, not timed. */
+  commandRejected(name: string): void {
+    (this.commands.get(name) ?? this.addSeries(name)).total++;
+  }
+
+  error(kind: ErrorKind): void {
+    this.errors[kind]++;
+  }
+
+  /** A protocol error: the reply is an error and the server closes that connection. */
+  protocolError(): void {
+    this.errors.protocol++;
+    this.connectionsDropped++;
+  }
+
+  /** The server ended a connection the client did not close (kill, socket error). */
+  connectionDropped(): void {
+    this.connectionsDropped++;
+  }
+
+  /** WriterEvents.onCommit: one group-commit transaction of `ops` operations ran on `shard`. */
+  readonly onCommit = (shard: number, ops: number, durationMs: number): void => {
+    this.batches++;
+    this.storageOps[shard] = (this.storageOps[shard] ?? 0) + ops;
+    this.batchSize.observe(ops);
+    this.batchDuration.observe(durationMs / 1000);
+  };
+
+  private addSeries(name: string): CommandSeries {
+    const series = { total: 0, duration: new Histogram(DURATION_BUCKETS_SECONDS) };
+    this.commands.set(name, series);
+    return series;
+  }
+
+  /** The whole exposition document for one scrape. */
+  render(ctx: ServerContext): string {
+    const out = new TextExposition();
+    const stats = ctx.stats;
+    const store = ctx.store;
+    const shards = store.shards.map((s) => String(s.index));
+
+    out
+      .family("blobasaur_build_info", "gauge", "Always 1; labels carry the server version.")
+      .sample("blobasaur_build_info", 1, [
+        ["version", ctx.version],
+        ["redis_version", REDIS_COMPAT_VERSION],
+      ]);
+    out
+      .family("blobasaur_uptime_seconds", "gauge", "Seconds since the server started.")
+      .sample("blobasaur_uptime_seconds", Math.floor((Date.now() - ctx.startedAt) / 1000));
+
+    const names = [...this.commands.keys()].sort();
+    out.family("blobasaur_commands_total", "counter", "Requests received, by command.");
+    for (const name of names) {
+      out.sample("blobasaur_commands_total", this.commands.get(name)!.total, [["command", name]]);
+    }
+    out.family(
+      "blobasaur_command_duration_seconds",
+      "histogram",
+      "Time from dispatch to reply (including group commit for writes), by command.",
+    );
+    for (const name of names) {
+      const series = this.commands.get(name)!;
+      if (series.duration.count > 0) {
+        out.histogram("blobasaur_command_duration_seconds", series.duration, [["command", name]]);
+      }
+    }
+
+    out
+      .family("blobasaur_connections_active", "gauge", "Client connections open now.")
+      .sample("blobasaur_connections_active", ctx.clients.size);
+    out
+      .family("blobasaur_connections_total", "counter", "Client connections accepted.")
+      .sample("blobasaur_connections_total", stats.connectionsReceived);
+    out
+      .family(
+        "blobasaur_connections_dropped_total",
+        "counter",
+        "Connections ended by the server or by a socket error (protocol error, CLIENT KILL).",
+      )
+      .sample("blobasaur_connections_dropped_total", this.connectionsDropped);
+    out
+      .family("blobasaur_cache_hits_total", "counter", "Key lookups that found a live key.")
+      .sample("blobasaur_cache_hits_total", stats.keyspaceHits);
+    out
+      .family("blobasaur_cache_misses_total", "counter", "Key lookups that found no live key.")
+      .sample("blobasaur_cache_misses_total", stats.keyspaceMisses);
+    out.family("blobasaur_errors_total", "counter", "Error replies, by kind.");
+    for (const kind of Object.keys(this.errors) as ErrorKind[]) {
+      out.sample("blobasaur_errors_total", this.errors[kind], [["kind", kind]]);
+    }
+
+    out.family(
+      "blobasaur_storage_operations_total",
+      "counter",
+      "Write operations run in group-commit transactions, by shard.",
+    );
+    for (const s of shards) {
+      out.sample("blobasaur_storage_operations_total", this.storageOps[Number(s)] ?? 0, [
+        ["shard", s],
+      ]);
+    }
+    out
+      .family("blobasaur_batch_operations_total", "counter", "Group-commit transactions run.")
+      .sample("blobasaur_batch_operations_total", this.batches);
+    out
+      .family("blobasaur_batch_size", "histogram", "Operations per group-commit transaction.")
+      .histogram("blobasaur_batch_size", this.batchSize);
+    out
+      .family(
+        "blobasaur_batch_duration_seconds",
+        "histogram",
+        "Time one group-commit transaction took, BEGIN to COMMIT.",
+      )
+      .histogram("blobasaur_batch_duration_seconds", this.batchDuration);
+
+    out.family("blobasaur_writer_queue_depth", "gauge", "Write operations waiting, by shard.");
+    for (const w of store.writers) {
+      out.sample("blobasaur_writer_queue_depth", w.depth, [["shard", String(w.shard.index)]]);
+    }
+    out.family(
+      "blobasaur_writer_commit_failing",
+      "gauge",
+      "1 when the shard's last transaction failed to commit (see /health), else 0.",
+    );
+    for (const w of store.writers) {
+      out.sample("blobasaur_writer_commit_failing", w.lastCommitError === null ? 0 : 1, [
+        ["shard", String(w.shard.index)],
+      ]);
+    }
+    out.family("blobasaur_wal_bytes", "gauge", "Size of the shard's SQLite WAL file.");
+    for (const shard of store.shards) {
+      out.sample("blobasaur_wal_bytes", fileBytes(`${shard.path}-wal`), [
+        ["shard", String(shard.index)],
+      ]);
+    }
+    out.family("blobasaur_database_bytes", "gauge", "Size of the shard's SQLite database file.");
+    for (const shard of store.shards) {
+      out.sample("blobasaur_database_bytes", fileBytes(shard.path), [
+        ["shard", String(shard.index)],
+      ]);
+    }
+    out.family(
+      "blobasaur_keys",
+      "gauge",
+      "Live keys in the default table, by shard (a cached count; see INFO keyspace).",
+    );
+    const keyspace = keyspaceByShard(store);
+    for (let i = 0; i < keyspace.length; i++) {
+      out.sample("blobasaur_keys", keyspace[i]!.keys, [["shard", String(i)]]);
+    }
+    out
+      .family(
+        "blobasaur_expired_keys_removed_total",
+        "counter",
+        "Expired rows deleted by the background sweep.",
+      )
+      .sample("blobasaur_expired_keys_removed_total", stats.expiredKeys);
+
+    const totals = store.codec.totals;
+    const forms = Object.keys(totals) as (keyof typeof totals)[];
+    out.family(
+      "blobasaur_compression_input_bytes_total",
+      "counter",
+      "Value bytes handed to the codec, by stored form (raw = stored uncompressed).",
+    );
+    for (const f of forms) {
+      out.sample("blobasaur_compression_input_bytes_total", totals[f].inputBytes, [
+        ["algorithm", f],
+      ]);
+    }
+    out.family(
+      "blobasaur_compression_stored_bytes_total",
+      "counter",
+      "Bytes stored after encoding (header included), by stored form.",
+    );
+    for (const f of forms) {
+      out.sample("blobasaur_compression_stored_bytes_total", totals[f].storedBytes, [
+        ["algorithm", f],
+      ]);
+    }
+    return out.toString();
+  }
+}
+
+/** Size of a file, 0 when it does not exist (a WAL after a clean checkpoint, for instance). */
+function fileBytes(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+}
