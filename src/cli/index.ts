@@ -1,20 +1,14 @@
 /**
- * The command line, built with citty: `blobasaur [serve] [--config F]`. The global --config
- * may come before or after the subcommand (`blobasaur --config F serve` and
- * `blobasaur serve --config F` both work), so it is lifted out of argv before citty parses.
+ * The command line, built with citty: `blobasaur [serve] [--config F]`, plus the maintenance
+ * commands registered in `subcommands.ts`. The global --config may come before or after the
+ * subcommand (`blobasaur --config F shard migrate 4 8` and `blobasaur shard migrate 4 8 -c F`
+ * both work), so it is lifted out of argv before citty parses and handed to every command.
  */
 import { defineCommand, runMain } from "citty";
 import { VERSION } from "../version.ts";
+import { type CliContext, configArg } from "./context.ts";
 import { serve } from "./serve.ts";
-
-const configArg = {
-  config: {
-    type: "string",
-    alias: "c",
-    description: "Path to the TOML configuration file",
-    default: "config.toml",
-  },
-} as const;
+import { maintenanceCommands } from "./subcommands.ts";
 
 /** Removes every --config/-c (and its value) from argv; returns the last one given. */
 export function liftConfig(argv: string[]): { config: string | null; rest: string[] } {
@@ -33,13 +27,12 @@ export function liftConfig(argv: string[]): { config: string | null; rest: strin
 
 export async function main(argv: string[]): Promise<number> {
   const { config, rest } = liftConfig(argv);
-  const configPath = config ?? "config.toml";
-  let exitCode = 0;
+  const ctx: CliContext = { configPath: config ?? "config.toml", configGiven: config !== null, exitCode: 0 };
   const serveCommand = defineCommand({
     meta: { name: "serve", description: "Run the Blobasaur server (the default command)" },
     args: configArg,
     run: async () => {
-      exitCode = await serve(configPath);
+      ctx.exitCode = await serve(ctx.configPath);
     },
   });
   const root = defineCommand({
@@ -49,12 +42,12 @@ export async function main(argv: string[]): Promise<number> {
       description: "A sharded blob store that speaks the Redis protocol, on SQLite",
     },
     args: configArg,
-    subCommands: { serve: serveCommand },
+    subCommands: { serve: serveCommand, ...maintenanceCommands(ctx) },
     run: async ({ rawArgs }) => {
       // No subcommand: serve, as the seed describes.
-      if (rawArgs.length === 0) exitCode = await serve(configPath);
+      if (rawArgs.length === 0) ctx.exitCode = await serve(ctx.configPath);
     },
   });
   await runMain(root, { rawArgs: rest });
-  return exitCode;
+  return ctx.exitCode;
 }

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { StorageError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import { Checkpointer } from "./checkpointer.ts";
@@ -80,7 +81,7 @@ export class KeyTable implements RowTable {
     let row = this.cache.get(id);
     if (row === undefined) {
       const stored = this.statements.getStmt.get(key);
-      row = stored === null ? ABSENT : { value: this.codec.decode(stored.value), expiresAt: stored.expires_at };
+      row = stored === null ? ABSENT : { value: this.decode(key, stored.value), expiresAt: stored.expires_at };
       this.cache.set(id, row);
     }
     if (row.value === null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
@@ -112,6 +113,17 @@ export class KeyTable implements RowTable {
     this.statements.setExpiryStmt.run(key, expiresAt);
   }
 
+  /** Decodes a stored value; a corrupt one becomes a StorageError naming shard and key. */
+  private decode(key: KeyParam, stored: Uint8Array): Uint8Array {
+    try {
+      return this.codec.decode(stored);
+    } catch (error) {
+      throw new StorageError(`${(error as Error).message} at key ${printableKey(key)}`, this.shardIndex, "read", {
+        cause: error,
+      });
+    }
+  }
+
   /** Marks the key as written for WATCH (the overlay calls this for pending writes). */
   touch(id: string): void {
     this.watches.touch(id);
@@ -126,6 +138,13 @@ export class KeyTable implements RowTable {
 }
 
 const ABSENT: CachedRow = Object.freeze({ value: null, expiresAt: null });
+
+/** A key for log lines: at most 64 characters, control bytes escaped. */
+function printableKey(key: KeyParam): string {
+  const text = typeof key === "string" ? key : Buffer.from(key).toString("latin1");
+  const short = text.length > 64 ? `${text.slice(0, 64)}…` : text;
+  return JSON.stringify(short);
+}
 
 export class Store {
   readonly shards: Shard[] = [];
