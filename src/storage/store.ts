@@ -289,15 +289,18 @@ export class Store {
     return { result, failed: this.asyncFailures !== failuresBefore };
   }
 
-  /** Removes every key of the default table on every shard (FLUSHDB), after queued writes. */
+  /** Removes every key and every namespace on every shard (FLUSHDB), after queued writes. */
   async clear(): Promise<void> {
     this.watches.touchAll();
     for (const t of this.pendingTables) t.clearPending();
     await Promise.all(
       this.shards.map((shard, i) =>
-        this.writeShard(i, () => {
+        this.writeShard(i, (now) => {
           this.keyTables[i]!.cache.clear();
           shard.blobs.clearStmt.run();
+          // Hashes are keys too in Redis: FLUSHDB drops every namespace as well.
+          const namespaces = this.namespaces.shards[i]!;
+          for (const ns of [...namespaces.names()]) namespaces.drop(ns, now);
         }),
       ),
     );

@@ -174,3 +174,17 @@ test("the writes of one EXEC share one transaction per shard", async () => {
   expect(await c.dbsize()).toBe(50);
   c.disconnect();
 });
+
+test("FLUSHALL removes namespaces (hashes) as well as plain keys", async () => {
+  await using server = await startTestServer();
+  const c = await client(server.port);
+  await c.set("plain", "1");
+  await c.hset("users", "alice", "1", "bob", "2");
+  expect(await c.flushall()).toBe("OK");
+  expect(await c.get("plain")).toBeNull();
+  expect(await c.hgetall("users")).toEqual({});
+  expect(await c.call("BLOBASAUR.NAMESPACES")).toEqual([]);
+  await c.hset("users", "carol", "3");
+  expect(await c.hgetall("users")).toEqual({ carol: "3" });
+  c.disconnect();
+});
