@@ -303,10 +303,9 @@ export class WriteScheduler {
   /** Resolves when every queue is empty. */
   async drain(): Promise<void> {
     while (this.pendingOps > 0) {
-      await new Promise<void>((r) => {
-        this.idleWaiters.push(r);
-        this.notify();
-      });
+      // Commit now rather than waiting out batch_timeout_ms (shutdown must not linger).
+      this.run();
+      await Promise.resolve();
     }
   }
 }

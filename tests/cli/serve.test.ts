@@ -121,3 +121,32 @@ test("a second server on the same data dir refuses to start", async () => {
   server.proc.kill("SIGTERM");
   expect(await server.proc.exited).toBe(0);
 });
+
+test("in async mode SIGTERM commits every acknowledged write before exiting", async () => {
+  const d = dir();
+  const port = freePort();
+  // A long batch window keeps the acknowledged writes queued when the signal arrives.
+  const path = writeConfig(
+    d,
+    `data_dir = "${d}/data"\nnum_shards = 3\naddr = "127.0.0.1:${port}"\nasync_write = true\nbatch_timeout_ms = 2000\n`,
+  );
+  const server = await startProcess(["--config", path]);
+  const client = new Redis({ port, lazyConnect: true });
+  await client.connect();
+  const p = client.pipeline();
+  for (let i = 0; i < 500; i++) p.set(`a${i}`, `v${i}`);
+  const results = await p.exec();
+  expect(results!.every(([err, ok]) => err === null && ok === "OK")).toBe(true);
+  client.disconnect();
+  server.proc.kill("SIGTERM");
+  expect(await server.proc.exited).toBe(0);
+
+  const again = await startProcess(["--config", path]);
+  const reader = new Redis({ port, lazyConnect: true });
+  await reader.connect();
+  expect(await reader.dbsize()).toBe(500);
+  expect(await reader.get("a499")).toBe("v499");
+  reader.disconnect();
+  again.proc.kill("SIGTERM");
+  expect(await again.proc.exited).toBe(0);
+});
