@@ -57,6 +57,8 @@ export function keyspaceByShard(store: Store): ShardKeyspace[] {
     cached = [];
     keyspaceCache.set(store, cached);
   }
+  // Acknowledged async writes are committed first, so the counts include them (as DBSIZE does).
+  store.settle();
   const wall = Date.now();
   const now = store.now();
   for (let i = 0; i < store.shards.length; i++) {

@@ -53,10 +53,12 @@ export class Dispatcher {
       return this.failure(spec, stat, error);
     }
     if (result instanceof Promise) {
+      // The slow log, like Redis's, counts execution only, not the wait for a group commit.
+      const execUsec = (performance.now() - started) * 1000;
       return result.then(
-        (reply) => this.finish(ctx, spec, args, stat, started, reply),
+        (reply) => this.finish(ctx, spec, args, stat, started, reply, execUsec),
         (error) => {
-          this.observe(ctx, spec, args, stat, started);
+          this.observe(ctx, spec, args, stat, started, execUsec);
           return this.failure(spec, stat, error);
         },
       );
@@ -72,8 +74,16 @@ export class Dispatcher {
     return error;
   }
 
-  private finish(ctx: Ctx, spec: CommandSpec, args: Uint8Array[], stat: CommandStat, started: number, reply: Reply): Reply {
-    this.observe(ctx, spec, args, stat, started);
+  private finish(
+    ctx: Ctx,
+    spec: CommandSpec,
+    args: Uint8Array[],
+    stat: CommandStat,
+    started: number,
+    reply: Reply,
+    execUsec?: number,
+  ): Reply {
+    this.observe(ctx, spec, args, stat, started, execUsec);
     if (reply instanceof RespError) {
       stat.failedCalls++;
       this.countError(reply);
@@ -82,13 +92,21 @@ export class Dispatcher {
   }
 
   /** One clock read feeds commandstats, the Prometheus histogram and the slow log. */
-  private observe(ctx: Ctx, spec: CommandSpec, args: Uint8Array[], stat: CommandStat, started: number): void {
+  private observe(
+    ctx: Ctx,
+    spec: CommandSpec,
+    args: Uint8Array[],
+    stat: CommandStat,
+    started: number,
+    execUsec?: number,
+  ): void {
     const usec = (performance.now() - started) * 1000;
     stat.calls++;
     stat.usec += usec;
     this.server.metrics?.commandDone(spec.name, usec / 1e6);
     const slowlog = this.server.stats.slowlog;
-    if (slowlog.wants(usec)) slowlog.record(args, usec, ctx.client);
+    const slow = execUsec ?? usec;
+    if (slowlog.wants(slow)) slowlog.record(args, slow, ctx.client);
   }
 
   private failure(spec: CommandSpec, stat: CommandStat, error: unknown): RespError {

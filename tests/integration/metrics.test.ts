@@ -305,6 +305,20 @@ describe("/health and the HTTP surface", () => {
     expect(post.headers.get("allow")).toBe("GET, HEAD");
   });
 
+  test("a metrics address already in use is logged and the server still serves Redis", async () => {
+    const squatter = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("x") });
+    try {
+      await using own = await startTestServer({
+        metrics: { enabled: true, addr: { host: "127.0.0.1", port: squatter.port } },
+      } as never);
+      expect(own.handle.context.metrics!.endpoint).toBeNull();
+      const { data } = await rawExchange(own.port, "PING\r\n");
+      expect(data.toString()).toBe("+PONG\r\n");
+    } finally {
+      await squatter.stop(true);
+    }
+  });
+
   test("with metrics disabled there is no registry and INFO says so", async () => {
     await using off = await startTestServer();
     expect(off.handle.context.metrics).toBeUndefined();
@@ -376,128 +390,18 @@ describe("client libraries and tools", () => {
 
 describe("INFO", () => {
   /** Field names per section from the INFO documentation (redis.io/docs/latest/commands/info). */
-  const documented: Record<string, string[]> = {
-    Server: [
-      "redis_version",
-      "redis_git_sha1",
-      "redis_git_dirty",
-      "redis_build_id",
-      "redis_mode",
-      "os",
-      "arch_bits",
-      "multiplexing_api",
-      "process_id",
-      "process_supervised",
-      "run_id",
-      "tcp_port",
-      "server_time_usec",
-      "uptime_in_seconds",
-      "uptime_in_days",
-      "hz",
-      "configured_hz",
-      "executable",
-      "config_file",
-      "io_threads_active",
-    ],
-    Clients: [
-      "connected_clients",
-      "cluster_connections",
-      "maxclients",
-      "client_recent_max_input_buffer",
-      "client_recent_max_output_buffer",
-      "blocked_clients",
-      "tracking_clients",
-      "clients_in_timeout_table",
-    ],
-    Memory: [
-      "used_memory",
-      "used_memory_human",
-      "used_memory_rss",
-      "used_memory_rss_human",
-      "used_memory_peak",
-      "used_memory_peak_human",
-      "used_memory_peak_perc",
-      "total_system_memory",
-      "total_system_memory_human",
-      "used_memory_lua",
-      "used_memory_scripts",
-      "maxmemory",
-      "maxmemory_human",
-      "maxmemory_policy",
-      "mem_fragmentation_ratio",
-      "mem_allocator",
-      "lazyfree_pending_objects",
-    ],
-    Persistence: [
-      "loading",
-      "async_loading",
-      "rdb_changes_since_last_save",
-      "rdb_bgsave_in_progress",
-      "rdb_last_save_time",
-      "rdb_last_bgsave_status",
-      "rdb_last_bgsave_time_sec",
-      "rdb_current_bgsave_time_sec",
-      "aof_enabled",
-      "aof_rewrite_in_progress",
-      "aof_rewrite_scheduled",
-      "aof_last_rewrite_time_sec",
-      "aof_current_rewrite_time_sec",
-      "aof_last_bgrewrite_status",
-      "aof_last_write_status",
-      "module_fork_in_progress",
-      "module_fork_last_cow_size",
-    ],
-    Stats: [
-      "total_connections_received",
-      "total_commands_processed",
-      "instantaneous_ops_per_sec",
-      "total_net_input_bytes",
-      "total_net_output_bytes",
-      "instantaneous_input_kbps",
-      "instantaneous_output_kbps",
-      "rejected_connections",
-      "sync_full",
-      "sync_partial_ok",
-      "sync_partial_err",
-      "expired_keys",
-      "expired_stale_perc",
-      "expired_time_cap_reached_count",
-      "evicted_keys",
-      "keyspace_hits",
-      "keyspace_misses",
-      "pubsub_channels",
-      "pubsub_patterns",
-      "latest_fork_usec",
-      "total_forks",
-      "migrate_cached_sockets",
-      "slave_expires_tracked_keys",
-      "active_defrag_hits",
-      "active_defrag_misses",
-      "active_defrag_key_hits",
-      "active_defrag_key_misses",
-      "tracking_total_keys",
-      "tracking_total_items",
-      "tracking_total_prefixes",
-      "unexpected_error_replies",
-      "total_error_replies",
-      "dump_payload_sanitizations",
-    ],
-    Replication: [
-      "role",
-      "connected_slaves",
-      "master_failover_state",
-      "master_replid",
-      "master_replid2",
-      "master_repl_offset",
-      "second_repl_offset",
-      "repl_backlog_active",
-      "repl_backlog_size",
-      "repl_backlog_first_byte_offset",
-      "repl_backlog_histlen",
-    ],
-    CPU: ["used_cpu_sys", "used_cpu_user", "used_cpu_sys_children", "used_cpu_user_children"],
-    Cluster: ["cluster_enabled"],
-  };
+  const documented: Record<string, string[]> = Object.fromEntries(
+    Object.entries({
+      Server: `redis_version redis_git_sha1 redis_git_dirty redis_build_id redis_mode os arch_bits multiplexing_api process_id process_supervised run_id tcp_port server_time_usec uptime_in_seconds uptime_in_days hz configured_hz executable config_file io_threads_active`,
+      Clients: `connected_clients cluster_connections maxclients client_recent_max_input_buffer client_recent_max_output_buffer blocked_clients tracking_clients clients_in_timeout_table`,
+      Memory: `used_memory used_memory_human used_memory_rss used_memory_rss_human used_memory_peak used_memory_peak_human used_memory_peak_perc total_system_memory total_system_memory_human used_memory_lua used_memory_scripts maxmemory maxmemory_human maxmemory_policy mem_fragmentation_ratio mem_allocator lazyfree_pending_objects`,
+      Persistence: `loading async_loading rdb_changes_since_last_save rdb_bgsave_in_progress rdb_last_save_time rdb_last_bgsave_status rdb_last_bgsave_time_sec rdb_current_bgsave_time_sec aof_enabled aof_rewrite_in_progress aof_rewrite_scheduled aof_last_rewrite_time_sec aof_current_rewrite_time_sec aof_last_bgrewrite_status aof_last_write_status module_fork_in_progress module_fork_last_cow_size`,
+      Stats: `total_connections_received total_commands_processed instantaneous_ops_per_sec total_net_input_bytes total_net_output_bytes instantaneous_input_kbps instantaneous_output_kbps rejected_connections sync_full sync_partial_ok sync_partial_err expired_keys expired_stale_perc expired_time_cap_reached_count evicted_keys keyspace_hits keyspace_misses pubsub_channels pubsub_patterns latest_fork_usec total_forks migrate_cached_sockets slave_expires_tracked_keys active_defrag_hits active_defrag_misses active_defrag_key_hits active_defrag_key_misses tracking_total_keys tracking_total_items tracking_total_prefixes unexpected_error_replies total_error_replies dump_payload_sanitizations`,
+      Replication: `role connected_slaves master_failover_state master_replid master_replid2 master_repl_offset second_repl_offset repl_backlog_active repl_backlog_size repl_backlog_first_byte_offset repl_backlog_histlen`,
+      CPU: `used_cpu_sys used_cpu_user used_cpu_sys_children used_cpu_user_children`,
+      Cluster: `cluster_enabled`,
+    }).map(([section, names]) => [section, names.split(/\s+/)]),
+  );
   /** Our own fields in Redis's sections (Blobasaur's own facts live in # Blobasaur). */
   const ours = new Set(["blobasaur_version", "bun_version"]);
 
