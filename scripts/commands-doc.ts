@@ -9,7 +9,9 @@ import type { CommandSpec } from "../src/commands/spec.ts";
 function row(spec: CommandSpec): string {
   const name = spec.name.replace("|", " ").toUpperCase();
   const syntax = spec.syntax ? ` ${spec.syntax}` : "";
-  const flags = spec.flags.filter((f) => f === "write" || f === "readonly" || f === "admin").join(", ");
+  const flags = spec.flags
+    .filter((f) => f === "write" || f === "readonly" || f === "admin")
+    .join(", ");
   // A "|" inside a table cell must be escaped, even within a code span.
   const cell = (text: string) => text.replace(/\|/g, "\\|");
   return `| \`${cell(name + syntax)}\` | ${flags || "-"} | ${cell(spec.summary)} |`;
@@ -35,7 +37,12 @@ export function commandReference(): string {
   }
   const out: string[] = [];
   for (const [group, specs] of [...groups].sort((a, b) => order(a[0]) - order(b[0]))) {
-    out.push(`### ${titles[group] ?? group}`, "", "| command | flags | what it does |", "|---|---|---|");
+    out.push(
+      `### ${titles[group] ?? group}`,
+      "",
+      "| command | flags | what it does |",
+      "|---|---|---|",
+    );
     for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
       if (spec.subcommands) {
         if (spec.handler) out.push(row(spec));

@@ -52,7 +52,10 @@ export const errors = {
   notInteger: () => new RespError("ERR", "value is not an integer or out of range"),
   notFloat: () => new RespError("ERR", "value is not a valid float"),
   wrongArity: (name: string) =>
-    new RespError("ERR", `wrong number of arguments for '${sanitizeLine(name.toLowerCase())}' command`),
+    new RespError(
+      "ERR",
+      `wrong number of arguments for '${sanitizeLine(name.toLowerCase())}' command`,
+    ),
   invalidExpire: (name: string) =>
     new RespError("ERR", `invalid expire time in '${sanitizeLine(name.toLowerCase())}' command`),
   /** Redis's wording: each argument quoted and followed by a space, at most ~128 chars of them. */

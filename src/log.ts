@@ -2,11 +2,13 @@
  * Logger construction. Each server gets its own consola instance (no global logger), so
  * tests can silence one node without affecting another.
  */
-import { createConsola, type ConsolaInstance, LogLevels } from "consola";
+import { type ConsolaInstance, createConsola, LogLevels } from "consola";
 
 export type Logger = ConsolaInstance;
 
-export function createLogger(options: { level?: keyof typeof LogLevels; tag?: string } = {}): Logger {
+export function createLogger(
+  options: { level?: keyof typeof LogLevels; tag?: string } = {},
+): Logger {
   const envLevel = process.env.BLOBASAUR_LOG as keyof typeof LogLevels | undefined;
   const level = LogLevels[options.level ?? envLevel ?? "info"] ?? LogLevels.info;
   const log = createConsola({ level, formatOptions: { date: true, colors: false } });

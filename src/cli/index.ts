@@ -27,7 +27,11 @@ export function liftConfig(argv: string[]): { config: string | null; rest: strin
 
 export async function main(argv: string[]): Promise<number> {
   const { config, rest } = liftConfig(argv);
-  const ctx: CliContext = { configPath: config ?? "config.toml", configGiven: config !== null, exitCode: 0 };
+  const ctx: CliContext = {
+    configPath: config ?? "config.toml",
+    configGiven: config !== null,
+    exitCode: 0,
+  };
   const serveCommand = defineCommand({
     meta: { name: "serve", description: "Run the Blobasaur server (the default command)" },
     args: configArg,

@@ -29,7 +29,9 @@ export async function serve(configPath: string): Promise<number> {
     process.stderr.write(`blobasaur: cannot start: ${message}\n`);
     return 1;
   }
-  const mode = config.asyncWrite ? "async writes (acknowledged before commit)" : "durable writes (acknowledged after commit)";
+  const mode = config.asyncWrite
+    ? "async writes (acknowledged before commit)"
+    : "durable writes (acknowledged after commit)";
   log.info(
     `blobasaur ${server.context.version} listening on ${server.hostname}:${server.port}, ${config.numShards} shard(s) in ${config.dataDir}, ${mode}, sqlite synchronous=${config.sqlite.synchronous}`,
   );

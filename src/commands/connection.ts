@@ -45,7 +45,8 @@ function hello(ctx: Ctx, args: Uint8Array[]): Reply {
   let protocol = ctx.client.protocol;
   if (args.length >= 2) {
     const v = parseInt64(args[1]!);
-    if (v === null) throw new RespError("ERR", "Protocol version is not an integer or out of range");
+    if (v === null)
+      throw new RespError("ERR", "Protocol version is not an integer or out of range");
     if (v !== 2n && v !== 3n) throw new RespError("NOPROTO", "unsupported protocol version");
     protocol = Number(v) as 2 | 3;
   }
@@ -54,7 +55,8 @@ function hello(ctx: Ctx, args: Uint8Array[]): Reply {
     const more = args.length - 1 - i;
     if (equalsToken(args[i]!, "AUTH") && more >= 2) {
       // No passwords are configured, so any AUTH attempt fails the way Redis's does.
-      if (text(args[i + 1]!) !== "default") throw new RespError("WRONGPASS", "invalid username-password pair or user is disabled.");
+      if (text(args[i + 1]!) !== "default")
+        throw new RespError("WRONGPASS", "invalid username-password pair or user is disabled.");
       i += 2;
     } else if (equalsToken(args[i]!, "SETNAME") && more >= 1) {
       name = validName(args[++i]!);
@@ -79,7 +81,10 @@ function hello(ctx: Ctx, args: Uint8Array[]): Reply {
 function validName(arg: Uint8Array): string | null {
   for (const b of arg) {
     if (b < 33 || b > 126) {
-      throw new RespError("ERR", "Client names cannot contain spaces, newlines or special characters.");
+      throw new RespError(
+        "ERR",
+        "Client names cannot contain spaces, newlines or special characters.",
+      );
     }
   }
   return arg.length === 0 ? null : text(arg);
@@ -130,7 +135,10 @@ function clientSetinfo(ctx: Ctx, args: Uint8Array[]): Reply {
   const value = args[3]!;
   for (const b of value) {
     if (b < 33 || b > 126) {
-      throw new RespError("ERR", `${attr === "LIB-NAME" ? "lib-name" : "lib-ver"} cannot contain spaces, newlines or special characters.`);
+      throw new RespError(
+        "ERR",
+        `${attr === "LIB-NAME" ? "lib-name" : "lib-ver"} cannot contain spaces, newlines or special characters.`,
+      );
     }
   }
   if (attr === "LIB-NAME") ctx.client.libName = text(value);
@@ -218,9 +226,22 @@ function onOff(_ctx: Ctx, args: Uint8Array[]): Reply {
   return OK;
 }
 
-const clientSub = (name: string, arity: number, summary: string, syntax: string, handler: CommandSpec["handler"]): CommandSpec => ({
-  name: `client|${name}`, arity, flags: ["noauth", "stale", "loading"], keys: null, group: "connection",
-  since: "2.4.0", summary, syntax, handler,
+const clientSub = (
+  name: string,
+  arity: number,
+  summary: string,
+  syntax: string,
+  handler: CommandSpec["handler"],
+): CommandSpec => ({
+  name: `client|${name}`,
+  arity,
+  flags: ["noauth", "stale", "loading"],
+  keys: null,
+  group: "connection",
+  since: "2.4.0",
+  summary,
+  syntax,
+  handler,
 });
 
 const clientCommands: CommandSpec[] = [
@@ -230,48 +251,142 @@ const clientCommands: CommandSpec[] = [
   }),
   clientSub("getname", 2, "Returns the name of the connection.", "", (ctx) => ctx.client.name),
   clientSub("id", 2, "Returns the unique client ID of the connection.", "", (ctx) => ctx.client.id),
-  clientSub("setinfo", 4, "Sets information specific to the client or connection.",
-    "LIB-NAME libname | LIB-VER libver", clientSetinfo),
+  clientSub(
+    "setinfo",
+    4,
+    "Sets information specific to the client or connection.",
+    "LIB-NAME libname | LIB-VER libver",
+    clientSetinfo,
+  ),
   clientSub("info", 2, "Returns information about the connection.", "", (ctx) =>
-    verbatim(`${clientInfoLine(ctx.client, Date.now())}\n`)),
-  clientSub("list", -2, "Lists open connections.", "[TYPE type] [ID client-id [client-id ...]]", clientList),
-  clientSub("kill", -3, "Terminates open connections.",
+    verbatim(`${clientInfoLine(ctx.client, Date.now())}\n`),
+  ),
+  clientSub(
+    "list",
+    -2,
+    "Lists open connections.",
+    "[TYPE type] [ID client-id [client-id ...]]",
+    clientList,
+  ),
+  clientSub(
+    "kill",
+    -3,
+    "Terminates open connections.",
     "ip:port | [ID client-id] [TYPE type] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes-or-no] [MAXAGE maxage]",
-    clientKill),
-  clientSub("reply", 3, "Instructs the server whether to reply to commands.", "ON | OFF | SKIP", clientReply),
-  clientSub("no-evict", 3, "Accepted for compatibility; nothing is evicted here.", "ON | OFF", onOff),
-  clientSub("no-touch", 3, "Accepted for compatibility; keys have no access time here.", "ON | OFF", onOff),
+    clientKill,
+  ),
+  clientSub(
+    "reply",
+    3,
+    "Instructs the server whether to reply to commands.",
+    "ON | OFF | SKIP",
+    clientReply,
+  ),
+  clientSub(
+    "no-evict",
+    3,
+    "Accepted for compatibility; nothing is evicted here.",
+    "ON | OFF",
+    onOff,
+  ),
+  clientSub(
+    "no-touch",
+    3,
+    "Accepted for compatibility; keys have no access time here.",
+    "ON | OFF",
+    onOff,
+  ),
   clientSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
-    clientCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim()))),
+    clientCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
+  ),
 ];
 
 const conn = (row: Omit<CommandSpec, "group" | "keys"> & { keys?: null }): CommandSpec => ({
-  ...row, keys: null, group: "connection",
+  ...row,
+  keys: null,
+  group: "connection",
 });
 
 export const connectionCommands: CommandSpec[] = [
-  conn({ name: "ping", arity: -1, flags: ["fast", "stale"], since: "1.0.0", summary: "Returns the server's liveliness response.",
-    syntax: "[message]", handler: ping }),
-  conn({ name: "echo", arity: 2, flags: ["fast"], since: "1.0.0", summary: "Returns the given string.", syntax: "message",
-    handler: (_ctx, args) => args[1]! }),
-  conn({ name: "select", arity: 2, flags: ["fast", "loading", "stale"], since: "1.0.0",
-    summary: "Changes the selected database (only database 0 exists).", syntax: "index", handler: select }),
-  conn({ name: "quit", arity: -1, flags: ["noauth", "fast", "loading", "stale"], since: "1.0.0",
-    summary: "Closes the connection.", syntax: "", handler: quit }),
-  conn({ name: "auth", arity: -2, flags: ["noauth", "fast", "loading", "stale"], since: "1.0.0",
-    summary: "Authenticates the connection (no passwords are configured).", syntax: "[username] password", handler: auth }),
-  conn({ name: "hello", arity: -1, flags: ["noauth", "fast", "loading", "stale"], since: "6.0.0",
+  conn({
+    name: "ping",
+    arity: -1,
+    flags: ["fast", "stale"],
+    since: "1.0.0",
+    summary: "Returns the server's liveliness response.",
+    syntax: "[message]",
+    handler: ping,
+  }),
+  conn({
+    name: "echo",
+    arity: 2,
+    flags: ["fast"],
+    since: "1.0.0",
+    summary: "Returns the given string.",
+    syntax: "message",
+    handler: (_ctx, args) => args[1]!,
+  }),
+  conn({
+    name: "select",
+    arity: 2,
+    flags: ["fast", "loading", "stale"],
+    since: "1.0.0",
+    summary: "Changes the selected database (only database 0 exists).",
+    syntax: "index",
+    handler: select,
+  }),
+  conn({
+    name: "quit",
+    arity: -1,
+    flags: ["noauth", "fast", "loading", "stale"],
+    since: "1.0.0",
+    summary: "Closes the connection.",
+    syntax: "",
+    handler: quit,
+  }),
+  conn({
+    name: "auth",
+    arity: -2,
+    flags: ["noauth", "fast", "loading", "stale"],
+    since: "1.0.0",
+    summary: "Authenticates the connection (no passwords are configured).",
+    syntax: "[username] password",
+    handler: auth,
+  }),
+  conn({
+    name: "hello",
+    arity: -1,
+    flags: ["noauth", "fast", "loading", "stale"],
+    since: "6.0.0",
     summary: "Handshakes with the server, optionally switching to RESP3.",
-    syntax: "[protover [AUTH username password] [SETNAME clientname]]", handler: hello }),
-  conn({ name: "reset", arity: 1, flags: ["noauth", "fast", "loading", "stale"], since: "6.2.0",
-    summary: "Resets the connection.", syntax: "", handler: (ctx) => {
+    syntax: "[protover [AUTH username password] [SETNAME clientname]]",
+    handler: hello,
+  }),
+  conn({
+    name: "reset",
+    arity: 1,
+    flags: ["noauth", "fast", "loading", "stale"],
+    since: "6.2.0",
+    summary: "Resets the connection.",
+    syntax: "",
+    handler: (ctx) => {
       ctx.client.name = null;
       ctx.client.protocol = 2;
       ctx.client.tx = null;
       ctx.server.store.watches.unwatchAll(ctx.client.watcher);
       ctx.client.replyMode = "on";
       return simple("RESET");
-    } }),
-  { name: "client", arity: -2, flags: [], keys: null, group: "connection", since: "2.4.0",
-    summary: "A container for client connection commands.", syntax: "<subcommand> [arguments]", subcommands: clientCommands },
+    },
+  }),
+  {
+    name: "client",
+    arity: -2,
+    flags: [],
+    keys: null,
+    group: "connection",
+    since: "2.4.0",
+    summary: "A container for client connection commands.",
+    syntax: "<subcommand> [arguments]",
+    subcommands: clientCommands,
+  },
 ];

@@ -28,8 +28,27 @@ export function commandInfo(spec: CommandSpec): Reply {
     ? [
         map([
           ["flags", [simple(spec.flags.includes("write") ? "RW" : "RO")]],
-          ["begin_search", map([["type", "index"], ["spec", map([["index", k.first]])]])],
-          ["find_keys", map([["type", "range"], ["spec", map([["lastkey", k.last < 0 ? k.last : k.last - k.first], ["keystep", k.step], ["limit", 0]])]])],
+          [
+            "begin_search",
+            map([
+              ["type", "index"],
+              ["spec", map([["index", k.first]])],
+            ]),
+          ],
+          [
+            "find_keys",
+            map([
+              ["type", "range"],
+              [
+                "spec",
+                map([
+                  ["lastkey", k.last < 0 ? k.last : k.last - k.first],
+                  ["keystep", k.step],
+                  ["limit", 0],
+                ]),
+              ],
+            ]),
+          ],
         ]),
       ]
     : [];
@@ -57,7 +76,10 @@ export function commandDocs(spec: CommandSpec): Reply {
   const args = parseSyntax(spec.syntax);
   if (args.length > 0) entries.push(["arguments", args.map(argumentDoc)]);
   if (spec.subcommands) {
-    entries.push(["subcommands", map(spec.subcommands.map((s) => [s.name, commandDocs(s)] as const))]);
+    entries.push([
+      "subcommands",
+      map(spec.subcommands.map((s) => [s.name, commandDocs(s)] as const)),
+    ]);
   }
   return map(entries);
 }
@@ -72,7 +94,10 @@ interface Arg {
 }
 
 function argumentDoc(arg: Arg): Reply {
-  const entries: [Reply, Reply][] = [["name", arg.name], ["type", arg.type]];
+  const entries: [Reply, Reply][] = [
+    ["name", arg.name],
+    ["type", arg.type],
+  ];
   if (arg.token) entries.push(["token", arg.token]);
   const flags: Reply[] = [];
   if (arg.optional) flags.push(simple("optional"));
@@ -111,23 +136,42 @@ export function parseSyntax(syntax: string): Arg[] {
 
 function group(alternatives: Arg[][]): Arg {
   if (alternatives.length > 1) {
-    return { name: "condition", type: "oneof", optional: false, multiple: false, children: alternatives.map((a) => (a.length === 1 ? a[0]! : block(a))) };
+    return {
+      name: "condition",
+      type: "oneof",
+      optional: false,
+      multiple: false,
+      children: alternatives.map((a) => (a.length === 1 ? a[0]! : block(a))),
+    };
   }
   const only = alternatives[0]!;
   return only.length === 1 ? { ...only[0]! } : block(only);
 }
 
 function block(items: Arg[]): Arg {
-  return { name: items[0]?.name ?? "block", type: "block", optional: false, multiple: false, children: items };
+  return {
+    name: items[0]?.name ?? "block",
+    type: "block",
+    optional: false,
+    multiple: false,
+    children: items,
+  };
 }
 
 function leaf(word: string): Arg {
   if (word === word.toUpperCase() && /[A-Z]/.test(word)) {
-    return { name: word.toLowerCase(), type: "pure-token", token: word, optional: false, multiple: false };
+    return {
+      name: word.toLowerCase(),
+      type: "pure-token",
+      token: word,
+      optional: false,
+      multiple: false,
+    };
   }
   let type = "string";
   if (word === "key") type = "key";
   else if (word === "pattern") type = "pattern";
-  else if (/seconds|milliseconds|count|index|numfields|start|end|cursor|numkeys|timeout/.test(word)) type = "integer";
+  else if (/seconds|milliseconds|count|index|numfields|start|end|cursor|numkeys|timeout/.test(word))
+    type = "integer";
   return { name: word, type, optional: false, multiple: false };
 }

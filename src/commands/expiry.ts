@@ -28,7 +28,8 @@ export function absoluteExpiry(
   if (positive && value <= 0n) throw errors.invalidExpire(command);
   let ms = value;
   if (unit === "s") {
-    if (value > INT64_MAX / 1000n || value < -INT64_MAX / 1000n) throw errors.invalidExpire(command);
+    if (value > INT64_MAX / 1000n || value < -INT64_MAX / 1000n)
+      throw errors.invalidExpire(command);
     ms = value * 1000n;
   }
   if (relative) {
@@ -36,7 +37,9 @@ export function absoluteExpiry(
     ms += BigInt(now);
   }
   // Exact beyond 2^53 ms, as Redis keeps any 64-bit expiry.
-  return ms <= BigInt(Number.MAX_SAFE_INTEGER) && ms >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(ms) : ms;
+  return ms <= BigInt(Number.MAX_SAFE_INTEGER) && ms >= BigInt(Number.MIN_SAFE_INTEGER)
+    ? Number(ms)
+    : ms;
 }
 
 export type ExpireCondition = "NX" | "XX" | "GT" | "LT" | null;
@@ -63,7 +66,11 @@ export function parseExpireCondition(args: Uint8Array[], from: number): ExpireCo
 }
 
 /** Whether a new expiry may replace `current` (null = no expiry) under the condition. */
-export function conditionAllows(condition: ExpireCondition, current: ExpiryMs | null, next: ExpiryMs): boolean {
+export function conditionAllows(
+  condition: ExpireCondition,
+  current: ExpiryMs | null,
+  next: ExpiryMs,
+): boolean {
   switch (condition) {
     case "NX":
       return current === null;
@@ -79,7 +86,11 @@ export function conditionAllows(condition: ExpireCondition, current: ExpiryMs | 
 }
 
 /** TTL replies: -2 missing, -1 persistent, else remaining time (seconds rounded like Redis). */
-export function ttlReply(expiresAt: ExpiryMs | null | undefined, now: number, unit: ExpireUnit): number | bigint {
+export function ttlReply(
+  expiresAt: ExpiryMs | null | undefined,
+  now: number,
+  unit: ExpireUnit,
+): number | bigint {
   if (expiresAt === undefined) return -2;
   if (expiresAt === null) return -1;
   if (typeof expiresAt === "bigint") {

@@ -9,7 +9,13 @@ import { keyBytes, keyParam } from "../storage/keys.ts";
 import type { ExpiryMs } from "../storage/shard.ts";
 import type { Store } from "../storage/store.ts";
 import { equalsToken, integer } from "./args.ts";
-import { absoluteExpiry, conditionAllows, type ExpireUnit, parseExpireCondition, ttlReply } from "./expiry.ts";
+import {
+  absoluteExpiry,
+  conditionAllows,
+  type ExpireUnit,
+  parseExpireCondition,
+  ttlReply,
+} from "./expiry.ts";
 import { globMatch, matchesAll } from "./glob.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
@@ -106,7 +112,10 @@ function dbsize(ctx: Ctx): Reply {
 }
 
 async function flush(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
-  if (args.length > 2 || (args.length === 2 && !equalsToken(args[1]!, "ASYNC") && !equalsToken(args[1]!, "SYNC"))) {
+  if (
+    args.length > 2 ||
+    (args.length === 2 && !equalsToken(args[1]!, "ASYNC") && !equalsToken(args[1]!, "SYNC"))
+  ) {
     throw errors.syntax();
   }
   await ctx.server.store.clear();
@@ -130,9 +139,9 @@ function scan(ctx: Ctx, args: Uint8Array[]): Reply {
     if (equalsToken(a, "COUNT")) {
       count = integer(args[i + 1]!);
       if (count < 1) throw errors.syntax();
-    }
-    else if (equalsToken(a, "MATCH")) pattern = matchesAll(args[i + 1]!) ? null : args[i + 1]!;
-    else if (equalsToken(a, "TYPE")) typeFilter = new TextDecoder().decode(args[i + 1]!).toLowerCase();
+    } else if (equalsToken(a, "MATCH")) pattern = matchesAll(args[i + 1]!) ? null : args[i + 1]!;
+    else if (equalsToken(a, "TYPE"))
+      typeFilter = new TextDecoder().decode(args[i + 1]!).toLowerCase();
     else throw errors.syntax();
   }
   const n = BigInt(store.shardCount);
@@ -214,48 +223,221 @@ function randomkey(ctx: Ctx): Reply {
 const K1 = { first: 1, last: 1, step: 1 } as const;
 const KALL = { first: 1, last: -1, step: 1 } as const;
 const ttlFlags = ["readonly", "fast"] as const;
-const expireRow = (name: string, unit: ExpireUnit, relative: boolean, since: string, what: string, arg: string): CommandSpec => ({
-  name, arity: -3, flags: ["write", "fast"], keys: K1, group: "generic", since,
-  summary: what, syntax: `key ${arg} [NX | XX | GT | LT]`, handler: expireCommand(name, unit, relative),
+const expireRow = (
+  name: string,
+  unit: ExpireUnit,
+  relative: boolean,
+  since: string,
+  what: string,
+  arg: string,
+): CommandSpec => ({
+  name,
+  arity: -3,
+  flags: ["write", "fast"],
+  keys: K1,
+  group: "generic",
+  since,
+  summary: what,
+  syntax: `key ${arg} [NX | XX | GT | LT]`,
+  handler: expireCommand(name, unit, relative),
 });
 
 export const genericCommands: CommandSpec[] = [
-  { name: "del", arity: -2, flags: ["write"], keys: KALL, group: "generic", since: "1.0.0",
-    summary: "Deletes one or more keys.", syntax: "key [key ...]", handler: del },
-  { name: "unlink", arity: -2, flags: ["write", "fast"], keys: KALL, group: "generic", since: "4.0.0",
-    summary: "Deletes one or more keys (the same as DEL here: deletion never blocks).", syntax: "key [key ...]", handler: del },
-  { name: "exists", arity: -2, flags: ["readonly", "fast"], keys: KALL, group: "generic", since: "1.0.0",
-    summary: "Determines whether one or more keys exist.", syntax: "key [key ...]", handler: exists },
-  { name: "ttl", arity: 2, flags: ttlFlags, keys: K1, group: "generic", since: "1.0.0",
-    summary: "Returns the expiration time in seconds of a key.", syntax: "key", handler: ttlCommand("s") },
-  { name: "pttl", arity: 2, flags: ttlFlags, keys: K1, group: "generic", since: "2.6.0",
-    summary: "Returns the expiration time in milliseconds of a key.", syntax: "key", handler: ttlCommand("ms") },
-  { name: "expiretime", arity: 2, flags: ttlFlags, keys: K1, group: "generic", since: "7.0.0",
-    summary: "Returns the expiration time of a key as a Unix timestamp.", syntax: "key", handler: expireTimeCommand("s") },
-  { name: "pexpiretime", arity: 2, flags: ttlFlags, keys: K1, group: "generic", since: "7.0.0",
-    summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", syntax: "key",
-    handler: expireTimeCommand("ms") },
-  expireRow("expire", "s", true, "1.0.0", "Sets the expiration time of a key in seconds.", "seconds"),
-  expireRow("pexpire", "ms", true, "2.6.0", "Sets the expiration time of a key in milliseconds.", "milliseconds"),
-  expireRow("expireat", "s", false, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", "unix-time-seconds"),
-  expireRow("pexpireat", "ms", false, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.",
-    "unix-time-milliseconds"),
-  { name: "persist", arity: 2, flags: ["write", "fast"], keys: K1, group: "generic", since: "2.2.0",
-    summary: "Removes the expiration time of a key.", syntax: "key", handler: persist },
-  { name: "type", arity: 2, flags: ["readonly", "fast"], keys: K1, group: "generic", since: "1.0.0",
-    summary: "Determines the type of value stored at a key.", syntax: "key", handler: type },
-  { name: "scan", arity: -2, flags: ["readonly"], keys: null, group: "generic", since: "2.8.0",
-    summary: "Iterates over the key names in the database.", syntax: "cursor [MATCH pattern] [COUNT count] [TYPE type]",
-    handler: scan },
-  { name: "keys", arity: 2, flags: ["readonly"], keys: null, group: "generic", since: "1.0.0",
-    summary: "Returns all key names that match a pattern.", syntax: "pattern", handler: keys },
-  { name: "randomkey", arity: 1, flags: ["readonly"], keys: null, group: "generic", since: "1.0.0",
-    summary: "Returns a random key name from the database.", syntax: "", handler: randomkey },
-  { name: "dbsize", arity: 1, flags: ["readonly", "fast"], keys: null, group: "server", since: "1.0.0",
-    summary: "Returns the number of keys in the database.", syntax: "", handler: dbsize },
-  { name: "flushdb", arity: -1, flags: ["write", "admin"], keys: null, group: "server", since: "1.0.0",
-    summary: "Removes all keys from the current database.", syntax: "[ASYNC | SYNC]", handler: flush },
-  { name: "flushall", arity: -1, flags: ["write", "admin"], keys: null, group: "server", since: "1.0.0",
-    summary: "Removes all keys from all databases.", syntax: "[ASYNC | SYNC]", handler: flush },
+  {
+    name: "del",
+    arity: -2,
+    flags: ["write"],
+    keys: KALL,
+    group: "generic",
+    since: "1.0.0",
+    summary: "Deletes one or more keys.",
+    syntax: "key [key ...]",
+    handler: del,
+  },
+  {
+    name: "unlink",
+    arity: -2,
+    flags: ["write", "fast"],
+    keys: KALL,
+    group: "generic",
+    since: "4.0.0",
+    summary: "Deletes one or more keys (the same as DEL here: deletion never blocks).",
+    syntax: "key [key ...]",
+    handler: del,
+  },
+  {
+    name: "exists",
+    arity: -2,
+    flags: ["readonly", "fast"],
+    keys: KALL,
+    group: "generic",
+    since: "1.0.0",
+    summary: "Determines whether one or more keys exist.",
+    syntax: "key [key ...]",
+    handler: exists,
+  },
+  {
+    name: "ttl",
+    arity: 2,
+    flags: ttlFlags,
+    keys: K1,
+    group: "generic",
+    since: "1.0.0",
+    summary: "Returns the expiration time in seconds of a key.",
+    syntax: "key",
+    handler: ttlCommand("s"),
+  },
+  {
+    name: "pttl",
+    arity: 2,
+    flags: ttlFlags,
+    keys: K1,
+    group: "generic",
+    since: "2.6.0",
+    summary: "Returns the expiration time in milliseconds of a key.",
+    syntax: "key",
+    handler: ttlCommand("ms"),
+  },
+  {
+    name: "expiretime",
+    arity: 2,
+    flags: ttlFlags,
+    keys: K1,
+    group: "generic",
+    since: "7.0.0",
+    summary: "Returns the expiration time of a key as a Unix timestamp.",
+    syntax: "key",
+    handler: expireTimeCommand("s"),
+  },
+  {
+    name: "pexpiretime",
+    arity: 2,
+    flags: ttlFlags,
+    keys: K1,
+    group: "generic",
+    since: "7.0.0",
+    summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+    syntax: "key",
+    handler: expireTimeCommand("ms"),
+  },
+  expireRow(
+    "expire",
+    "s",
+    true,
+    "1.0.0",
+    "Sets the expiration time of a key in seconds.",
+    "seconds",
+  ),
+  expireRow(
+    "pexpire",
+    "ms",
+    true,
+    "2.6.0",
+    "Sets the expiration time of a key in milliseconds.",
+    "milliseconds",
+  ),
+  expireRow(
+    "expireat",
+    "s",
+    false,
+    "1.2.0",
+    "Sets the expiration time of a key to a Unix timestamp.",
+    "unix-time-seconds",
+  ),
+  expireRow(
+    "pexpireat",
+    "ms",
+    false,
+    "2.6.0",
+    "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+    "unix-time-milliseconds",
+  ),
+  {
+    name: "persist",
+    arity: 2,
+    flags: ["write", "fast"],
+    keys: K1,
+    group: "generic",
+    since: "2.2.0",
+    summary: "Removes the expiration time of a key.",
+    syntax: "key",
+    handler: persist,
+  },
+  {
+    name: "type",
+    arity: 2,
+    flags: ["readonly", "fast"],
+    keys: K1,
+    group: "generic",
+    since: "1.0.0",
+    summary: "Determines the type of value stored at a key.",
+    syntax: "key",
+    handler: type,
+  },
+  {
+    name: "scan",
+    arity: -2,
+    flags: ["readonly"],
+    keys: null,
+    group: "generic",
+    since: "2.8.0",
+    summary: "Iterates over the key names in the database.",
+    syntax: "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+    handler: scan,
+  },
+  {
+    name: "keys",
+    arity: 2,
+    flags: ["readonly"],
+    keys: null,
+    group: "generic",
+    since: "1.0.0",
+    summary: "Returns all key names that match a pattern.",
+    syntax: "pattern",
+    handler: keys,
+  },
+  {
+    name: "randomkey",
+    arity: 1,
+    flags: ["readonly"],
+    keys: null,
+    group: "generic",
+    since: "1.0.0",
+    summary: "Returns a random key name from the database.",
+    syntax: "",
+    handler: randomkey,
+  },
+  {
+    name: "dbsize",
+    arity: 1,
+    flags: ["readonly", "fast"],
+    keys: null,
+    group: "server",
+    since: "1.0.0",
+    summary: "Returns the number of keys in the database.",
+    syntax: "",
+    handler: dbsize,
+  },
+  {
+    name: "flushdb",
+    arity: -1,
+    flags: ["write", "admin"],
+    keys: null,
+    group: "server",
+    since: "1.0.0",
+    summary: "Removes all keys from the current database.",
+    syntax: "[ASYNC | SYNC]",
+    handler: flush,
+  },
+  {
+    name: "flushall",
+    arity: -1,
+    flags: ["write", "admin"],
+    keys: null,
+    group: "server",
+    since: "1.0.0",
+    summary: "Removes all keys from all databases.",
+    syntax: "[ASYNC | SYNC]",
+    handler: flush,
+  },
 ];
-

@@ -79,7 +79,10 @@ function configSet(ctx: Ctx, args: Uint8Array[]): Reply {
     }
     const current = view.get(name);
     if (current === undefined) {
-      throw new RespError("ERR", `Unknown option or number of arguments for CONFIG SET - '${sanitizeLine(name)}'`);
+      throw new RespError(
+        "ERR",
+        `Unknown option or number of arguments for CONFIG SET - '${sanitizeLine(name)}'`,
+      );
     }
     if (current !== value) {
       throw new RespError(
@@ -111,21 +114,51 @@ function configGet(ctx: Ctx, args: Uint8Array[]): Reply {
   return map(out);
 }
 
-const commandSub = (name: string, arity: number, summary: string, syntax: string, handler: CommandSpec["handler"]): CommandSpec => ({
-  name: `command|${name}`, arity, flags: ["loading", "stale"], keys: null, group: "server", since: "2.8.13",
-  summary, syntax, handler,
+const commandSub = (
+  name: string,
+  arity: number,
+  summary: string,
+  syntax: string,
+  handler: CommandSpec["handler"],
+): CommandSpec => ({
+  name: `command|${name}`,
+  arity,
+  flags: ["loading", "stale"],
+  keys: null,
+  group: "server",
+  since: "2.8.13",
+  summary,
+  syntax,
+  handler,
 });
 
 const commandSubs: CommandSpec[] = [
   commandSub("count", 2, "Returns a count of commands.", "", (ctx) => ctx.server.table.all.length),
-  commandSub("info", -2, "Returns information about one, multiple or all commands.", "[command-name [command-name ...]]",
-    (ctx, args) => (args.length === 2 ? ctx.server.table.all : named(ctx, args)).map((s) => (s ? commandInfo(s) : null))),
-  commandSub("docs", -2, "Returns documentary information about one, multiple or all commands.", "[command-name [command-name ...]]",
+  commandSub(
+    "info",
+    -2,
+    "Returns information about one, multiple or all commands.",
+    "[command-name [command-name ...]]",
+    (ctx, args) =>
+      (args.length === 2 ? ctx.server.table.all : named(ctx, args)).map((s) =>
+        s ? commandInfo(s) : null,
+      ),
+  ),
+  commandSub(
+    "docs",
+    -2,
+    "Returns documentary information about one, multiple or all commands.",
+    "[command-name [command-name ...]]",
     (ctx, args) => {
       const specs = args.length === 2 ? ctx.server.table.all : named(ctx, args).filter(Boolean);
       return map(specs.map((s) => [s.name, commandDocs(s)] as const));
-    }),
-  commandSub("list", -2, "Returns a list of command names.", "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]",
+    },
+  ),
+  commandSub(
+    "list",
+    -2,
+    "Returns a list of command names.",
+    "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]",
     (ctx, args) => {
       let names = ctx.server.table.all.map((s) => s.name);
       if (args.length === 5 && text(args[3]!).toUpperCase() === "PATTERN") {
@@ -133,48 +166,125 @@ const commandSubs: CommandSpec[] = [
         names = names.filter((n) => globMatch(p, new TextEncoder().encode(n)));
       } else if (args.length !== 2) throw errors.syntax();
       return names;
-    }),
-  commandSub("getkeys", -3, "Extracts the key names from an arbitrary command.", "command [arg [arg ...]]", (ctx, args) => {
-    const spec = ctx.server.table.get(text(args[2]!).toLowerCase());
-    if (!spec) throw new RespError("ERR", "Invalid command specified");
-    if (!spec.keys) throw new RespError("ERR", "The command has no key arguments");
-    const argv = args.slice(2);
-    const last = spec.keys.last < 0 ? argv.length + spec.keys.last : spec.keys.last;
-    const keys: Reply[] = [];
-    for (let i = spec.keys.first; i <= last && i < argv.length; i += spec.keys.step) keys.push(argv[i]!);
-    return keys;
-  }),
+    },
+  ),
+  commandSub(
+    "getkeys",
+    -3,
+    "Extracts the key names from an arbitrary command.",
+    "command [arg [arg ...]]",
+    (ctx, args) => {
+      const spec = ctx.server.table.get(text(args[2]!).toLowerCase());
+      if (!spec) throw new RespError("ERR", "Invalid command specified");
+      if (!spec.keys) throw new RespError("ERR", "The command has no key arguments");
+      const argv = args.slice(2);
+      const last = spec.keys.last < 0 ? argv.length + spec.keys.last : spec.keys.last;
+      const keys: Reply[] = [];
+      for (let i = spec.keys.first; i <= last && i < argv.length; i += spec.keys.step)
+        keys.push(argv[i]!);
+      return keys;
+    },
+  ),
 ];
 
 export const serverCommands: CommandSpec[] = [
-  { name: "info", arity: -1, flags: ["loading", "stale"], keys: null, group: "server", since: "1.0.0",
-    summary: "Returns information and statistics about the server.", syntax: "[section [section ...]]", handler: info },
-  { name: "time", arity: 1, flags: ["loading", "stale", "fast", "random"], keys: null, group: "server", since: "2.6.0",
-    summary: "Returns the server time.", syntax: "", handler: time },
-  { name: "command", arity: -1, flags: ["loading", "stale"], keys: null, group: "server", since: "2.8.13",
-    summary: "Returns detailed information about all commands.", syntax: "[subcommand [arguments]]",
-    handler: (ctx) => ctx.server.table.all.map(commandInfo), subcommands: commandSubs },
-  { name: "config", arity: -2, flags: [], keys: null, group: "server", since: "2.0.0",
-    summary: "A container for server configuration commands.", syntax: "<subcommand> [arguments]",
+  {
+    name: "info",
+    arity: -1,
+    flags: ["loading", "stale"],
+    keys: null,
+    group: "server",
+    since: "1.0.0",
+    summary: "Returns information and statistics about the server.",
+    syntax: "[section [section ...]]",
+    handler: info,
+  },
+  {
+    name: "time",
+    arity: 1,
+    flags: ["loading", "stale", "fast", "random"],
+    keys: null,
+    group: "server",
+    since: "2.6.0",
+    summary: "Returns the server time.",
+    syntax: "",
+    handler: time,
+  },
+  {
+    name: "command",
+    arity: -1,
+    flags: ["loading", "stale"],
+    keys: null,
+    group: "server",
+    since: "2.8.13",
+    summary: "Returns detailed information about all commands.",
+    syntax: "[subcommand [arguments]]",
+    handler: (ctx) => ctx.server.table.all.map(commandInfo),
+    subcommands: commandSubs,
+  },
+  {
+    name: "config",
+    arity: -2,
+    flags: [],
+    keys: null,
+    group: "server",
+    since: "2.0.0",
+    summary: "A container for server configuration commands.",
+    syntax: "<subcommand> [arguments]",
     subcommands: [
-      { name: "config|get", arity: -3, flags: ["admin", "loading", "stale"], keys: null, group: "server", since: "2.0.0",
-        summary: "Returns the effective values of configuration parameters.", syntax: "parameter [parameter ...]", handler: configGet },
-      { name: "config|set", arity: -4, flags: ["admin", "loading", "stale"], keys: null, group: "server", since: "2.0.0",
+      {
+        name: "config|get",
+        arity: -3,
+        flags: ["admin", "loading", "stale"],
+        keys: null,
+        group: "server",
+        since: "2.0.0",
+        summary: "Returns the effective values of configuration parameters.",
+        syntax: "parameter [parameter ...]",
+        handler: configGet,
+      },
+      {
+        name: "config|set",
+        arity: -4,
+        flags: ["admin", "loading", "stale"],
+        keys: null,
+        group: "server",
+        since: "2.0.0",
         summary: "Sets slowlog-* at run time; other parameters live in the config file.",
-        syntax: "parameter value [parameter value ...]", handler: configSet },
-      { name: "config|resetstat", arity: 2, flags: ["admin", "loading", "stale"], keys: null, group: "server", since: "2.0.0",
-        summary: "Resets the server's statistics.", syntax: "", handler: (ctx) => {
+        syntax: "parameter value [parameter value ...]",
+        handler: configSet,
+      },
+      {
+        name: "config|resetstat",
+        arity: 2,
+        flags: ["admin", "loading", "stale"],
+        keys: null,
+        group: "server",
+        since: "2.0.0",
+        summary: "Resets the server's statistics.",
+        syntax: "",
+        handler: (ctx) => {
           const st = ctx.server.stats;
           st.commands.clear();
           st.errorsByCode.clear();
           st.keyspaceHits = st.keyspaceMisses = st.errorReplies = 0;
           return OK;
-        } },
-    ] },
-  { name: "shutdown", arity: -1, flags: ["admin", "loading", "stale", "no_multi"], keys: null, group: "server", since: "1.0.0",
-    summary: "Stops the server after committing every queued write.", syntax: "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
+        },
+      },
+    ],
+  },
+  {
+    name: "shutdown",
+    arity: -1,
+    flags: ["admin", "loading", "stale", "no_multi"],
+    keys: null,
+    group: "server",
+    since: "1.0.0",
+    summary: "Stops the server after committing every queued write.",
+    syntax: "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
     handler: (ctx) => {
       ctx.server.shutdown();
       return OK;
-    } },
+    },
+  },
 ];

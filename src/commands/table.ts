@@ -17,7 +17,8 @@ export function buildTable(rows: readonly CommandSpec[]): CommandTable {
       for (const sub of row.subcommands) {
         validate(sub, row);
         const short = sub.name.slice(row.name.length + 1);
-        if (children.has(short)) throw new Error(`command table: duplicate subcommand '${sub.name}'`);
+        if (children.has(short))
+          throw new Error(`command table: duplicate subcommand '${sub.name}'`);
         children.set(short, sub);
       }
       subs.set(row, children);
@@ -44,7 +45,8 @@ function validate(row: CommandSpec, parent: CommandSpec | null): void {
   if (row.subcommands) {
     // A container may also run bare (COMMAND with no subcommand): then it has a handler and arity -1.
     const expected = row.handler ? -1 : -2;
-    if (row.arity !== expected) throw new Error(`${where} is a container and must have arity ${expected}`);
+    if (row.arity !== expected)
+      throw new Error(`${where} is a container and must have arity ${expected}`);
   } else if (!row.handler) throw new Error(`${where} has no handler`);
   if (row.keys) {
     const { first, last, step } = row.keys;

@@ -30,7 +30,8 @@ async function exec(ctx: Ctx): Promise<Reply> {
   const watcher = ctx.client.watcher;
   const dirty = watcher.dirty;
   ctx.server.store.watches.unwatchAll(watcher);
-  if (tx.failed) throw new RespError("EXECABORT", "Transaction discarded because of previous errors.");
+  if (tx.failed)
+    throw new RespError("EXECABORT", "Transaction discarded because of previous errors.");
   if (dirty) return NULL_ARRAY;
   return await ctx.server.runTransaction(ctx, tx.queued);
 }
@@ -38,7 +39,8 @@ async function exec(ctx: Ctx): Promise<Reply> {
 function watch(ctx: Ctx, args: Uint8Array[]): Reply {
   if (ctx.client.tx) throw new RespError("ERR", "WATCH inside MULTI is not allowed");
   const watches = ctx.server.store.watches;
-  for (let i = 1; i < args.length; i++) watches.watch(keyId(keyParam(args[i]!)), ctx.client.watcher);
+  for (let i = 1; i < args.length; i++)
+    watches.watch(keyId(keyParam(args[i]!)), ctx.client.watcher);
   return OK;
 }
 
@@ -47,17 +49,38 @@ function unwatch(ctx: Ctx): Reply {
   return OK;
 }
 
-const row = (name: string, arity: number, summary: string, syntax: string, handler: CommandSpec["handler"]): CommandSpec => ({
-  name, arity, flags: ["noscript", "loading", "stale", "fast", "allow_busy"], keys: null, group: "transactions",
-  since: name === "watch" || name === "unwatch" ? "2.2.0" : "1.2.0", summary, syntax, handler,
+const row = (
+  name: string,
+  arity: number,
+  summary: string,
+  syntax: string,
+  handler: CommandSpec["handler"],
+): CommandSpec => ({
+  name,
+  arity,
+  flags: ["noscript", "loading", "stale", "fast", "allow_busy"],
+  keys: null,
+  group: "transactions",
+  since: name === "watch" || name === "unwatch" ? "2.2.0" : "1.2.0",
+  summary,
+  syntax,
+  handler,
 });
 
 export const transactionCommands: CommandSpec[] = [
   row("multi", 1, "Starts a transaction.", "", multi),
   row("exec", 1, "Executes all commands in a transaction.", "", exec),
   row("discard", 1, "Discards a transaction.", "", discard),
-  { ...row("watch", -2, "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]", watch),
-    keys: { first: 1, last: -1, step: 1 } },
+  {
+    ...row(
+      "watch",
+      -2,
+      "Monitors changes to keys to determine the execution of a transaction.",
+      "key [key ...]",
+      watch,
+    ),
+    keys: { first: 1, last: -1, step: 1 },
+  },
   row("unwatch", 1, "Forgets about watched keys of a transaction.", "", unwatch),
 ];
 

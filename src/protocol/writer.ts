@@ -88,10 +88,20 @@ export class ReplyWriter {
       this.ascii(`-${sanitizeLine(reply.wireText)}\r\n`);
       return;
     }
-    this.tagged(reply as Exclude<Reply, null | number | bigint | string | Uint8Array | RespError | readonly Reply[]>);
+    this.tagged(
+      reply as Exclude<
+        Reply,
+        null | number | bigint | string | Uint8Array | RespError | readonly Reply[]
+      >,
+    );
   }
 
-  private tagged(reply: Exclude<Reply, null | number | bigint | string | Uint8Array | RespError | readonly Reply[]>): void {
+  private tagged(
+    reply: Exclude<
+      Reply,
+      null | number | bigint | string | Uint8Array | RespError | readonly Reply[]
+    >,
+  ): void {
     switch (reply.kind) {
       case "simple":
         this.ascii(`+${sanitizeLine(reply.text)}\r\n`);

@@ -9,13 +9,13 @@
  * does not drain its replies, reading from it pauses (backpressure).
  */
 import type { Socket } from "bun";
+import type { ClientState, CommandSpec, Ctx, ServerContext } from "../commands/spec.ts";
+import { TX_IMMEDIATE } from "../commands/transactions.ts";
 import { ProtocolError, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { type Command, RespParser } from "../protocol/parser.ts";
 import { NO_REPLY, QUEUED, type Reply } from "../protocol/reply.ts";
-import { TX_IMMEDIATE } from "../commands/transactions.ts";
 import { ReplyWriter } from "../protocol/writer.ts";
-import type { ClientState, CommandSpec, Ctx, ServerContext } from "../commands/spec.ts";
 import type { Dispatcher } from "./dispatch.ts";
 
 interface Slot {
@@ -173,7 +173,11 @@ export class Connection {
    * Inside MULTI a command is checked, not run: a bad one (unknown, wrong arity, not
    * allowed) is refused and dooms the transaction, as in Redis; a good one is queued.
    */
-  private queueInTransaction(found: CommandSpec | undefined, spec: CommandSpec | RespError, args: Uint8Array[]): Reply {
+  private queueInTransaction(
+    found: CommandSpec | undefined,
+    spec: CommandSpec | RespError,
+    args: Uint8Array[],
+  ): Reply {
     const tx = this.client.tx!;
     if (spec instanceof RespError) {
       tx.failed = true;
@@ -181,7 +185,10 @@ export class Connection {
     }
     if (spec.flags.includes("no_multi")) {
       tx.failed = true;
-      return this.host.dispatcher.rejected(found, new RespError("ERR", "Command not allowed inside a transaction"));
+      return this.host.dispatcher.rejected(
+        found,
+        new RespError("ERR", "Command not allowed inside a transaction"),
+      );
     }
     tx.queued.push({ spec, args });
     return QUEUED;
@@ -316,8 +323,10 @@ export class Connection {
     this.host.server.stats.errorReplies++;
     this.host.server.metrics?.protocolError();
     this.closing = true;
-    if (this.slots.length === 0) this.writer.write(new RespError("ERR", `Protocol error: ${message}`));
-    else this.slots.push({ ready: true, reply: new RespError("ERR", `Protocol error: ${message}`) });
+    if (this.slots.length === 0)
+      this.writer.write(new RespError("ERR", `Protocol error: ${message}`));
+    else
+      this.slots.push({ ready: true, reply: new RespError("ERR", `Protocol error: ${message}`) });
     this.scheduleFlush();
   }
 

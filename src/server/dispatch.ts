@@ -4,17 +4,14 @@
  * Redis's words, and records per-command statistics. Handlers never repeat these guards.
  */
 import type { ConsolaInstance } from "consola";
-import { CodecError } from "../storage/codecs/codec.ts";
 import { rawText } from "../commands/args.ts";
-import { errors, RespError, StorageError } from "../errors.ts";
-import type { Reply } from "../protocol/reply.ts";
 import type { CommandSpec, CommandStat, Ctx, ServerContext } from "../commands/spec.ts";
+import { errors, RespError, StorageError } from "../errors.ts";
 import { type ErrorKind, UNKNOWN_COMMAND } from "../metrics/registry.ts";
-
+import type { Reply } from "../protocol/reply.ts";
+import { CodecError } from "../storage/codecs/codec.ts";
 
 export class Dispatcher {
-  private readonly names = new Map<string, CommandSpec | null>();
-
   constructor(
     private readonly server: ServerContext,
     private readonly log: ConsolaInstance,

@@ -4,21 +4,21 @@
  * process (tests do). Graceful close: stop accepting, let in-flight commands finish, drain
  * the writers, close the databases.
  */
-import type { Socket, TCPSocketListener } from "bun";
+import type { TCPSocketListener } from "bun";
 import { commandRows } from "../commands/index.ts";
+import { SlowLog } from "../commands/observability.ts";
 import type { ClientState, ServerContext, ServerStats } from "../commands/spec.ts";
 import { buildTable } from "../commands/table.ts";
 import type { Config } from "../config/index.ts";
+import { errors } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { ExpirySweeper } from "../storage/ttl.ts";
-import { Store } from "../storage/store.ts";
-import { SlowLog } from "../commands/observability.ts";
 import { type MetricsServer, startMetricsServer } from "../metrics/http.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-import { VERSION } from "../version.ts";
-import { errors } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
+import { Store } from "../storage/store.ts";
+import { ExpirySweeper } from "../storage/ttl.ts";
+import { VERSION } from "../version.ts";
 import { Connection, type ConnectionHost, type ExecGate } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
 
@@ -56,7 +56,10 @@ export function newStats(): ServerStats {
   };
 }
 
-export async function startServer(config: Config, options: StartOptions = {}): Promise<ServerHandle> {
+export async function startServer(
+  config: Config,
+  options: StartOptions = {},
+): Promise<ServerHandle> {
   const log = options.log ?? createLogger();
   const stats = newStats();
   // Metrics (src/metrics): one registry per server, none when [metrics] enabled = false.
@@ -75,7 +78,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     events: {
       onCommit: metrics?.onCommit,
       onCommitError: (shard, error, ops) =>
-        log.error(`shard ${shard}: transaction of ${ops} operation(s) failed: ${(error as Error)?.message ?? error}`),
+        log.error(
+          `shard ${shard}: transaction of ${ops} operation(s) failed: ${(error as Error)?.message ?? error}`,
+        ),
     },
   });
   const connections = new Map<number, Connection>();
@@ -115,7 +120,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     try {
       const { result, failed } = await store.exclusive(async () => {
         const replies: Reply[] = [];
-        for (const { spec, args } of queued) replies.push(await dispatcher.execute(ctx, spec, args));
+        for (const { spec, args } of queued)
+          replies.push(await dispatcher.execute(ctx, spec, args));
         return replies;
       });
       return failed ? errors.storage() : result;
@@ -134,9 +140,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       clients.delete(conn.client.id);
     },
   };
-  const sweeper = new ExpirySweeper(store, (n) => {
-    stats.expiredKeys += n;
-  }, log);
+  const sweeper = new ExpirySweeper(
+    store,
+    (n) => {
+      stats.expiredKeys += n;
+    },
+    log,
+  );
 
   try {
     listener = Bun.listen<Connection>({
@@ -186,7 +196,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     try {
       metricsServer = startMetricsServer(context, metrics, config.metrics.addr);
     } catch (error) {
-      log.error(`metrics: cannot listen on ${config.metrics.addr.text}: ${(error as Error).message}`);
+      log.error(
+        `metrics: cannot listen on ${config.metrics.addr.text}: ${(error as Error).message}`,
+      );
     }
   }
 

@@ -48,7 +48,13 @@ function round(cfg: Start): void {
       connection(shard, path, cfg.busyTimeoutMs).run("PRAGMA wal_checkpoint(PASSIVE)");
       postMessage({ type: "checkpoint", shard, walBytes: size, ok: true });
     } catch (error) {
-      postMessage({ type: "checkpoint", shard, walBytes: size, ok: false, error: String((error as Error).message) });
+      postMessage({
+        type: "checkpoint",
+        shard,
+        walBytes: size,
+        ok: false,
+        error: String((error as Error).message),
+      });
     }
   });
 }

@@ -25,7 +25,9 @@ export class Checkpointer {
     try {
       this.worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url).href);
     } catch (error) {
-      this.options.log?.warn(`checkpoint worker unavailable, SQLite checkpoints inline: ${(error as Error).message}`);
+      this.options.log?.warn(
+        `checkpoint worker unavailable, SQLite checkpoints inline: ${(error as Error).message}`,
+      );
       return;
     }
     this.worker.onmessage = (event: MessageEvent) => {

@@ -25,9 +25,7 @@ interface Pending {
   seq: number;
 }
 
-export interface AsyncFailureSink {
-  (shard: number, error: unknown): void;
-}
+export type AsyncFailureSink = (shard: number, error: unknown) => void;
 
 export class PendingTable implements RowTable {
   private readonly pending = new Map<string, Pending>();
@@ -64,7 +62,10 @@ export class PendingTable implements RowTable {
   }
 
   put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
-    if (this.scheduler.flushing) return this.table.put(key, value, now, expiresAt);
+    if (this.scheduler.flushing) {
+      this.table.put(key, value, now, expiresAt);
+      return;
+    }
     this.record(key, value, expiresAt, (at) => this.table.put(key, value, at, expiresAt));
   }
 
@@ -76,7 +77,10 @@ export class PendingTable implements RowTable {
   }
 
   setExpiry(key: KeyParam, expiresAt: ExpiryMs | null): void {
-    if (this.scheduler.flushing) return this.table.setExpiry(key, expiresAt);
+    if (this.scheduler.flushing) {
+      this.table.setExpiry(key, expiresAt);
+      return;
+    }
     const current = this.live(key, Number.NEGATIVE_INFINITY);
     if (current === null) return;
     this.record(key, current.value, expiresAt, () => this.table.setExpiry(key, expiresAt));
@@ -88,15 +92,26 @@ export class PendingTable implements RowTable {
   }
 
   exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined {
-    const p = this.pending.size > 0 && !this.scheduler.flushing ? this.pending.get(keyId(key)) : undefined;
+    const p =
+      this.pending.size > 0 && !this.scheduler.flushing ? this.pending.get(keyId(key)) : undefined;
     if (!p) return this.table.exactExpiry(key, now);
     return this.live(key, now) === null ? undefined : p.exact;
   }
 
-  private record(key: KeyParam, value: Uint8Array | null, expiresAt: ExpiryMs | null, apply: (now: number) => void): void {
+  private record(
+    key: KeyParam,
+    value: Uint8Array | null,
+    expiresAt: ExpiryMs | null,
+    apply: (now: number) => void,
+  ): void {
     const id = keyId(key);
     const seq = ++this.seq;
-    this.pending.set(id, { value, expiresAt: expiresAt === null ? null : Number(expiresAt), exact: expiresAt, seq });
+    this.pending.set(id, {
+      value,
+      expiresAt: expiresAt === null ? null : Number(expiresAt),
+      exact: expiresAt,
+      seq,
+    });
     this.table.touch(id);
     const settle = () => {
       if (this.pending.get(id)?.seq === seq) this.pending.delete(id);

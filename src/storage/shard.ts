@@ -5,8 +5,8 @@
  */
 import { Database, type Statement } from "bun:sqlite";
 import { limits } from "../limits.ts";
-import { FORMAT_VERSION, createTableSql, tableSql } from "./sql.ts";
 import type { KeyParam } from "./keys.ts";
+import { createTableSql, FORMAT_VERSION, tableSql } from "./sql.ts";
 
 export interface SqliteSettings {
   cacheSizeMb: number;
@@ -36,7 +36,10 @@ export class TableStatements {
   readonly exactExpiryStmt: Statement<{ expires_at: bigint | null }, [KeyParam]>;
   readonly deleteStmt: Statement<{ expires_at: number | null }, [KeyParam]>;
   readonly setExpiryStmt: Statement<unknown, [KeyParam, ExpiryMs | null]>;
-  readonly scanStmt: Statement<{ rowid: number; key: KeyParam; expires_at: number | null }, [number, number]>;
+  readonly scanStmt: Statement<
+    { rowid: number; key: KeyParam; expires_at: number | null },
+    [number, number]
+  >;
   readonly countLiveStmt: Statement<{ n: number }, [number]>;
   readonly countExpiringStmt: Statement<{ n: number }, [number]>;
   readonly sweepStmt: Statement<unknown, [number, number]>;
@@ -110,7 +113,8 @@ export class Shard {
     // Checkpoints normally run in the checkpoint Worker (checkpointer.ts), off the request path.
     db.run(`PRAGMA wal_autocheckpoint = ${limits.walAutoCheckpointPages}`);
     db.run(createTableSql("blobs"));
-    const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+    const version = (db.query("PRAGMA user_version").get() as { user_version: number })
+      .user_version;
     if (version === 0) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);
     else if (version > FORMAT_VERSION) {
       db.close();

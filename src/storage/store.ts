@@ -9,16 +9,16 @@ import { join } from "node:path";
 import { StorageError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
-import { Checkpointer } from "./checkpointer.ts";
-import { ValueCodec, type CompressionSettings } from "./codecs/codec.ts";
 import { type CachedRow, ValueCache } from "./cache.ts";
+import { Checkpointer } from "./checkpointer.ts";
+import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
+import { PendingTable } from "./inflight.ts";
 import { type KeyParam, keyId, keyParam } from "./keys.ts";
 import { Namespaces } from "./namespaces.ts";
 import { createRouter, type Router } from "./routing.ts";
 import { type ExpiryMs, Shard, type SqliteSettings, type TableStatements } from "./shard.ts";
-import { PendingTable } from "./inflight.ts";
 import { KeyWatches } from "./watch.ts";
-import { ShardWriter, WriteScheduler, type WriteFn, type WriterEvents } from "./writer.ts";
+import { ShardWriter, type WriteFn, type WriterEvents, WriteScheduler } from "./writer.ts";
 
 export interface StoreOptions {
   dataDir: string;
@@ -81,7 +81,10 @@ export class KeyTable implements RowTable {
     let row = this.cache.get(id);
     if (row === undefined) {
       const stored = this.statements.getStmt.get(key);
-      row = stored === null ? ABSENT : { value: this.decode(key, stored.value), expiresAt: stored.expires_at };
+      row =
+        stored === null
+          ? ABSENT
+          : { value: this.decode(key, stored.value), expiresAt: stored.expires_at };
       this.cache.set(id, row);
     }
     if (row.value === null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
@@ -118,9 +121,14 @@ export class KeyTable implements RowTable {
     try {
       return this.codec.decode(stored);
     } catch (error) {
-      throw new StorageError(`${(error as Error).message} at key ${printableKey(key)}`, this.shardIndex, "read", {
-        cause: error,
-      });
+      throw new StorageError(
+        `${(error as Error).message} at key ${printableKey(key)}`,
+        this.shardIndex,
+        "read",
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -132,7 +140,8 @@ export class KeyTable implements RowTable {
   exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined {
     const entry = this.live(key, now);
     if (entry === null) return undefined;
-    if (entry.expiresAt === null || entry.expiresAt <= Number.MAX_SAFE_INTEGER) return entry.expiresAt;
+    if (entry.expiresAt === null || entry.expiresAt <= Number.MAX_SAFE_INTEGER)
+      return entry.expiresAt;
     return this.statements.exactExpiryStmt.get(key)?.expires_at ?? null;
   }
 }
@@ -182,7 +191,12 @@ export class Store {
     this.scheduler = new WriteScheduler(options.batchTimeoutMs, this.now, options.events);
     try {
       for (let i = 0; i < options.numShards; i++) {
-        const shard = new Shard(i, join(options.dataDir, `shard_${i}.db`), options.sqlite, options.numShards);
+        const shard = new Shard(
+          i,
+          join(options.dataDir, `shard_${i}.db`),
+          options.sqlite,
+          options.numShards,
+        );
         this.shards.push(shard);
         const writer = new ShardWriter(shard, this.scheduler, options.batchSize);
         this.writers.push(writer);
@@ -193,7 +207,9 @@ export class Store {
         );
         const keyTable = new KeyTable(i, shard.blobs, this.codec, cache, this.watches);
         this.keyTables.push(keyTable);
-        const pending = new PendingTable(i, keyTable, writer, this.scheduler, (s, e) => this.asyncFailure(s, e));
+        const pending = new PendingTable(i, keyTable, writer, this.scheduler, (s, e) =>
+          this.asyncFailure(s, e),
+        );
         this.pendingTables.push(pending);
         this.tables.push(this.asyncWrite ? pending : keyTable);
       }

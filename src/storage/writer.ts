@@ -89,7 +89,13 @@ export class ShardWriter {
 
   /** Queues the marker of a multi-shard operation (the scheduler runs it). */
   enqueueMulti(op: MultiOp): void {
-    this.queue.push({ fn: op.fn, barrier: false, multi: op, resolve: op.resolve, reject: op.reject });
+    this.queue.push({
+      fn: op.fn,
+      barrier: false,
+      multi: op,
+      resolve: op.resolve,
+      reject: op.reject,
+    });
   }
 
   /** Removes the multi-shard marker at the head once the scheduler ran it. */
@@ -147,13 +153,16 @@ export class ShardWriter {
         if (!shard.inTransaction) {
           // SQLite rolled the whole transaction back (disk full, I/O error): everything before
           // this operation in the batch is lost too, so those operations fail as well.
-          const lost = new StorageError("transaction rolled back", shard.index, "write", { cause: error });
+          const lost = new StorageError("transaction rolled back", shard.index, "write", {
+            cause: error,
+          });
           for (let j = committedFrom; j < i; j++) results[j] = { ok: false, value: lost };
           try {
             shard.beginImmediate();
             committedFrom = i + 1;
           } catch (beginError) {
-            for (let j = i + 1; j < batch.length; j++) results[j] = { ok: false, value: beginError };
+            for (let j = i + 1; j < batch.length; j++)
+              results[j] = { ok: false, value: beginError };
             this.deliver(batch, results);
             this.scheduler.events.onCommitError?.(shard.index, beginError, batch.length);
             return;
@@ -269,7 +278,7 @@ export class WriteScheduler {
       let ran = false;
       for (const writer of this.writers) {
         const op = writer.headMulti;
-        if (op && op.writers.every((w) => w.headMulti === op)) {
+        if (op?.writers.every((w) => w.headMulti === op)) {
           this.runMulti(op);
           ran = true;
         }

@@ -9,14 +9,28 @@ test("the compiled single-file binary serves a real client from another director
   const dir = tempDir("blobasaur-bin-");
   try {
     const binary = join(dir, "blobasaur");
-    const build = Bun.spawnSync([BUN, "build", join(ROOT, "src/main.ts"), join(ROOT, "src/storage/checkpoint-worker.ts"), "--compile", "--outfile", binary], {
-      cwd: ROOT,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const build = Bun.spawnSync(
+      [
+        BUN,
+        "build",
+        join(ROOT, "src/main.ts"),
+        join(ROOT, "src/storage/checkpoint-worker.ts"),
+        "--compile",
+        "--outfile",
+        binary,
+      ],
+      {
+        cwd: ROOT,
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     expect(build.exitCode, build.stderr.toString()).toBe(0);
     const port = freePort();
-    const config = writeConfig(dir, `data_dir = "${dir}/data"\nnum_shards = 3\naddr = "127.0.0.1:${port}"\n`);
+    const config = writeConfig(
+      dir,
+      `data_dir = "${dir}/data"\nnum_shards = 3\naddr = "127.0.0.1:${port}"\n`,
+    );
     const server = await startProcess(["--config", config], [binary], dir);
     const client = new Redis({ port, lazyConnect: true });
     await client.connect();

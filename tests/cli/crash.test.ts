@@ -1,5 +1,5 @@
-import { expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
@@ -14,11 +14,16 @@ const WRITERS = 6;
  * every recorded key must hold its value. Several rounds reuse the same data dir, so the
  * server also recovers from a WAL left by the previous crash each time.
  */
-async function crashRound(dir: string, port: number, config: string, round: number, acked: Map<string, string>) {
+async function crashRound(port: number, config: string, round: number, acked: Map<string, string>) {
   const server = await startProcess(["--config", config]);
   const clients = await Promise.all(
     Array.from({ length: WRITERS }, async () => {
-      const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+      const c = new Redis({
+        port,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+      });
       c.on("error", () => {});
       await c.connect();
       return c;
@@ -56,9 +61,12 @@ test(`every acknowledged write survives ${ROUNDS} rounds of kill -9 and the shar
   const dir = tempDir("blobasaur-crash-");
   try {
     const port = freePort();
-    const config = writeConfig(dir, `data_dir = "${dir}/data"\nnum_shards = 3\naddr = "127.0.0.1:${port}"\n`);
+    const config = writeConfig(
+      dir,
+      `data_dir = "${dir}/data"\nnum_shards = 3\naddr = "127.0.0.1:${port}"\n`,
+    );
     const acked = new Map<string, string>();
-    for (let round = 0; round < ROUNDS; round++) await crashRound(dir, port, config, round, acked);
+    for (let round = 0; round < ROUNDS; round++) await crashRound(port, config, round, acked);
     expect(acked.size).toBeGreaterThan(100);
 
     const server = await startProcess(["--config", config]);

@@ -2,8 +2,8 @@ import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { tempDir } from "../helpers/server.ts";
 import { BUN, freePort, ROOT, startProcess, writeConfig } from "../helpers/process.ts";
+import { tempDir } from "../helpers/server.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -16,8 +16,15 @@ function dir(): string {
 }
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {
-  const proc = Bun.spawn([BUN, join(ROOT, "src/main.ts"), ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const proc = Bun.spawn([BUN, join(ROOT, "src/main.ts"), ...args], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
   return { code: await proc.exited, out: out + err };
 }
 
@@ -42,7 +49,10 @@ test("--version prints the package version", async () => {
 
 test("a bad config value exits non-zero naming the file, the key and what is allowed", async () => {
   const d = dir();
-  const path = writeConfig(d, `data_dir = "${d}/data"\nnum_shards = 4\n[sqlite]\nsynchronous = "FAST"\n`);
+  const path = writeConfig(
+    d,
+    `data_dir = "${d}/data"\nnum_shards = 4\n[sqlite]\nsynchronous = "FAST"\n`,
+  );
   const { code, out } = await run(["--config", path]);
   expect(code).not.toBe(0);
   expect(out).toContain(path);
@@ -68,11 +78,18 @@ test("a missing config file exits non-zero with the path", async () => {
 test("a data dir whose shard files don't match num_shards refuses to start", async () => {
   const d = dir();
   const port = freePort();
-  const first = writeConfig(d, `data_dir = "${d}/data"\nnum_shards = 4\naddr = "127.0.0.1:${port}"\n`);
+  const first = writeConfig(
+    d,
+    `data_dir = "${d}/data"\nnum_shards = 4\naddr = "127.0.0.1:${port}"\n`,
+  );
   const server = await startProcess(["--config", first]);
   server.proc.kill("SIGTERM");
   expect(await server.proc.exited).toBe(0);
-  const second = writeConfig(d, `data_dir = "${d}/data"\nnum_shards = 2\naddr = "127.0.0.1:${port}"\n`, "two.toml");
+  const second = writeConfig(
+    d,
+    `data_dir = "${d}/data"\nnum_shards = 2\naddr = "127.0.0.1:${port}"\n`,
+    "two.toml",
+  );
   const { code, out } = await run(["--config", second]);
   expect(code).not.toBe(0);
   expect(out).toContain("shard count mismatch");
@@ -82,7 +99,10 @@ test("a data dir whose shard files don't match num_shards refuses to start", asy
 test("SIGTERM exits 0 and every acknowledged write is back after a restart", async () => {
   const d = dir();
   const port = freePort();
-  const path = writeConfig(d, `data_dir = "${d}/data"\nnum_shards = 4\naddr = "127.0.0.1:${port}"\n`);
+  const path = writeConfig(
+    d,
+    `data_dir = "${d}/data"\nnum_shards = 4\naddr = "127.0.0.1:${port}"\n`,
+  );
   const server = await startProcess(["serve", "--config", path]);
   expect(server.output()).toContain(`127.0.0.1:${port}`);
   expect(server.output()).toContain("4 shard(s)");
@@ -112,9 +132,16 @@ test("SIGTERM exits 0 and every acknowledged write is back after a restart", asy
 
 test("a second server on the same data dir refuses to start", async () => {
   const d = dir();
-  const path = writeConfig(d, `data_dir = "${d}/data"\nnum_shards = 2\naddr = "127.0.0.1:${freePort()}"\n`);
+  const path = writeConfig(
+    d,
+    `data_dir = "${d}/data"\nnum_shards = 2\naddr = "127.0.0.1:${freePort()}"\n`,
+  );
   const server = await startProcess(["--config", path]);
-  const other = writeConfig(d, `data_dir = "${d}/data"\nnum_shards = 2\naddr = "127.0.0.1:${freePort()}"\n`, "b.toml");
+  const other = writeConfig(
+    d,
+    `data_dir = "${d}/data"\nnum_shards = 2\naddr = "127.0.0.1:${freePort()}"\n`,
+    "b.toml",
+  );
   const { code, out } = await run(["--config", other]);
   expect(code).not.toBe(0);
   expect(out).toContain("in use");

@@ -28,8 +28,17 @@ export interface Running {
 }
 
 /** Starts `blobasaur ...args` (or a compiled binary) and waits until it logs "listening". */
-export async function startProcess(args: string[], cmd: string[] = [BUN, join(ROOT, "src/main.ts")], cwd = ROOT): Promise<Running> {
-  const proc = Bun.spawn([...cmd, ...args], { cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+export async function startProcess(
+  args: string[],
+  cmd: string[] = [BUN, join(ROOT, "src/main.ts")],
+  cwd = ROOT,
+): Promise<Running> {
+  const proc = Bun.spawn([...cmd, ...args], {
+    cwd,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
   let text = "";
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();

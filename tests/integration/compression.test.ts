@@ -7,7 +7,13 @@ import { startTestServer, tempDir } from "../helpers/server.ts";
 
 /** JSON-like text compresses well; the random tail of some values does not. */
 function value(stage: number, i: number): Buffer {
-  const record = JSON.stringify({ id: i, stage, name: `user-${i}`, email: `user${i}@example.com`, tags: ["a", "b", "c"] });
+  const record = JSON.stringify({
+    id: i,
+    stage,
+    name: `user-${i}`,
+    email: `user${i}@example.com`,
+    tags: ["a", "b", "c"],
+  });
   const text = Buffer.from(record.repeat(40));
   if (i % 5 !== 0) return text;
   const noise = Buffer.alloc(2048);
@@ -29,7 +35,14 @@ test("values written under zstd, gzip, lz4, brotli and no compression all read b
   for (let s = 0; s < stages.length; s++) {
     const stage = stages[s]!;
     await using server = await startTestServer(
-      { storageCompression: { enabled: stage.enabled, algorithm: stage.algorithm, level: stage.level ?? null, minSizeBytes: 64 } },
+      {
+        storageCompression: {
+          enabled: stage.enabled,
+          algorithm: stage.algorithm,
+          level: stage.level ?? null,
+          minSizeBytes: 64,
+        },
+      },
       { dir, keepDir: s < stages.length - 1 },
     );
     const c = new Redis({ port: server.port, lazyConnect: true });
@@ -42,7 +55,8 @@ test("values written under zstd, gzip, lz4, brotli and no compression all read b
       const keys = Array.from({ length: perStage }, (_, i) => `s${t}:${i}`);
       const got = await c.mgetBuffer(...keys);
       got.forEach((v, i) => {
-        if (!v || Buffer.compare(v, value(t, i)) !== 0) throw new Error(`stage ${s}: ${keys[i]} differs`);
+        if (!v || Buffer.compare(v, value(t, i)) !== 0)
+          throw new Error(`stage ${s}: ${keys[i]} differs`);
       });
     }
     expect(await c.dbsize()).toBe(perStage * (s + 1));
@@ -60,7 +74,11 @@ test("compressible values take a fraction of their size on disk", async () => {
     const c = new Redis({ port: server.port, lazyConnect: true });
     await c.connect();
     const p = c.pipeline();
-    for (let i = 0; i < 500; i++) p.set(`k${i}`, Buffer.from(JSON.stringify({ i, text: "lorem ipsum dolor sit amet ".repeat(200) })));
+    for (let i = 0; i < 500; i++)
+      p.set(
+        `k${i}`,
+        Buffer.from(JSON.stringify({ i, text: "lorem ipsum dolor sit amet ".repeat(200) })),
+      );
     await p.exec();
     c.disconnect();
     await server.stop();
@@ -82,7 +100,7 @@ test("a corrupted stored value gives that command an ERR, keeps the connection, 
   // Flip bytes inside the stored zstd frame, behind the server's back, and drop the cache.
   const row = db.query("SELECT value FROM blobs WHERE key = 'bad'").get() as { value: Uint8Array };
   const broken = new Uint8Array(row.value);
-  for (let i = 8; i < broken.length; i += 3) broken[i] ^= 0x5a;
+  for (let i = 8; i < broken.length; i += 3) broken[i] = broken[i]! ^ 0x5a;
   db.query("UPDATE blobs SET value = ?1 WHERE key = 'bad'").run(broken);
   server.handle.store.keyTables[0]!.cache.clear();
   await expect(c.get("bad")).rejects.toThrow(/ERR/);

@@ -9,11 +9,17 @@ test("redis-py runs the Quick Start session, pipelines, SCAN and binary values u
   const probe = Bun.spawnSync([PYTHON, "-c", "import redis"]);
   expect(probe.exitCode, "redis-py is missing: apt-get install -y python3-redis").toBe(0);
   await using server = await startTestServer();
-  const proc = Bun.spawn([PYTHON, join(import.meta.dir, "..", "python", "quickstart.py"), String(server.port)], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const proc = Bun.spawn(
+    [PYTHON, join(import.meta.dir, "..", "python", "quickstart.py"), String(server.port)],
+    {
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const [out, err] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
   expect(await proc.exited, err).toBe(0);
   expect(out.trim()).toBe("ok");
 });

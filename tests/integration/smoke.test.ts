@@ -34,7 +34,12 @@ test("an inline PING gets +PONG", async () => {
 test("a pipeline of SET and GET replies in order", async () => {
   await using server = await startTestServer();
   const { data } = await rawExchange(server.port, [
-    Buffer.concat([resp("SET", "a", "1"), resp("GET", "a"), resp("SET", "a", "2"), resp("GET", "a")]),
+    Buffer.concat([
+      resp("SET", "a", "1"),
+      resp("GET", "a"),
+      resp("SET", "a", "2"),
+      resp("GET", "a"),
+    ]),
   ]);
   expect(data.toString()).toBe("+OK\r\n$1\r\n1\r\n+OK\r\n$1\r\n2\r\n");
 });
@@ -44,9 +49,13 @@ test("the raw helper reports an open connection as open and sends large payloads
   const ping = await rawExchange(server.port, "PING\r\n");
   expect(ping.closed).toBe(false);
   const big = Buffer.alloc(16 * 1024 * 1024, 0x61);
-  const { data } = await rawExchange(server.port, Buffer.concat([resp("SET", "big", big), resp("STRLEN", "big")]), {
-    quietMs: 500,
-  });
+  const { data } = await rawExchange(
+    server.port,
+    Buffer.concat([resp("SET", "big", big), resp("STRLEN", "big")]),
+    {
+      quietMs: 500,
+    },
+  );
   expect(data.toString()).toBe(`+OK\r\n:${big.length}\r\n`);
   const quit = await rawExchange(server.port, "QUIT\r\n");
   expect(quit.data.toString()).toBe("+OK\r\n");

@@ -33,7 +33,14 @@ test("EXEC fails if there are errors while queueing commands", async () => {
   await using server = await startTestServer();
   const { data } = await rawExchange(
     server.port,
-    Buffer.concat([resp("MULTI"), resp("SET", "x", "1"), resp("NOSUCHCMD"), resp("GET"), resp("EXEC"), resp("GET", "x")]),
+    Buffer.concat([
+      resp("MULTI"),
+      resp("SET", "x", "1"),
+      resp("NOSUCHCMD"),
+      resp("GET"),
+      resp("EXEC"),
+      resp("GET", "x"),
+    ]),
   );
   expect(data.toString()).toBe(
     "+OK\r\n+QUEUED\r\n-ERR unknown command 'NOSUCHCMD', with args beginning with: \r\n" +
@@ -58,7 +65,15 @@ test("MULTI nested, EXEC and DISCARD without MULTI, WATCH inside MULTI reply Red
   await using server = await startTestServer();
   const { data } = await rawExchange(
     server.port,
-    Buffer.concat([resp("EXEC"), resp("DISCARD"), resp("MULTI"), resp("MULTI"), resp("WATCH", "k"), resp("DISCARD"), resp("PING")]),
+    Buffer.concat([
+      resp("EXEC"),
+      resp("DISCARD"),
+      resp("MULTI"),
+      resp("MULTI"),
+      resp("WATCH", "k"),
+      resp("DISCARD"),
+      resp("PING"),
+    ]),
   );
   expect(data.toString()).toBe(
     "-ERR EXEC without MULTI\r\n-ERR DISCARD without MULTI\r\n+OK\r\n-ERR MULTI calls can not be nested\r\n" +
@@ -102,7 +117,9 @@ test("After UNWATCH or DISCARD a modified key no longer aborts EXEC", async () =
       resp("EXEC"),
     ]),
   );
-  expect(data.toString()).toBe("+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n*1\r\n$5\r\nagain\r\n");
+  expect(data.toString()).toBe(
+    "+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n*1\r\n$5\r\nagain\r\n",
+  );
 });
 
 test("FLUSHALL touches every watched key", async () => {
@@ -164,7 +181,9 @@ test("node-redis transactions (multi().exec()) work, including WATCH aborts", as
 test("the writes of one EXEC share one transaction per shard", async () => {
   await using server = await startTestServer({ numShards: 1 });
   let commits = 0;
-  const scheduler = server.handle.store.scheduler as unknown as { events: { onCommit?: () => void } };
+  const scheduler = server.handle.store.scheduler as unknown as {
+    events: { onCommit?: () => void };
+  };
   scheduler.events.onCommit = () => commits++;
   const c = await client(server.port);
   const m = c.multi();

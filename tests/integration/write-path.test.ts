@@ -16,7 +16,8 @@ function fillDisk(server: Awaited<ReturnType<typeof startTestServer>>, extraPage
   }
 }
 function freeDisk(server: Awaited<ReturnType<typeof startTestServer>>): void {
-  for (const shard of server.handle.store.shards) shard.db.run("PRAGMA max_page_count = 1073741823");
+  for (const shard of server.handle.store.shards)
+    shard.db.run("PRAGMA max_page_count = 1073741823");
 }
 
 test("in async mode a write is acknowledged before its commit and every read sees it", async () => {
@@ -70,7 +71,11 @@ test("in async mode SET NX, SET GET and EXPIRE decide against pending writes", a
 });
 
 test("in async mode a write whose commit fails is dropped from the overlay and counted", async () => {
-  await using server = await startTestServer({ asyncWrite: true, batchTimeoutMs: 50, numShards: 1 });
+  await using server = await startTestServer({
+    asyncWrite: true,
+    batchTimeoutMs: 50,
+    numShards: 1,
+  });
   const a = await client(server.port);
   await a.set("old", "kept");
   await server.handle.store.scheduler.drain();
@@ -107,7 +112,9 @@ test("a full disk gives the writer a clean error, loses nothing stored, and reco
 test("pipelined SETs from many clients share group commits", async () => {
   let transactions = 0;
   await using server = await startTestServer({ numShards: 1 });
-  const scheduler = server.handle.store.scheduler as unknown as { events: { onCommit?: () => void } };
+  const scheduler = server.handle.store.scheduler as unknown as {
+    events: { onCommit?: () => void };
+  };
   scheduler.events.onCommit = () => transactions++;
   const clients = await Promise.all(Array.from({ length: 10 }, () => client(server.port)));
   await Promise.all(

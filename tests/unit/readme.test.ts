@@ -9,7 +9,9 @@ const readme = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf
 test("the README's command reference matches the command table (run bun scripts/readme-sync.ts)", () => {
   const a = readme.indexOf("<!-- commands:start -->");
   const b = readme.indexOf("<!-- commands:end -->");
-  expect(readme.slice(a + "<!-- commands:start -->".length, b).trim()).toBe(commandReference().trim());
+  expect(readme.slice(a + "<!-- commands:start -->".length, b).trim()).toBe(
+    commandReference().trim(),
+  );
 });
 
 test("the README documents every configuration key", () => {

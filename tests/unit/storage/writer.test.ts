@@ -5,7 +5,13 @@ import { Shard } from "../../../src/storage/shard.ts";
 import { ShardWriter, WriteScheduler } from "../../../src/storage/writer.ts";
 import { tempDir } from "../../helpers/server.ts";
 
-const sqlite = { cacheSizeMb: 8, busyTimeoutMs: 1000, synchronous: "NORMAL", mmapSizeMb: 0, journalSizeLimitMb: 8 } as const;
+const sqlite = {
+  cacheSizeMb: 8,
+  busyTimeoutMs: 1000,
+  synchronous: "NORMAL",
+  mmapSizeMb: 0,
+  journalSizeLimitMb: 8,
+} as const;
 const cleanup: (() => void)[] = [];
 afterEach(() => {
   for (const f of cleanup.splice(0)) f();
@@ -25,7 +31,8 @@ function setup(shards = 2, batchSize = 1000) {
     for (const { shard } of list) shard.db.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const count = (i: number) => (list[i]!.shard.db.query("select count(*) as n from blobs").get() as { n: number }).n;
+  const count = (i: number) =>
+    (list[i]!.shard.db.query("select count(*) as n from blobs").get() as { n: number }).n;
   return { scheduler, list, commits, count };
 }
 
@@ -35,10 +42,12 @@ test("operations queued in one turn share one transaction and resolve after it c
   const { list, commits, count } = setup(1);
   const { shard, writer } = list[0]!;
   const results = await Promise.all(
-    Array.from({ length: 50 }, (_, i) => writer.submit((now) => {
-      shard.blobs.upsert(`k${i}`, value, now, null);
-      return i;
-    })),
+    Array.from({ length: 50 }, (_, i) =>
+      writer.submit((now) => {
+        shard.blobs.upsert(`k${i}`, value, now, null);
+        return i;
+      }),
+    ),
   );
   expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i));
   expect(commits).toEqual([50]);
@@ -48,7 +57,11 @@ test("operations queued in one turn share one transaction and resolve after it c
 test("batch_size caps the operations per transaction", async () => {
   const { list, commits } = setup(1, 16);
   const { shard, writer } = list[0]!;
-  await Promise.all(Array.from({ length: 40 }, (_, i) => writer.submit((now) => shard.blobs.upsert(`k${i}`, value, now, null))));
+  await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      writer.submit((now) => shard.blobs.upsert(`k${i}`, value, now, null)),
+    ),
+  );
   expect(commits).toEqual([16, 16, 8]);
 });
 
