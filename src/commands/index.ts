@@ -9,8 +9,9 @@ import { observabilityCommands } from "./observability.ts";
 import { serverCommands } from "./server.ts";
 import type { CommandSpec } from "./spec.ts";
 import { stringCommands } from "./string.ts";
-import { transactionCommands } from "./transactions.ts";
 import { stringExtCommands } from "./string-ext.ts";
+import { transactionCommands } from "./transactions.ts";
+import { vacuumCommands } from "./vacuum.ts";
 
 export const commandRows: readonly CommandSpec[] = [
   ...stringCommands,
@@ -24,4 +25,5 @@ export const commandRows: readonly CommandSpec[] = [
   ...serverCommands,
   ...transactionCommands,
   ...observabilityCommands,
+  ...vacuumCommands,
 ];

@@ -238,12 +238,10 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
     field: "sqlite.mmapSizeMb",
   }),
   key("sqlite.auto_upgrade_legacy_auto_vacuum", bool, true, {
-    doc: "At startup, rebuild shard files made without incremental auto_vacuum (runs VACUUM).",
-    ...off,
+    doc: "At startup, rebuild shard files made without incremental auto_vacuum (runs VACUUM); false = leave them and warn.",
   }),
   key("sqlite.auto_upgrade_legacy_auto_vacuum_concurrency", int(1), 2, {
-    doc: "How many shards that startup rebuild works on at the same time.",
-    ...off,
+    doc: "Validated for compatibility; the startup rebuild runs one shard at a time, so values above 1 have no effect.",
   }),
   key("sqlite.journal_size_limit_mb", int(0), 64, {
     doc: "Size in MB the WAL file is truncated back to after a checkpoint.",

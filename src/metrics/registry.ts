@@ -16,6 +16,7 @@
 import { statSync } from "node:fs";
 import { keyspaceByShard } from "../commands/info.ts";
 import type { ServerContext } from "../commands/spec.ts";
+import type { AutoVacuumUpgradeReport } from "../storage/vacuum.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import {
   BATCH_SIZE_BUCKETS,
@@ -28,6 +29,38 @@ export type ErrorKind = "command" | "protocol" | "storage";
 
 /** The label value for requests whose command name is not in the table. */
 export const UNKNOWN_COMMAND = "unknown";
+
+/** One BLOBASAUR.VACUUM shard result, as commands/vacuum.ts reports it. */
+export interface VacuumRunSample {
+  mode: string;
+  shard: string;
+  /** ok, error, invalid_shard, dispatch_error or cancelled. */
+  result: string;
+  /** null when the shard was not vacuumed (invalid id, dispatch failure). */
+  seconds: number | null;
+  /** Estimated reclaimed pages (counted for DRYRUN too, as the reference does). */
+  reclaimedPages: number | null;
+  pageSize: number | null;
+  /** busy (SQLite lock/busy text) or error; null when the shard ran cleanly. */
+  failure: "busy" | "error" | null;
+}
+
+/** Counters keyed by a fixed list of label values (bounded: modes × results × shards). */
+class LabelledCounters {
+  private readonly series = new Map<string, { labels: [string, string][]; value: number }>();
+  constructor(private readonly names: readonly string[]) {}
+  add(values: readonly string[], by = 1): void {
+    const id = values.join("\u0000");
+    const s = this.series.get(id);
+    if (s) s.value += by;
+    else this.series.set(id, { labels: this.names.map((n, i) => [n, values[i]!]), value: by });
+  }
+  render(out: TextExposition, name: string, help: string): void {
+    if (this.series.size === 0) return;
+    out.family(name, "counter", help);
+    for (const s of this.series.values()) out.sample(name, s.value, s.labels);
+  }
+}
 
 interface CommandSeries {
   total: number;
@@ -42,6 +75,14 @@ export class MetricsRegistry {
   private readonly batchSize = new Histogram(BATCH_SIZE_BUCKETS);
   private readonly batchDuration = new Histogram(DURATION_BUCKETS_SECONDS);
   private readonly storageOps: number[] = [];
+  private readonly vacuumRuns = new LabelledCounters(["mode", "result"]);
+  private readonly vacuumDurations = new Map<
+    string,
+    { labels: [string, string][]; h: Histogram }
+  >();
+  private readonly vacuumPages = new LabelledCounters(["mode", "shard"]);
+  private readonly vacuumBytes = new LabelledCounters(["mode", "shard"]);
+  private readonly vacuumFailures = new LabelledCounters(["shard", "mode", "result"]);
   /** Where /metrics is served (`http://host:port`), set by startMetricsServer; null before. */
   endpoint: string | null = null;
 
@@ -79,6 +120,95 @@ export class MetricsRegistry {
     this.batchSize.observe(ops);
     this.batchDuration.observe(durationMs / 1000);
   };
+
+  /** One shard's BLOBASAUR.VACUUM result (commands/vacuum.ts). */
+  vacuumRun(r: VacuumRunSample): void {
+    this.vacuumRuns.add([r.mode, r.result]);
+    if (r.seconds !== null) {
+      const id = `${r.mode}\u0000${r.result}`;
+      let d = this.vacuumDurations.get(id);
+      if (!d) {
+        d = {
+          labels: [
+            ["mode", r.mode],
+            ["result", r.result],
+          ],
+          h: new Histogram(DURATION_BUCKETS_SECONDS),
+        };
+        this.vacuumDurations.set(id, d);
+      }
+      d.h.observe(r.seconds);
+    }
+    if (r.reclaimedPages !== null) {
+      this.vacuumPages.add([r.mode, r.shard], r.reclaimedPages);
+      this.vacuumBytes.add([r.mode, r.shard], r.reclaimedPages * (r.pageSize ?? 0));
+    }
+    if (r.failure) this.vacuumFailures.add([r.shard, r.mode, r.failure]);
+  }
+
+  private renderVacuum(out: TextExposition, upgrade: AutoVacuumUpgradeReport | undefined): void {
+    out
+      .family(
+        "blobasaur_sqlite_auto_vacuum_misconfigured_total",
+        "counter",
+        "Shard files left with auto_vacuum other than INCREMENTAL at startup (upgrade disabled).",
+      )
+      .sample("blobasaur_sqlite_auto_vacuum_misconfigured_total", upgrade?.misconfigured ?? 0);
+    if (upgrade && upgrade.runs.length > 0) {
+      const runs = new LabelledCounters(["result"]);
+      const durations = new Map<string, Histogram>();
+      for (const run of upgrade.runs) {
+        runs.add([run.result]);
+        const h = durations.get(run.result) ?? new Histogram(DURATION_BUCKETS_SECONDS);
+        durations.set(run.result, h);
+        h.observe(run.seconds);
+      }
+      runs.render(
+        out,
+        "blobasaur_sqlite_auto_vacuum_upgrade_runs_total",
+        "Startup auto_vacuum upgrades, by result.",
+      );
+      out.family(
+        "blobasaur_sqlite_auto_vacuum_upgrade_duration_seconds",
+        "histogram",
+        "Time one shard's startup auto_vacuum upgrade took, by result.",
+      );
+      for (const [result, h] of durations) {
+        out.histogram("blobasaur_sqlite_auto_vacuum_upgrade_duration_seconds", h, [
+          ["result", result],
+        ]);
+      }
+    }
+    this.vacuumRuns.render(
+      out,
+      "blobasaur_vacuum_runs_total",
+      "BLOBASAUR.VACUUM shard runs, by mode and result.",
+    );
+    if (this.vacuumDurations.size > 0) {
+      out.family(
+        "blobasaur_vacuum_duration_seconds",
+        "histogram",
+        "Time one shard's vacuum took, by mode and result.",
+      );
+      for (const d of this.vacuumDurations.values())
+        out.histogram("blobasaur_vacuum_duration_seconds", d.h, d.labels);
+    }
+    this.vacuumPages.render(
+      out,
+      "blobasaur_vacuum_reclaimed_pages_estimate_total",
+      "Pages BLOBASAUR.VACUUM estimated it reclaimed (DRYRUN estimates included), by mode and shard.",
+    );
+    this.vacuumBytes.render(
+      out,
+      "blobasaur_vacuum_reclaimed_bytes_estimate_total",
+      "Bytes (pages × page size) BLOBASAUR.VACUUM estimated it reclaimed, by mode and shard.",
+    );
+    this.vacuumFailures.render(
+      out,
+      "blobasaur_vacuum_shard_failures_total",
+      "Shard vacuums that failed, by shard, mode and result (busy = SQLite lock/busy).",
+    );
+  }
 
   private addSeries(name: string): CommandSeries {
     const series = { total: 0, duration: new Histogram(DURATION_BUCKETS_SECONDS) };
@@ -233,6 +363,11 @@ export class MetricsRegistry {
         ["algorithm", f],
       ]);
     }
+    // Set by the Store when it ran upgradeLegacyAutoVacuum (storage/vacuum.ts) at open.
+    this.renderVacuum(
+      out,
+      (store as { autoVacuumUpgrade?: AutoVacuumUpgradeReport }).autoVacuumUpgrade,
+    );
     return out.toString();
   }
 }

@@ -14,6 +14,8 @@ export interface SqliteSettings {
   synchronous: "OFF" | "NORMAL" | "FULL";
   mmapSizeMb: number;
   journalSizeLimitMb: number;
+  autoUpgradeLegacyAutoVacuum?: boolean;
+  autoUpgradeLegacyAutoVacuumConcurrency?: number;
 }
 
 /**

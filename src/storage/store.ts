@@ -17,6 +17,7 @@ import { type KeyParam, keyId, keyParam } from "./keys.ts";
 import { Namespaces } from "./namespaces.ts";
 import { createRouter, type Router } from "./routing.ts";
 import { type ExpiryMs, Shard, type SqliteSettings, type TableStatements } from "./shard.ts";
+import { type AutoVacuumUpgradeReport, upgradeLegacyAutoVacuum } from "./vacuum.ts";
 import { KeyWatches } from "./watch.ts";
 import { ShardWriter, type WriteFn, type WriterEvents, WriteScheduler } from "./writer.ts";
 
@@ -176,6 +177,8 @@ export class Store {
   readonly namespaces: Namespaces;
   readonly now: () => number;
   readonly checkpointer: Checkpointer;
+  /** What the startup auto_vacuum upgrade did (the metrics registry renders it). */
+  readonly autoVacuumUpgrade: AutoVacuumUpgradeReport;
   private readonly lockPath: string;
   private closed = false;
 
@@ -190,6 +193,17 @@ export class Store {
     takeLock(this.lockPath);
     this.scheduler = new WriteScheduler(options.batchTimeoutMs, this.now, options.events);
     try {
+      // Before any Shard opens its connection: Shard's `PRAGMA auto_vacuum = INCREMENTAL`
+      // does nothing to an existing file until a VACUUM rebuilds it (storage/vacuum.ts).
+      this.autoVacuumUpgrade = upgradeLegacyAutoVacuum(
+        Array.from({ length: options.numShards }, (_, i) => join(options.dataDir, `shard_${i}.db`)),
+        {
+          enabled: options.sqlite.autoUpgradeLegacyAutoVacuum ?? true,
+          concurrency: options.sqlite.autoUpgradeLegacyAutoVacuumConcurrency ?? 2,
+          busyTimeoutMs: options.sqlite.busyTimeoutMs,
+          log: options.log,
+        },
+      );
       for (let i = 0; i < options.numShards; i++) {
         const shard = new Shard(
           i,

@@ -4,15 +4,24 @@
  * most limits.sweepRowsPerBatch rows per shard, through the shard's writer, so it shares group
  * commits with client writes and never holds a shard's write lock for long. A round that found
  * a full batch is followed by another one soon.
+ * After every round each shard's freelist is checked and, past a threshold, a small
+ * incremental vacuum is queued (storage/vacuum.ts: maybeAutoVacuum, thresholds in limits.ts:
+ * autoVacuumFreelistPagesMin = 2048 pages, autoVacuumPagesPerRun = 1024 pages), so space
+ * freed by expiry and by deletes goes back to the filesystem without an operator.
  */
 import { limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "./store.ts";
+import { maybeAutoVacuum } from "./vacuum.ts";
 
 export class ExpirySweeper {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running = false;
   private stopped = false;
+  /** Pages the background incremental vacuum freed since start (all shards). */
+  autoVacuumPages = 0;
+  /** Background incremental vacuums run (all shards). */
+  autoVacuumRuns = 0;
 
   constructor(
     private readonly store: Store,
@@ -33,7 +42,33 @@ export class ExpirySweeper {
 
   /** One round over every shard; resolves with the number of rows removed. */
   async sweepOnce(): Promise<number> {
-    return (await this.sweepRound()).removed;
+    const removed = (await this.sweepRound()).removed;
+    await this.reclaim();
+    return removed;
+  }
+
+  /**
+   * Per shard, a small incremental vacuum when its freelist passed the threshold (see the
+   * file comment). A failure is logged and retried at the next round.
+   */
+  async reclaim(): Promise<void> {
+    const store = this.store;
+    await Promise.all(
+      store.shards.map(async (shard, i) => {
+        try {
+          const pages = await maybeAutoVacuum(shard, store.writers[i]!);
+          if (pages > 0) {
+            this.autoVacuumRuns++;
+            this.autoVacuumPages += pages;
+            this.log.debug(`shard ${i}: background incremental vacuum freed ${pages} page(s)`);
+          }
+        } catch (error) {
+          this.log.warn(
+            `shard ${i}: background incremental vacuum failed: ${(error as Error).message}`,
+          );
+        }
+      }),
+    );
   }
 
   /**
@@ -78,6 +113,7 @@ export class ExpirySweeper {
     let full = false;
     try {
       full = (await this.sweepRound()).more;
+      await this.reclaim();
     } catch (error) {
       this.log.warn(`expiry sweep failed: ${(error as Error).message}`);
     } finally {

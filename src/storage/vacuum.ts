@@ -1,0 +1,384 @@
+/**
+ * Space reclamation for the shard files: the steps of BLOBASAUR.VACUUM on one shard (run as a
+ * barrier on that shard's writer), the startup upgrade of legacy files whose auto_vacuum is not
+ * INCREMENTAL, and the small background incremental vacuum the expiry sweep triggers.
+ * Knows nothing of the protocol or of metrics: it returns plain results that callers render
+ * and count. bun:sqlite is synchronous, so every step here runs on the calling thread.
+ */
+import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
+import { limits } from "../limits.ts";
+import type { Logger } from "../log.ts";
+import type { Shard } from "./shard.ts";
+import type { ShardWriter } from "./writer.ts";
+
+export type VacuumMode = "incremental" | "full";
+
+export interface VacuumOptions {
+  mode: VacuumMode;
+  /** Budget in MiB for incremental mode (ignored by full mode); > 0. */
+  budgetMb: bigint;
+  /** Read the stats and estimate, change nothing (not even a WAL checkpoint). */
+  dryRun: boolean;
+}
+
+export interface PageStats {
+  pageSize: number;
+  pageCount: number;
+  freelistCount: number;
+}
+
+export type VacuumStatus = "ok" | "execution_error" | "cancelled" | "invalid_shard";
+/** The `result` label of vacuum_runs_total. */
+export type VacuumOutcome = "ok" | "error" | "invalid_shard" | "dispatch_error" | "cancelled";
+
+export interface ShardVacuumResult {
+  /** The shard id as requested (bigint only for ids beyond 2^53, which never exist). */
+  shard: number | bigint;
+  status: VacuumStatus;
+  outcome: VacuumOutcome;
+  error: string | null;
+  durationMs: number | null;
+  before: PageStats | null;
+  after: PageStats | null;
+  /** Incremental mode only: min(freelist, budget in pages). */
+  incrementalPagesRequested: number | null;
+  estimatedReclaimedPages: number | null;
+  executionErrors: string[];
+}
+
+/** What the vacuum needs of a Store: its shards and their writers, index for index. */
+export interface VacuumTarget {
+  readonly shards: readonly Pick<Shard, "db" | "index">[];
+  readonly writers: readonly Pick<ShardWriter, "barrier">[];
+}
+
+const message = (error: unknown): string => String((error as Error)?.message ?? error);
+
+function pragmaNumber(db: Database, name: string): number {
+  const row = db.query(`PRAGMA ${name}`).get() as Record<string, number> | null;
+  const value = row ? Object.values(row)[0] : undefined;
+  if (typeof value !== "number") throw new Error(`no value returned`);
+  return value;
+}
+
+/** page_size, page_count and freelist_count; null (with the failure noted) if one fails. */
+export function readPageStats(db: Database, errors: string[] = []): PageStats | null {
+  const values: number[] = [];
+  for (const name of ["page_size", "page_count", "freelist_count"]) {
+    try {
+      values.push(pragmaNumber(db, name));
+    } catch (error) {
+      errors.push(`failed to read PRAGMA ${name}: ${message(error)}`);
+      return null;
+    }
+  }
+  return { pageSize: values[0]!, pageCount: values[1]!, freelistCount: values[2]! };
+}
+
+/** How many pages `budgetMb` MiB are at `pageSize` bytes each (capped at 2^53). */
+export function budgetPages(budgetMb: bigint, pageSize: number): number {
+  const pages = (budgetMb * 1_048_576n) / BigInt(Math.max(1, pageSize));
+  return pages > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(pages);
+}
+
+export interface ExecutedVacuum {
+  before: PageStats | null;
+  after: PageStats | null;
+  incrementalPagesRequested: number | null;
+  estimatedReclaimedPages: number | null;
+  errors: string[];
+  durationMs: number;
+}
+
+/**
+ * The steps on one connection, outside any transaction (callers use the writer's barrier):
+ * stats; unless dry-run, wal_checkpoint(TRUNCATE), then incremental_vacuum(pages) or VACUUM;
+ * stats again. Failures are collected as text, never thrown. Beyond the reference we also
+ * checkpoint (TRUNCATE) after the vacuum: in WAL mode the database file only shrinks at a
+ * checkpoint, and after a full VACUUM the WAL holds a copy of the whole database.
+ */
+export function executeVacuum(db: Database, options: VacuumOptions): ExecutedVacuum {
+  const started = performance.now();
+  const errors: string[] = [];
+  const before = readPageStats(db, errors);
+  let pages: number | null = null;
+  if (options.mode === "incremental" && before) {
+    pages = Math.min(before.freelistCount, budgetPages(options.budgetMb, before.pageSize));
+  }
+  const checkpoint = () => {
+    try {
+      db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (error) {
+      errors.push(`wal_checkpoint(TRUNCATE) failed: ${message(error)}`);
+    }
+  };
+  if (!options.dryRun) {
+    checkpoint();
+    if (options.mode === "incremental") {
+      if (pages === null)
+        errors.push("incremental vacuum skipped because pre-stats were unavailable");
+      else if (pages > 0) {
+        try {
+          db.run(`PRAGMA incremental_vacuum(${pages})`);
+        } catch (error) {
+          errors.push(`incremental_vacuum(${pages}) failed: ${message(error)}`);
+        }
+      }
+    } else {
+      try {
+        db.run("VACUUM");
+      } catch (error) {
+        errors.push(`VACUUM failed: ${message(error)}`);
+      }
+    }
+    checkpoint();
+  }
+  const after = readPageStats(db, errors);
+  let estimated: number | null;
+  if (options.dryRun)
+    estimated = options.mode === "incremental" ? pages : (before?.freelistCount ?? null);
+  else estimated = before && after ? Math.max(0, before.freelistCount - after.freelistCount) : null;
+  return {
+    before,
+    after,
+    incrementalPagesRequested: pages,
+    estimatedReclaimedPages: estimated,
+    errors,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+function emptyResult(
+  shard: number | bigint,
+  status: VacuumStatus,
+  outcome: VacuumOutcome,
+  error: string,
+): ShardVacuumResult {
+  return {
+    shard,
+    status,
+    outcome,
+    error,
+    durationMs: null,
+    before: null,
+    after: null,
+    incrementalPagesRequested: null,
+    estimatedReclaimedPages: null,
+    executionErrors: [],
+  };
+}
+
+/**
+ * Vacuums one shard through its writer's barrier: writes queued before it commit first,
+ * writes queued after it wait until it is done; reads are not queued behind it. The barrier
+ * runs synchronously on the event-loop thread, so while the VACUUM statement itself runs no
+ * other command (read or write) is served on this node.
+ */
+export async function vacuumShard(
+  target: VacuumTarget,
+  shard: number | bigint,
+  options: VacuumOptions,
+): Promise<ShardVacuumResult> {
+  const index = Number(shard);
+  const s = index < target.shards.length ? target.shards[index] : undefined;
+  const writer = index < target.writers.length ? target.writers[index] : undefined;
+  if (!s || !writer) {
+    return emptyResult(
+      shard,
+      "invalid_shard",
+      "invalid_shard",
+      `shard ${shard} does not exist on this node`,
+    );
+  }
+  let run: ExecutedVacuum;
+  try {
+    run = await writer.barrier(() => executeVacuum(s.db, options));
+  } catch {
+    return emptyResult(
+      index,
+      "execution_error",
+      "dispatch_error",
+      "failed to dispatch vacuum operation to shard writer",
+    );
+  }
+  const ok = run.errors.length === 0;
+  return {
+    shard: index,
+    status: ok ? "ok" : "execution_error",
+    outcome: ok ? "ok" : "error",
+    error: ok ? null : run.errors.join("; "),
+    durationMs: run.durationMs,
+    before: run.before,
+    after: run.after,
+    incrementalPagesRequested: run.incrementalPagesRequested,
+    estimatedReclaimedPages: run.estimatedReclaimedPages,
+    executionErrors: run.errors,
+  };
+}
+
+/** `SHARD ALL` (every local shard, one after another) or one shard id. */
+export async function vacuumShards(
+  target: VacuumTarget,
+  which: bigint | "all",
+  options: VacuumOptions,
+): Promise<ShardVacuumResult[]> {
+  if (which !== "all") {
+    const id = which > BigInt(Number.MAX_SAFE_INTEGER) ? which : Number(which);
+    return [await vacuumShard(target, id, options)];
+  }
+  const results: ShardVacuumResult[] = [];
+  for (let i = 0; i < target.shards.length; i++)
+    results.push(await vacuumShard(target, i, options));
+  return results;
+}
+
+/** True for SQLite lock/busy failures (the `busy` class of vacuum_shard_failures_total). */
+export function isBusyError(text: string): boolean {
+  const t = text.toLowerCase();
+  return (
+    t.includes("database is locked") ||
+    t.includes("database table is locked") ||
+    t.includes("database is busy") ||
+    t.includes("sqlite_busy")
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Startup upgrade of legacy auto_vacuum
+
+export type UpgradeResult = "ok" | "error" | "skipped_disabled";
+
+export interface AutoVacuumUpgradeReport {
+  /** Per shard that needed the upgrade: what happened and how long it took. */
+  runs: { shard: number; result: UpgradeResult; seconds: number; previousMode: number }[];
+  /** Shard files left with auto_vacuum ≠ INCREMENTAL because the upgrade is disabled. */
+  misconfigured: number;
+}
+
+export interface UpgradeOptions {
+  /** `[sqlite].auto_upgrade_legacy_auto_vacuum`. */
+  enabled: boolean;
+  /**
+   * `[sqlite].auto_upgrade_legacy_auto_vacuum_concurrency`. Accepted and validated, but the
+   * upgrade runs one shard at a time: bun:sqlite is synchronous and the Store opens its shards
+   * synchronously, so parallel VACUUMs would need Workers plus a blocking wait; for a one-time
+   * conversion that is not worth it. Values above 1 therefore have no effect.
+   */
+  concurrency: number;
+  log?: Logger;
+  /** busy_timeout for the upgrade connection (a file locked by another process fails startup). */
+  busyTimeoutMs?: number;
+}
+
+export class AutoVacuumUpgradeError extends Error {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(`startup auto_vacuum upgrade failed: ${detail}`, options);
+    this.name = "AutoVacuumUpgradeError";
+  }
+}
+
+const AUTO_VACUUM_NAMES = ["NONE", "FULL", "INCREMENTAL"];
+const modeName = (mode: number) => `${AUTO_VACUUM_NAMES[mode] ?? "unknown"} (${mode})`;
+
+/**
+ * For every shard file that already exists (`paths[i]` is shard i) and whose persisted
+ * auto_vacuum is not INCREMENTAL (2): when enabled, wal_checkpoint(TRUNCATE), auto_vacuum =
+ * INCREMENTAL, VACUUM, and a re-read that must say 2; when disabled, a warning. Must run
+ * before the shards open their connections. The first failure throws AutoVacuumUpgradeError
+ * naming the shard, and the remaining shards are not touched. Missing files are skipped: a
+ * new file is created INCREMENTAL by Shard itself.
+ */
+export function upgradeLegacyAutoVacuum(
+  paths: readonly string[],
+  options: UpgradeOptions,
+): AutoVacuumUpgradeReport {
+  const report: AutoVacuumUpgradeReport = { runs: [], misconfigured: 0 };
+  for (let shard = 0; shard < paths.length; shard++) {
+    const path = paths[shard]!;
+    if (!existsSync(path)) continue;
+    const started = performance.now();
+    let db: Database | null = null;
+    let step = "opening the database";
+    let mode = -1;
+    try {
+      db = new Database(path, { create: false });
+      db.run(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+      step = "reading PRAGMA auto_vacuum";
+      mode = pragmaNumber(db, "auto_vacuum");
+      if (mode === 2) continue;
+      if (!options.enabled) {
+        options.log?.warn(
+          `shard ${shard} (${path}): auto_vacuum is ${modeName(mode)}, not INCREMENTAL; space freed by deletes is not returned to the filesystem. Left alone because [sqlite].auto_upgrade_legacy_auto_vacuum = false`,
+        );
+        report.misconfigured++;
+        report.runs.push({
+          shard,
+          result: "skipped_disabled",
+          seconds: (performance.now() - started) / 1000,
+          previousMode: mode,
+        });
+        continue;
+      }
+      options.log?.warn(
+        `shard ${shard} (${path}): auto_vacuum is ${modeName(mode)}, not INCREMENTAL; upgrading (VACUUM rewrites the whole file)`,
+      );
+      step = "wal_checkpoint(TRUNCATE)";
+      db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      step = "PRAGMA auto_vacuum = INCREMENTAL";
+      db.run("PRAGMA auto_vacuum = INCREMENTAL");
+      step = "VACUUM";
+      db.run("VACUUM");
+      step = "re-reading PRAGMA auto_vacuum";
+      const now = pragmaNumber(db, "auto_vacuum");
+      if (now !== 2) throw new Error(`auto_vacuum is still ${modeName(now)}`);
+      const seconds = (performance.now() - started) / 1000;
+      report.runs.push({ shard, result: "ok", seconds, previousMode: mode });
+      options.log?.info(
+        `shard ${shard}: auto_vacuum upgraded to INCREMENTAL in ${seconds.toFixed(2)} s`,
+      );
+    } catch (error) {
+      report.runs.push({
+        shard,
+        result: "error",
+        seconds: (performance.now() - started) / 1000,
+        previousMode: mode,
+      });
+      throw new AutoVacuumUpgradeError(
+        `shard ${shard} (${path}): ${step} failed while applying auto_vacuum upgrade: ${message(error)}`,
+        { cause: error },
+      );
+    } finally {
+      db?.close();
+    }
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Background incremental vacuum
+
+/**
+ * Called after every expiry sweep round, per shard (storage/ttl.ts). The sweep round runs
+ * every limits.sweepIdleIntervalMs, so space freed by DEL/HDEL/overwrites is picked up too,
+ * not only by expiry. Cheap when there is nothing to do: one `PRAGMA freelist_count` (a read
+ * of the file header). When the freelist holds at least limits.autoVacuumFreelistPagesMin
+ * pages and the file is INCREMENTAL, it queues a writer barrier running
+ * `PRAGMA incremental_vacuum(limits.autoVacuumPagesPerRun)`; the next round continues if the
+ * freelist is still above the threshold. Resolves with the pages freed (0 = nothing queued).
+ * Freed pages leave the file at the next checkpoint (the background checkpointer's).
+ */
+export async function maybeAutoVacuum(
+  shard: Pick<Shard, "db">,
+  writer: Pick<ShardWriter, "barrier">,
+): Promise<number> {
+  if (pragmaNumber(shard.db, "freelist_count") < limits.autoVacuumFreelistPagesMin) return 0;
+  // A legacy NONE/FULL file (upgrade disabled) would make incremental_vacuum a silent no-op.
+  if (pragmaNumber(shard.db, "auto_vacuum") !== 2) return 0;
+  return await writer.barrier(() => {
+    const before = pragmaNumber(shard.db, "freelist_count");
+    if (before < limits.autoVacuumFreelistPagesMin) return 0;
+    shard.db.run(`PRAGMA incremental_vacuum(${limits.autoVacuumPagesPerRun})`);
+    return Math.max(0, before - pragmaNumber(shard.db, "freelist_count"));
+  });
+}
