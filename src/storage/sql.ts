@@ -57,3 +57,42 @@ ON CONFLICT(key) DO UPDATE SET
     maxRowid: `SELECT max(rowid) AS m FROM ${t}`,
   } as const;
 }
+
+/**
+ * Whole-row statements for the offline maintenance tools (shard migrate, import, backup):
+ * they copy every column, so created_at, updated_at and version survive a move. `?now` filters
+ * out expired rows, which are dropped rather than copied.
+ */
+export const maintenanceSql = {
+  /** `blobs` and every `blobs_*` table of one file (ours or the Rust original's). */
+  listTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'blobs' OR name LIKE 'blobs\\_%' ESCAPE '\\') ORDER BY name`,
+  countLive: (table: string) =>
+    `SELECT count(*) AS n FROM "${table}" WHERE expires_at IS NULL OR expires_at > ?1`,
+  /** Up to ?3 live rows after rowid ?1 (our format). */
+  pageLive: (table: string) =>
+    `SELECT rowid, key, value, created_at, updated_at, expires_at, version FROM "${table}"
+WHERE rowid > ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT ?3`,
+  /** Every live row (our format), for checksums. */
+  allLive: (table: string) =>
+    `SELECT key, value, created_at, updated_at, expires_at, version FROM "${table}"
+WHERE expires_at IS NULL OR expires_at > ?1`,
+  /** Inserts a whole row; a key already present is left alone (changes = 0 tells the caller). */
+  insertRow: (table: string) =>
+    `INSERT OR IGNORE INTO "${table}" (key, value, created_at, updated_at, expires_at, version)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
+  /** Overwrites every column of an existing row (import: a newer duplicate wins). */
+  replaceRow: (table: string) =>
+    `UPDATE "${table}" SET value = ?2, created_at = ?3, updated_at = ?4, expires_at = ?5, version = ?6
+WHERE key = ?1`,
+  getRow: (table: string) =>
+    `SELECT value, updated_at, expires_at, version FROM "${table}" WHERE key = ?1`,
+  /** Up to ?3 live rows after rowid ?1 of a table written by the Rust original (seconds, `data`). */
+  legacyPageLive: (table: string) =>
+    `SELECT rowid, key, data, created_at, updated_at, expires_at, version FROM "${table}"
+WHERE rowid > ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT ?3`,
+  /** A consistent copy of the whole file, taken inside one read transaction. */
+  vacuumInto: "VACUUM INTO ?1",
+  checkpointTruncate: "PRAGMA wal_checkpoint(TRUNCATE)",
+  quickCheck: "PRAGMA quick_check",
+  userVersion: "PRAGMA user_version",
+} as const;

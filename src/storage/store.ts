@@ -13,6 +13,7 @@ import { type CachedRow, ValueCache } from "./cache.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
 import { PendingTable } from "./inflight.ts";
+import { migrationInProgress } from "./migrate.ts";
 import { type KeyParam, keyId, keyParam } from "./keys.ts";
 import { Namespaces } from "./namespaces.ts";
 import { createRouter, type Router } from "./routing.ts";
@@ -188,6 +189,9 @@ export class Store {
     this.codec = new ValueCodec(options.compression);
     this.router = createRouter(options.numShards);
     mkdirSync(options.dataDir, { recursive: true });
+    // An interrupted `shard migrate` swap leaves a marker: refuse it before the file check.
+    const pending = migrationInProgress(options.dataDir);
+    if (pending !== null) throw new StoreOpenError(pending);
     checkShardFiles(options.dataDir, options.numShards);
     this.lockPath = join(options.dataDir, LOCK_FILE);
     takeLock(this.lockPath);

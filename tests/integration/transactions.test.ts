@@ -174,7 +174,8 @@ test("node-redis transactions (multi().exec()) work, including WATCH aborts", as
   await using server = await startTestServer();
   const c = createClient({ socket: { port: server.port, host: "127.0.0.1" } });
   await c.connect();
-  expect(await c.multi().set("a", "1").get("a").exec()).toEqual(["OK", "1"]);
+  const replies: unknown[] = await c.multi().set("a", "1").get("a").exec();
+  expect(replies).toEqual(["OK", "1"]);
   c.destroy();
 });
 

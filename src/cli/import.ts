@@ -1,0 +1,105 @@
+/**
+ * `blobasaur import --from DIR --shards N [--compression none|gzip|zstd|lz4|brotli]
+ * [--data-dir OUT]`: converts a data dir written by the Rust original into this server's format
+ * in an empty data dir (storage/import.ts). Without --compression each value's codec is
+ * detected by its magic bytes (brotli has none: pass --compression brotli). Exit codes: 0 ok,
+ * 1 failure, 2 bad arguments.
+ */
+import { defineCommand } from "citty";
+import {
+  importLegacyDataDir,
+  LEGACY_COMPRESSIONS,
+  type LegacyCompression,
+} from "../storage/import.ts";
+import { type CliContext, configArg } from "./context.ts";
+import {
+  checkFlags,
+  dataDirFrom,
+  infoPrinter,
+  optionalConfig,
+  parseCount,
+  progressPrinter,
+  runTool,
+  UsageError,
+} from "./maintenance.ts";
+
+const NAME = "import";
+
+export function importCommand(ctx: CliContext) {
+  return defineCommand({
+    meta: {
+      name: "import",
+      description: "Import a data dir written by the Rust Blobasaur into an empty data dir",
+    },
+    args: {
+      ...configArg,
+      from: { type: "string", description: "The Rust server's data dir (read only)" },
+      shards: { type: "string", description: "Number of shards to create" },
+      compression: {
+        type: "string",
+        description: "The Rust server's storage_compression algorithm (default: detect per value)",
+      },
+      "data-dir": {
+        type: "string",
+        alias: "d",
+        description: "Empty target data dir (default: the config's data_dir)",
+      },
+    },
+    run: ({ args, rawArgs }) =>
+      runTool(ctx, NAME, () => {
+        checkFlags(rawArgs, [
+          "config",
+          "c",
+          "from",
+          "shards",
+          "compression",
+          "data-dir",
+          "d",
+          "dataDir",
+        ]);
+        if (typeof args.from !== "string" || args.from === "") {
+          throw new UsageError(
+            "usage: import --from DIR --shards N [--compression ALG] [--data-dir OUT]",
+          );
+        }
+        if (args._.length > 0) throw new UsageError(`unexpected argument ${args._[0]}`);
+        const shards = parseCount(args.shards, "--shards");
+        let compression: LegacyCompression | null = null;
+        if (args.compression !== undefined) {
+          if (!LEGACY_COMPRESSIONS.includes(args.compression as LegacyCompression)) {
+            throw new UsageError(
+              `--compression must be one of ${LEGACY_COMPRESSIONS.join(", ")}, got ${args.compression}`,
+            );
+          }
+          compression = args.compression as LegacyCompression;
+        }
+        const outDir = dataDirFrom(ctx, args["data-dir"]);
+        const info = infoPrinter(NAME);
+        const started = performance.now();
+        const result = importLegacyDataDir({
+          fromDir: args.from,
+          outDir,
+          shards,
+          compression,
+          onInfo: info,
+          onProgress: progressPrinter(`blobasaur ${NAME}`),
+        });
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        const codecs = Object.entries(result.decodedAs)
+          .filter(([, n]) => n > 0)
+          .map(([c, n]) => `${c} ${n}`)
+          .join(", ");
+        if (result.duplicates > 0)
+          info(
+            `${result.duplicates} key(s) were present in more than one source shard; the newest copy was kept`,
+          );
+        process.stdout.write(
+          `imported ${result.rows} row(s) in ${result.tables} table(s) from ${result.sourceShards} shard file(s) in ${args.from} into ${shards} shard(s) in ${outDir} in ${seconds}s (values decoded as: ${codecs || "none"}; stored uncompressed)\n`,
+        );
+        const config = args["data-dir"] ? null : optionalConfig(ctx);
+        if (config !== null && config.numShards !== shards) {
+          info(`set num_shards = ${shards} in ${ctx.configPath} before starting the server`);
+        }
+      }),
+  });
+}
