@@ -13,11 +13,12 @@ import { type CachedRow, ValueCache } from "./cache.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
 import { PendingTable } from "./inflight.ts";
-import { migrationInProgress } from "./migrate.ts";
 import { type KeyParam, keyId, keyParam } from "./keys.ts";
+import { migrationInProgress } from "./migrate.ts";
 import { Namespaces } from "./namespaces.ts";
 import { createRouter, type Router } from "./routing.ts";
 import { type ExpiryMs, Shard, type SqliteSettings, type TableStatements } from "./shard.ts";
+import { WalSyncer } from "./syncer.ts";
 import { type AutoVacuumUpgradeReport, upgradeLegacyAutoVacuum } from "./vacuum.ts";
 import { KeyWatches } from "./watch.ts";
 import { ShardWriter, type WriteFn, type WriterEvents, WriteScheduler } from "./writer.ts";
@@ -35,6 +36,8 @@ export interface StoreOptions {
   log?: Logger;
   /** Acknowledge writes before they commit, serving reads from the pending overlay. */
   asyncWrite?: boolean;
+  /** Let SQLite fsync inside COMMIT even for synchronous = FULL (no fsync Worker). */
+  inlineFsync?: boolean;
 }
 
 export interface LiveEntry {
@@ -178,6 +181,8 @@ export class Store {
   readonly namespaces: Namespaces;
   readonly now: () => number;
   readonly checkpointer: Checkpointer;
+  /** The off-loop WAL fsync for synchronous = FULL, or null (other settings, or no Worker). */
+  readonly syncer: WalSyncer | null = null;
   /** What the startup auto_vacuum upgrade did (the metrics registry renders it). */
   readonly autoVacuumUpgrade: AutoVacuumUpgradeReport;
   private readonly lockPath: string;
@@ -195,7 +200,22 @@ export class Store {
     checkShardFiles(options.dataDir, options.numShards);
     this.lockPath = join(options.dataDir, LOCK_FILE);
     takeLock(this.lockPath);
-    this.scheduler = new WriteScheduler(options.batchTimeoutMs, this.now, options.events);
+    // synchronous = FULL: commit with NORMAL and fsync the WAL in a Worker before any result
+    // is released, so the event loop never waits for the disk (storage/syncer.ts).
+    let sqlite = options.sqlite;
+    if (sqlite.synchronous === "FULL" && !options.inlineFsync) {
+      const syncer = new WalSyncer();
+      if (syncer.start(options.log)) {
+        this.syncer = syncer;
+        sqlite = { ...sqlite, synchronous: "NORMAL" };
+      }
+    }
+    this.scheduler = new WriteScheduler(
+      options.batchTimeoutMs,
+      this.now,
+      options.events,
+      this.syncer,
+    );
     try {
       // Before any Shard opens its connection: Shard's `PRAGMA auto_vacuum = INCREMENTAL`
       // does nothing to an existing file until a VACUUM rebuilds it (storage/vacuum.ts).
@@ -212,7 +232,7 @@ export class Store {
         const shard = new Shard(
           i,
           join(options.dataDir, `shard_${i}.db`),
-          options.sqlite,
+          sqlite,
           options.numShards,
         );
         this.shards.push(shard);
@@ -318,6 +338,8 @@ export class Store {
       this.tables.splice(0, this.tables.length, ...saved);
       if (this.exclusiveDepth === 0) this.scheduler.run();
     }
+    // With the fsync Worker, commits report back only once their WAL is on disk.
+    await this.scheduler.synced();
     // The commits' results reach the overlay through promise callbacks: let them run.
     for (let i = 0; i < 3; i++) await Promise.resolve();
     return { result, failed: this.asyncFailures !== failuresBefore };
@@ -390,6 +412,7 @@ export class Store {
     if (this.closed) return;
     this.closed = true;
     await this.scheduler.drain();
+    this.syncer?.stop();
     await this.checkpointer.stop();
     for (const shard of this.shards) shard.close();
     rmSync(this.lockPath, { force: true });

@@ -9,6 +9,7 @@
 import { StorageError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import type { Shard } from "./shard.ts";
+import type { WalSyncer } from "./syncer.ts";
 
 export type WriteFn<T> = (now: number) => T;
 
@@ -183,7 +184,19 @@ export class ShardWriter {
       this.scheduler.events.onCommitError?.(shard.index, error, batch.length);
     }
     this.scheduler.events.onCommit?.(shard.index, batch.length, performance.now() - started);
-    this.deliver(batch, results);
+    if (this.lastCommitError !== null) this.deliver(batch, results);
+    else {
+      // With a WAL syncer, results wait until this shard's WAL is on disk.
+      this.scheduler.release(
+        [this.shard.path],
+        () => this.deliver(batch, results),
+        (error) =>
+          this.deliver(
+            batch,
+            results.map((r) => (r.ok ? { ok: false, value: error } : r)),
+          ),
+      );
+    }
   }
 
   private deliver(batch: QueuedOp[], results: { ok: boolean; value: unknown }[]): void {
@@ -219,12 +232,50 @@ export class WriteScheduler {
   flushing = false;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
+  /** Results of this pass waiting for the WAL syncer, and the WAL files they need synced. */
+  private held: { paths: Set<string>; ok: (() => void)[]; failed: ((e: Error) => void)[] } | null =
+    null;
 
   constructor(
     private readonly batchTimeoutMs: number,
     private readonly now: () => number,
     readonly events: WriterEvents = {},
-  ) {}
+    /** Present when synchronous = FULL is served by fsyncs off the event loop. */
+    private readonly syncer: WalSyncer | null = null,
+  ) {
+    // Group commit around the fsync: while one is in flight, writes accumulate (their results
+    // would wait for the next fsync anyway) and are committed together when it returns.
+    if (syncer) syncer.onIdle = () => this.afterSync();
+  }
+
+  private waitingForSync = false;
+
+  private afterSync(): void {
+    if (!this.waitingForSync) return;
+    this.waitingForSync = false;
+    if (this.batchTimeoutMs > 0) setTimeout(this.run, this.batchTimeoutMs);
+    else setImmediate(this.run);
+  }
+
+  /**
+   * Delivers committed results now, or (with a syncer) once the given shards' WAL files are
+   * synced. Everything committed in one pass shares one fsync request.
+   */
+  release(shardPaths: string[], ok: () => void, failed: (error: Error) => void): void {
+    if (!this.syncer) {
+      ok();
+      return;
+    }
+    if (!this.held) this.held = { paths: new Set(), ok: [], failed: [] };
+    for (const p of shardPaths) this.held.paths.add(`${p}-wal`);
+    this.held.ok.push(ok);
+    this.held.failed.push(failed);
+  }
+
+  /** Waits until every result already released has been synced (shutdown). */
+  async synced(): Promise<void> {
+    if (this.syncer) await this.syncer.sync([]).catch(() => {});
+  }
 
   add(writer: ShardWriter): void {
     this.writers.push(writer);
@@ -233,6 +284,10 @@ export class WriteScheduler {
   notify(): void {
     if (this.scheduled) return;
     this.scheduled = true;
+    if (this.syncer?.busy) {
+      this.waitingForSync = true;
+      return;
+    }
     if (this.batchTimeoutMs > 0) setTimeout(this.run, this.batchTimeoutMs);
     else setImmediate(this.run);
   }
@@ -265,6 +320,21 @@ export class WriteScheduler {
       this.pass();
     } finally {
       this.flushing = false;
+    }
+    const held = this.held;
+    if (held) {
+      this.held = null;
+      this.syncer!.sync(held.paths).then(
+        () => {
+          for (const ok of held.ok) ok();
+        },
+        (error: Error) => {
+          const failure = new StorageError("the WAL could not be synced to disk", -1, "fsync", {
+            cause: error,
+          });
+          for (const failed of held.failed) failed(failure);
+        },
+      );
     }
     if (this.pendingOps === 0 && this.idleWaiters.length > 0) {
       for (const wake of this.idleWaiters.splice(0)) wake();
@@ -302,7 +372,11 @@ export class WriteScheduler {
       }
       const result = op.fn(this.now());
       for (const w of op.writers) w.shard.commitTransaction();
-      op.resolve(result);
+      this.release(
+        op.writers.map((w) => w.shard.path),
+        () => op.resolve(result),
+        (error) => op.reject(error),
+      );
     } catch (error) {
       for (const w of begun) w.shard.rollbackTransaction();
       op.reject(error);
@@ -316,5 +390,6 @@ export class WriteScheduler {
       this.run();
       await Promise.resolve();
     }
+    await this.synced();
   }
 }

@@ -15,6 +15,7 @@ test("the compiled single-file binary serves a real client from another director
         "build",
         join(ROOT, "src/main.ts"),
         join(ROOT, "src/storage/checkpoint-worker.ts"),
+        join(ROOT, "src/storage/fsync-worker.ts"),
         "--compile",
         "--outfile",
         binary,

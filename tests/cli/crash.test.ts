@@ -57,7 +57,7 @@ async function crashRound(port: number, config: string, round: number, acked: Ma
   for (const c of clients) c.disconnect();
 }
 
-test(`every acknowledged write survives ${ROUNDS} rounds of kill -9 and the shards stay intact`, async () => {
+test(`every acknowledged write survives ${ROUNDS} rounds of kill -9 (NORMAL and FULL) and the shards stay intact`, async () => {
   const dir = tempDir("blobasaur-crash-");
   try {
     const port = freePort();

@@ -129,3 +129,29 @@ test("pipelined SETs from many clients share group commits", async () => {
   expect(transactions).toBeLessThan(100);
   for (const c of clients) c.disconnect();
 });
+
+test("with synchronous FULL, results wait for a WAL fsync done off the event loop", async () => {
+  await using server = await startTestServer({ sqlite: { synchronous: "FULL" } as never });
+  const store = server.handle.store;
+  expect(store.syncer).not.toBeNull();
+  // The shards commit with NORMAL; durability comes from the syncer's fdatasync.
+  for (const shard of store.shards) {
+    expect(shard.db.query("PRAGMA synchronous").get()).toEqual({ synchronous: 1 });
+  }
+  const a = await client(server.port);
+  const before = store.syncer!.syncs;
+  const p = a.pipeline();
+  for (let i = 0; i < 200; i++) p.set(`k${i}`, `v${i}`);
+  const results = await p.exec();
+  expect(results!.every(([err, ok]) => err === null && ok === "OK")).toBe(true);
+  expect(store.syncer!.syncs).toBeGreaterThan(before);
+  expect(await a.get("k199")).toBe("v199");
+  // EXEC's reply also waits for the fsync of its writes.
+  const syncsBeforeExec = store.syncer!.syncs;
+  expect(await a.multi().set("tx", "1").incr("tx").exec()).toEqual([
+    [null, "OK"],
+    [null, 2],
+  ]);
+  expect(store.syncer!.syncs).toBeGreaterThan(syncsBeforeExec);
+  a.disconnect();
+});
