@@ -95,10 +95,8 @@ async function setPairs(ctx: Ctx, args: Uint8Array[], name: string): Promise<num
   const counts = await perShard(store, fields, (shard, positions, now) => {
     const table = namespaces.ensure(shard, ns);
     let added = 0;
-    for (const p of positions) {
-      if (!table.has(params[p]!, now)) added++;
-      table.putEncoded(params[p]!, values[p]!, now, null);
-    }
+    // One upsert per field reports whether it was new (no SELECT first).
+    for (const p of positions) if (table.putEncodedIsNew(params[p]!, values[p]!, now, null)) added++;
     return added;
   });
   return sum(counts);

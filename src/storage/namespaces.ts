@@ -130,6 +130,11 @@ export class NamespaceTable {
   }
 
   /** Writes a value already passed through the codec (encode once, before queueing). */
+  /** Writes the field in one statement; true when it did not exist (or had expired) before. */
+  putEncodedIsNew(field: KeyParam, stored: Uint8Array, now: number, expiresAt: number | null): boolean {
+    return this.rows.upsertVersionStmt.get(field, stored, now, expiresAt)!.version === 0;
+  }
+
   putEncoded(field: KeyParam, stored: Uint8Array, now: number, expiresAt: number | null): void {
     this.rows.upsert(field, stored, now, expiresAt);
   }

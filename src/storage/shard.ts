@@ -34,6 +34,7 @@ export class TableStatements {
   readonly getStmt: Statement<StoredRow, [KeyParam]>;
   readonly metaStmt: Statement<{ expires_at: number | null; stored_bytes: number }, [KeyParam]>;
   readonly upsertStmt: Statement<unknown, [KeyParam, Uint8Array, number, ExpiryMs | null]>;
+  readonly upsertVersionStmt: Statement<{ version: number }, [KeyParam, Uint8Array, number, ExpiryMs | null]>;
   /** Reads expires_at as an exact 64-bit integer (only for commands that report it). */
   readonly exactExpiryStmt: Statement<{ expires_at: bigint | null }, [KeyParam]>;
   readonly deleteStmt: Statement<{ expires_at: number | null }, [KeyParam]>;
@@ -54,6 +55,7 @@ export class TableStatements {
     this.getStmt = db.prepare(sql.get);
     this.metaStmt = db.prepare(sql.meta);
     this.upsertStmt = db.prepare(sql.upsert);
+    this.upsertVersionStmt = db.prepare(sql.upsertVersion);
     this.deleteStmt = db.prepare(sql.delete);
     this.setExpiryStmt = db.prepare(sql.setExpiry);
     this.exactExpiryStmt = db.prepare(sql.exactExpiry);

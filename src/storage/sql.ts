@@ -22,15 +22,11 @@ CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON "${table}"(expires_at) WHERE
 /** Statements prepared once per table and shard. */
 export function tableSql(table: string) {
   const t = `"${table}"`;
-  return {
-    /** The row whatever its expiry; callers filter by expiry in one place (storage/rows.ts). */
-    get: `SELECT value, expires_at FROM ${t} WHERE key = ?1`,
-    meta: `SELECT expires_at, length(value) AS stored_bytes FROM ${t} WHERE key = ?1`,
-    /**
-     * Insert or replace the value. Overwriting a row whose expiry has passed starts a fresh
-     * key: created_at and version are reset, as if the old row had been swept first.
-     */
-    upsert: `INSERT INTO ${t} (key, value, created_at, updated_at, expires_at, version)
+  /**
+   * Insert or replace the value. Overwriting a row whose expiry has passed starts a fresh
+   * key: created_at and version are reset, as if the old row had been swept first.
+   */
+  const upsert = `INSERT INTO ${t} (key, value, created_at, updated_at, expires_at, version)
 VALUES (?1, ?2, ?3, ?3, ?4, 0)
 ON CONFLICT(key) DO UPDATE SET
   value = excluded.value,
@@ -39,7 +35,14 @@ ON CONFLICT(key) DO UPDATE SET
   created_at = CASE WHEN ${t}.expires_at IS NOT NULL AND ${t}.expires_at <= excluded.updated_at
                     THEN excluded.created_at ELSE ${t}.created_at END,
   version = CASE WHEN ${t}.expires_at IS NOT NULL AND ${t}.expires_at <= excluded.updated_at
-                 THEN 0 ELSE ${t}.version + 1 END`,
+                 THEN 0 ELSE ${t}.version + 1 END`;
+  return {
+    /** The row whatever its expiry; TableStatements.live and KeyTable.live filter by expiry. */
+    get: `SELECT value, expires_at FROM ${t} WHERE key = ?1`,
+    meta: `SELECT expires_at, length(value) AS stored_bytes FROM ${t} WHERE key = ?1`,
+    upsert,
+    /** The same upsert, reporting whether the key is new: version 0 = inserted or revived. */
+    upsertVersion: `${upsert} RETURNING version`,
     /** Deletes and reports the old expiry so the caller can tell a live row from a dead one. */
     delete: `DELETE FROM ${t} WHERE key = ?1 RETURNING expires_at`,
     setExpiry: `UPDATE ${t} SET expires_at = ?2 WHERE key = ?1`,
