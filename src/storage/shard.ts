@@ -32,7 +32,6 @@ export interface StoredRow {
 /** Prepared statements for one table of one shard. */
 export class TableStatements {
   readonly getStmt: Statement<StoredRow, [KeyParam]>;
-  readonly metaStmt: Statement<{ expires_at: number | null; stored_bytes: number }, [KeyParam]>;
   readonly upsertStmt: Statement<unknown, [KeyParam, Uint8Array, number, ExpiryMs | null]>;
   readonly upsertVersionStmt: Statement<{ version: number }, [KeyParam, Uint8Array, number, ExpiryMs | null]>;
   /** Reads expires_at as an exact 64-bit integer (only for commands that report it). */
@@ -53,7 +52,6 @@ export class TableStatements {
   constructor(db: Database, table: string) {
     const sql = tableSql(table);
     this.getStmt = db.prepare(sql.get);
-    this.metaStmt = db.prepare(sql.meta);
     this.upsertStmt = db.prepare(sql.upsert);
     this.upsertVersionStmt = db.prepare(sql.upsertVersion);
     this.deleteStmt = db.prepare(sql.delete);

@@ -39,7 +39,6 @@ ON CONFLICT(key) DO UPDATE SET
   return {
     /** The row whatever its expiry; TableStatements.live and KeyTable.live filter by expiry. */
     get: `SELECT value, expires_at FROM ${t} WHERE key = ?1`,
-    meta: `SELECT expires_at, length(value) AS stored_bytes FROM ${t} WHERE key = ?1`,
     upsert,
     /** The same upsert, reporting whether the key is new: version 0 = inserted or revived. */
     upsertVersion: `${upsert} RETURNING version`,
