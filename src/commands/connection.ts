@@ -6,6 +6,7 @@ import { errors, RespError, sanitizeLine } from "../errors.ts";
 import { map, NO_REPLY, OK, PONG, type Reply, simple, verbatim } from "../protocol/reply.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import { equalsToken, parseInt64, rawText, text, token } from "./args.ts";
+import { rowMaker } from "./rows.ts";
 import type { ClientState, CommandSpec, Ctx } from "./spec.ts";
 
 function ping(_ctx: Ctx, args: Uint8Array[]): Reply {
@@ -226,22 +227,11 @@ function onOff(_ctx: Ctx, args: Uint8Array[]): Reply {
   return OK;
 }
 
-const clientSub = (
-  name: string,
-  arity: number,
-  summary: string,
-  syntax: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name: `client|${name}`,
-  arity,
+const clientSub = rowMaker({
+  container: "client",
   flags: ["noauth", "stale", "loading"],
-  keys: null,
   group: "connection",
   since: "2.4.0",
-  summary,
-  syntax,
-  handler,
 });
 
 const clientCommands: CommandSpec[] = [

@@ -11,6 +11,7 @@
 import { errors, RespError } from "../errors.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { parseInt64 } from "./args.ts";
+import { rowMaker } from "./rows.ts";
 import type { ClientState, CommandSpec, Ctx } from "./spec.ts";
 
 const ARGS_MAX = 32;
@@ -117,22 +118,11 @@ export function setSlowlogParameter(log: SlowLog, name: string, value: Uint8Arra
   } else log.thresholdUsec = Number(n);
 }
 
-const slowlogSub = (
-  name: string,
-  arity: number,
-  summary: string,
-  syntax: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name: `slowlog|${name}`,
-  arity,
+const slowlogSub = rowMaker({
+  container: "slowlog",
   flags: ["admin", "loading", "stale"],
-  keys: null,
   group: "server",
   since: "2.2.12",
-  summary,
-  syntax,
-  handler,
 });
 
 const slowlogSubs: CommandSpec[] = [

@@ -9,6 +9,7 @@ import { commandDocs, commandInfo } from "./docs.ts";
 import { globMatch } from "./glob.ts";
 import { renderInfo } from "./info.ts";
 import { SlowLog, setSlowlogParameter } from "./observability.ts";
+import { rowMaker } from "./rows.ts";
 import type { CommandSpec, Ctx, ServerContext } from "./spec.ts";
 
 function info(ctx: Ctx, args: Uint8Array[]): Reply {
@@ -114,22 +115,11 @@ function configGet(ctx: Ctx, args: Uint8Array[]): Reply {
   return map(out);
 }
 
-const commandSub = (
-  name: string,
-  arity: number,
-  summary: string,
-  syntax: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name: `command|${name}`,
-  arity,
+const commandSub = rowMaker({
+  container: "command",
   flags: ["loading", "stale"],
-  keys: null,
   group: "server",
   since: "2.8.13",
-  summary,
-  syntax,
-  handler,
 });
 
 const commandSubs: CommandSpec[] = [

@@ -8,6 +8,7 @@
 import { RespError } from "../errors.ts";
 import { NULL_ARRAY, OK, type Reply } from "../protocol/reply.ts";
 import { keyId, keyParam } from "../storage/keys.ts";
+import { rowMaker } from "./rows.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 function multi(ctx: Ctx): Reply {
@@ -49,30 +50,19 @@ function unwatch(ctx: Ctx): Reply {
   return OK;
 }
 
-const row = (
-  name: string,
-  arity: number,
-  summary: string,
-  syntax: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name,
-  arity,
+const defaults = {
   flags: ["noscript", "loading", "stale", "fast", "allow_busy"],
-  keys: null,
   group: "transactions",
-  since: name === "watch" || name === "unwatch" ? "2.2.0" : "1.2.0",
-  summary,
-  syntax,
-  handler,
-});
+} as const;
+const multiRow = rowMaker({ ...defaults, since: "1.2.0" });
+const watchRow = rowMaker({ ...defaults, since: "2.2.0" });
 
 export const transactionCommands: CommandSpec[] = [
-  row("multi", 1, "Starts a transaction.", "", multi),
-  row("exec", 1, "Executes all commands in a transaction.", "", exec),
-  row("discard", 1, "Discards a transaction.", "", discard),
+  multiRow("multi", 1, "Starts a transaction.", "", multi),
+  multiRow("exec", 1, "Executes all commands in a transaction.", "", exec),
+  multiRow("discard", 1, "Discards a transaction.", "", discard),
   {
-    ...row(
+    ...watchRow(
       "watch",
       -2,
       "Monitors changes to keys to determine the execution of a transaction.",
@@ -81,7 +71,7 @@ export const transactionCommands: CommandSpec[] = [
     ),
     keys: { first: 1, last: -1, step: 1 },
   },
-  row("unwatch", 1, "Forgets about watched keys of a transaction.", "", unwatch),
+  watchRow("unwatch", 1, "Forgets about watched keys of a transaction.", "", unwatch),
 ];
 
 /** Commands that run at once even inside MULTI, instead of being queued. */

@@ -4,7 +4,7 @@
  * encoded by the codec on the way in and decoded on the way out; callers see plain bytes.
  * It must not import protocol, commands or cluster code.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { StorageError } from "../errors.ts";
 import { limits } from "../limits.ts";
@@ -14,6 +14,7 @@ import { Checkpointer } from "./checkpointer.ts";
 import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
 import { PendingTable } from "./inflight.ts";
 import { type KeyParam, keyId, keyParam } from "./keys.ts";
+import { acquireDataDirLock } from "./maintenance.ts";
 import { migrationInProgress } from "./migrate.ts";
 import { Namespaces } from "./namespaces.ts";
 import { createRouter, type Router } from "./routing.ts";
@@ -45,7 +46,9 @@ export interface LiveEntry {
   expiresAt: number | null;
 }
 
-export const LOCK_FILE = "blobasaur.lock";
+/** The lock file that keeps one server (or offline tool) per data dir; see maintenance.ts. */
+export { LOCK_FILE } from "./maintenance.ts";
+
 const SHARD_FILE = /^shard_(\d+)\.db$/;
 
 export class StoreOpenError extends Error {}
@@ -185,7 +188,7 @@ export class Store {
   readonly syncer: WalSyncer | null = null;
   /** What the startup auto_vacuum upgrade did (the metrics registry renders it). */
   readonly autoVacuumUpgrade: AutoVacuumUpgradeReport;
-  private readonly lockPath: string;
+  private readonly releaseLock: () => void;
   private closed = false;
 
   constructor(readonly options: StoreOptions) {
@@ -198,8 +201,12 @@ export class Store {
     const pending = migrationInProgress(options.dataDir);
     if (pending !== null) throw new StoreOpenError(pending);
     checkShardFiles(options.dataDir, options.numShards);
-    this.lockPath = join(options.dataDir, LOCK_FILE);
-    takeLock(this.lockPath);
+    // One server per data dir; offline tools (migrate) take the same lock.
+    try {
+      this.releaseLock = acquireDataDirLock(options.dataDir);
+    } catch (error) {
+      throw new StoreOpenError((error as Error).message);
+    }
     // synchronous = FULL: commit with NORMAL and fsync the WAL in a Worker before any result
     // is released, so the event loop never waits for the disk (storage/syncer.ts).
     let sqlite = options.sqlite;
@@ -254,7 +261,7 @@ export class Store {
       this.namespaces = new Namespaces(this.shards, this.codec);
     } catch (error) {
       for (const shard of this.shards) shard.db.close();
-      rmSync(this.lockPath, { force: true });
+      this.releaseLock();
       throw error;
     }
     this.checkpointer = new Checkpointer({
@@ -415,7 +422,7 @@ export class Store {
     this.syncer?.stop();
     await this.checkpointer.stop();
     for (const shard of this.shards) shard.close();
-    rmSync(this.lockPath, { force: true });
+    this.releaseLock();
   }
 }
 
@@ -438,26 +445,4 @@ function checkShardFiles(dataDir: string, numShards: number): void {
   if (extra.length > 0) parts.push(`unexpected: ${extra.map((i) => `shard_${i}.db`).join(", ")}`);
   parts.push("set num_shards to match, or change the layout with `blobasaur shard migrate`");
   throw new StoreOpenError(parts.join("; "));
-}
-
-/** One server per data dir: a lock file holding our pid, stale when that pid is gone. */
-function takeLock(path: string): void {
-  if (existsSync(path)) {
-    const pid = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-      throw new StoreOpenError(
-        `data dir is in use by another blobasaur process (pid ${pid}, lock file ${path})`,
-      );
-    }
-  }
-  writeFileSync(path, `${process.pid}\n`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
