@@ -2,6 +2,7 @@
 import { connectionCommands } from "./connection.ts";
 import { genericCommands } from "./generic.ts";
 import { hashCommands } from "./hash.ts";
+import { hashIncrCommands } from "./hash-incr.ts";
 import { hashTtlCommands } from "./hash-ttl.ts";
 import { keyspaceExtCommands } from "./keyspace-ext.ts";
 import { lcsCommands } from "./lcs.ts";
@@ -20,6 +21,7 @@ export const commandRows: readonly CommandSpec[] = [
   ...genericCommands,
   ...keyspaceExtCommands,
   ...hashCommands,
+  ...hashIncrCommands,
   ...hashTtlCommands,
   ...connectionCommands,
   ...serverCommands,

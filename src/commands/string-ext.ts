@@ -10,13 +10,12 @@ import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
-import { bigInteger, equalsToken, parseInt64 } from "./args.ts";
+import { bigInteger, equalsToken } from "./args.ts";
 import { absoluteExpiry, type ExpireUnit } from "./expiry.ts";
-import { addLongDouble, formatLongDouble, parseLongDouble } from "./longdouble.ts";
+import { addFloat, addInteger, parseIncrement } from "./numeric.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 import { stringCommands } from "./string.ts";
 
-const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
 const encoder = new TextEncoder();
 
@@ -190,15 +189,7 @@ function incrCommand(by: ((args: Uint8Array[]) => bigint) | bigint) {
     const key = keyParam(args[1]!);
     return ctx.server.store.write(args[1]!, (table, now) => {
       const old = table.live(key, now);
-      const current = old === null ? 0n : parseInt64(old.value);
-      if (current === null) throw errors.notInteger();
-      if (
-        (delta < 0n && current < 0n && delta < INT64_MIN - current) ||
-        (delta > 0n && current > 0n && delta > INT64_MAX - current)
-      ) {
-        throw new RespError("ERR", "increment or decrement would overflow");
-      }
-      const next = current + delta;
+      const next = addInteger(old?.value ?? null, delta, errors.notInteger);
       table.put(key, encoder.encode(next.toString()), now, old?.expiresAt ?? null);
       return next;
     });
@@ -215,16 +206,12 @@ function decrbyAmount(args: Uint8Array[]): bigint {
 function incrbyfloat(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   // Redis reads the stored value before the increment, but both fail with the same text,
   // so checking the argument first is indistinguishable and spares a write for a bad one.
-  const increment = parseLongDouble(args[2]!);
+  const increment = parseIncrement(args[2]!);
   if (increment === null) throw errors.notFloat();
   const key = keyParam(args[1]!);
   return ctx.server.store.write(args[1]!, (table, now) => {
     const old = table.live(key, now);
-    const current = old === null ? { neg: false, mant: 0n, exp: 0 } : parseLongDouble(old.value);
-    if (current === null) throw errors.notFloat();
-    const sum = current === "inf" || increment === "inf" ? null : addLongDouble(current, increment);
-    if (sum === null) throw new RespError("ERR", "increment would produce NaN or Infinity");
-    const text = encoder.encode(formatLongDouble(sum));
+    const text = encoder.encode(addFloat(old?.value ?? null, increment, errors.notFloat));
     table.put(key, text, now, old?.expiresAt ?? null);
     return text;
   });

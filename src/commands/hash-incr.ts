@@ -1,0 +1,82 @@
+/**
+ * HINCRBY and HINCRBYFLOAT on namespace fields: the arithmetic of INCRBY/INCRBYFLOAT
+ * (numeric.ts) inside the field's shard writer, so concurrent increments never lose one.
+ * A field keeps its TTL, as in Redis 7.4.
+ */
+import { errors, RespError } from "../errors.ts";
+import type { Reply } from "../protocol/reply.ts";
+import { keyParam } from "../storage/keys.ts";
+import { writeNamespaceShard } from "../storage/namespaces.ts";
+import { bigInteger } from "./args.ts";
+import { namespaceArg } from "./hash.ts";
+import { addFloat, addInteger, parseIncrement } from "./numeric.ts";
+import type { CommandSpec, Ctx } from "./spec.ts";
+
+const encoder = new TextEncoder();
+const notIntegerField = () => new RespError("ERR", "hash value is not an integer");
+const notFloatField = () => new RespError("ERR", "hash value is not a float");
+
+/** Runs `next(old)` on the field inside its shard's writer and stores what it returns. */
+function updateField<T>(
+  ctx: Ctx,
+  args: Uint8Array[],
+  next: (old: Uint8Array | null) => { text: string; reply: T },
+): Promise<T> {
+  const ns = namespaceArg(args);
+  const store = ctx.server.store;
+  const field = keyParam(args[2]!);
+  const shard = store.shardOf(args[2]!);
+  return writeNamespaceShard(store, shard, (now) => {
+    const old = store.namespaces.table(shard, ns)?.live(field, now) ?? null;
+    const { text, reply } = next(old?.value ?? null);
+    const stored = store.codec.encode(encoder.encode(text));
+    store.namespaces.ensure(shard, ns).putEncoded(field, stored, now, old?.expiresAt ?? null);
+    return reply;
+  });
+}
+
+function hincrby(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  const delta = bigInteger(args[3]!);
+  return updateField(ctx, args, (old) => {
+    const value = addInteger(old, delta, notIntegerField);
+    return { text: value.toString(), reply: value };
+  });
+}
+
+function hincrbyfloat(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  const increment = parseIncrement(args[3]!);
+  if (increment === null) throw errors.notFloat();
+  return updateField(ctx, args, (old) => {
+    const text = addFloat(old, increment, notFloatField);
+    return { text, reply: text };
+  });
+}
+
+const K1 = { first: 1, last: 1, step: 1 } as const;
+
+export const hashIncrCommands: CommandSpec[] = [
+  {
+    name: "hincrby",
+    arity: 4,
+    flags: ["write", "denyoom", "fast"],
+    keys: K1,
+    group: "hash",
+    since: "2.0.0",
+    syntax: "key field increment",
+    handler: hincrby,
+    summary:
+      "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.",
+  },
+  {
+    name: "hincrbyfloat",
+    arity: 4,
+    flags: ["write", "denyoom", "fast"],
+    keys: K1,
+    group: "hash",
+    since: "2.6.0",
+    syntax: "key field increment",
+    handler: hincrbyfloat,
+    summary:
+      "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.",
+  },
+];
