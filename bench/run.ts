@@ -1,166 +1,280 @@
 /**
  * End-to-end benchmark: starts our server (temporary data dir) and redis-server side by side,
- * drives both with redis-benchmark using identical flags, interleaved (A B A B) over several
- * repetitions, and prints throughput, p50/p99 and the ratio ours/Redis. Writes a JSON result
- * with date, commit and machine to bench/results/. Loopback only; every run is bounded.
+ * drives both with identical redis-benchmark (or bench/load.ts) runs, interleaved over several
+ * repetitions (ours first on even reps, Redis first on odd ones), and prints req/s
+ * median [min–max], p50/p99, server CPU µs per request and the ratio ours/Redis. Writes a JSON
+ * result with date, commit and machine to bench/results/. Loopback only; every run is bounded
+ * (`timeout`, request counts) and every server started here is killed on exit, error or SIGINT.
  *
- *   bun bench/run.ts [--quick] [--reps N] [--requests N] [--only name,name] [--durable]
+ *   bun bench/run.ts [--workloads a,b|default|all|none] [--reps N] [--quick] [--requests N]
+ *     [--durable] [--keyspace N] [--memory] [--memory-bytes 1GiB] [--memory-value 16KiB]
+ *     [--startup] [--startup-runs N] [--shards N] [--all] [--list] [--out FILE]
+ *
+ * With --keyspace, --memory or --startup and no --workloads, only those modes run.
+ * See bench/README.md for what each workload means.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { measure, prefill } from "./lib/measure.ts";
+import {
+  coldKeyspace,
+  type MemoryRow,
+  memoryMode,
+  type PairSamples,
+  type StartupResult,
+  startupMode,
+} from "./lib/modes.ts";
+import { installCleanupHandlers, removeOnSignal, requireRedisTools } from "./lib/proc.ts";
+import type { Sample } from "./lib/redis-benchmark.ts";
+import { OursServer, RedisServer } from "./lib/servers.ts";
+import { median, mib, num, parseSize, spread, spreadText, table } from "./lib/stats.ts";
+import { COLD_GET, sizesFor, type Workload, workloads } from "./lib/workloads.ts";
 
 const { values: flags } = parseArgs({
   options: {
+    workloads: { type: "string" },
+    only: { type: "string" }, // old name of --workloads
     quick: { type: "boolean", default: false },
-    reps: { type: "string", default: "3" },
-    requests: { type: "string", default: "100000" },
-    only: { type: "string", default: "" },
+    reps: { type: "string" },
+    requests: { type: "string" },
     durable: { type: "boolean", default: false },
+    keyspace: { type: "string" },
+    memory: { type: "boolean", default: false },
+    "memory-bytes": { type: "string" },
+    "memory-value": { type: "string", default: "16KiB" },
+    startup: { type: "boolean", default: false },
+    "startup-runs": { type: "string" },
+    shards: { type: "string", default: "4" },
+    "load-seconds": { type: "string", default: "60" },
+    all: { type: "boolean", default: false },
+    list: { type: "boolean", default: false },
     out: { type: "string", default: "" },
   },
 });
 
-interface Workload {
-  name: string;
-  args: string[];
+const quick = flags.quick;
+const sizes = sizesFor(quick, flags.requests ? parseSize(flags.requests) : null);
+const catalog = workloads(sizes);
+if (flags.list) {
+  for (const w of catalog)
+    console.log(`${w.name.padEnd(18)} ${w.optional ? "(optional) " : ""}${w.what}`);
+  console.log(`${COLD_GET.padEnd(18)} (with --keyspace N) GETs over N keys with a cold page cache`);
+  process.exit(0);
 }
 
-const n = flags.quick ? "20000" : flags.requests!;
-const base = ["-c", "50", "-n", n, "-r", "100000"];
-const workloads: Workload[] = [
-  { name: "set-100B-P1", args: [...base, "-d", "100", "-t", "set"] },
-  { name: "get-100B-P1", args: [...base, "-d", "100", "-t", "get"] },
-  { name: "set-100B-P16", args: [...base, "-d", "100", "-P", "16", "-t", "set"] },
-  { name: "get-100B-P16", args: [...base, "-d", "100", "-P", "16", "-t", "get"] },
-  { name: "set-16KB-P1", args: ["-c", "50", "-n", String(Math.min(Number(n), 20000)), "-r", "10000", "-d", "16384", "-t", "set"] },
-  { name: "get-16KB-P1", args: ["-c", "50", "-n", String(Math.min(Number(n), 20000)), "-r", "10000", "-d", "16384", "-t", "get"] },
-  { name: "hset-100B-P1", args: [...base, "-d", "100", "-t", "hset"] },
-];
-const selected = flags.only ? workloads.filter((w) => flags.only!.split(",").includes(w.name)) : workloads;
-const reps = Number(flags.reps);
-
-function which(cmd: string): boolean {
-  return Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
+const reps = Number(flags.reps ?? (quick ? 2 : 3));
+const shards = Number(flags.shards);
+const named = (flags.workloads ?? flags.only)?.split(",").map((s) => s.trim()) ?? null;
+const special = flags.keyspace !== undefined || flags.memory || flags.startup;
+const defaults = catalog.filter((w) => !w.optional).map((w) => w.name);
+let names: string[];
+if (flags.all) names = [...catalog.map((w) => w.name), COLD_GET];
+else if (named)
+  names = named.flatMap((n) => (n === "default" ? defaults : n === "none" ? [] : [n]));
+else names = special ? [] : defaults;
+if (flags.keyspace !== undefined && !names.includes(COLD_GET)) names.push(COLD_GET);
+const unknown = names.filter((n) => n !== COLD_GET && !catalog.some((w) => w.name === n));
+if (unknown.length > 0) {
+  console.error(`unknown workload(s): ${unknown.join(", ")}; see --list`);
+  process.exit(2);
 }
-for (const tool of ["redis-server", "redis-benchmark", "redis-cli"]) {
-  if (!which(tool)) {
-    console.error(`${tool} is missing: install it with  apt-get install -y redis-server redis-tools`);
-    process.exit(1);
-  }
+const selected: Workload[] = catalog.filter((w) => names.includes(w.name));
+const keyspace = flags.keyspace ? parseSize(flags.keyspace) : quick ? 50_000 : 1_000_000;
+const runMemory = flags.memory || flags.all;
+const runStartup = flags.startup || flags.all;
+const memoryBytes = parseSize(flags["memory-bytes"] ?? (quick ? "64MiB" : "1GiB"));
+
+requireRedisTools();
+installCleanupHandlers();
+
+interface Aggregate {
+  rps: number;
+  rpsMin: number;
+  rpsMax: number;
+  p50: number;
+  p99: number;
+  cpuUsPerReq: number | null;
+  errors?: number;
+}
+interface Pair {
+  what: string;
+  ours: Aggregate;
+  redis: Aggregate;
+  ratio: number;
+  samples: { ours: Sample[]; redis: Sample[] };
 }
 
-function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
-  return port;
+function aggregate(xs: Sample[]): Aggregate {
+  const rps = spread(xs.map((s) => s.rps));
+  const cpu = xs.map((s) => s.cpuUsPerReq).filter((x): x is number => x !== undefined);
+  const errors = xs.reduce((n, s) => n + (s.errors ?? 0), 0);
+  return {
+    rps: rps.median,
+    rpsMin: rps.min,
+    rpsMax: rps.max,
+    p50: median(xs.map((s) => s.p50)),
+    p99: median(xs.map((s) => s.p99)),
+    cpuUsPerReq: cpu.length > 0 ? median(cpu) : null,
+    ...(xs.some((s) => s.errors !== undefined) ? { errors } : {}),
+  };
 }
 
-async function waitForPing(port: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const r = Bun.spawnSync(["redis-cli", "-p", String(port), "PING"]);
-    if (r.stdout.toString().includes("PONG")) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`server on ${port} did not answer PING`);
+const results: Record<string, Pair> = {};
+const tableRows: string[][] = [];
+function record(name: string, p: PairSamples): void {
+  const o = aggregate(p.ours);
+  const r = aggregate(p.redis);
+  const pair: Pair = { what: p.what, ours: o, redis: r, ratio: o.rps / r.rps, samples: p };
+  results[name] = pair;
+  const ms = (a: Aggregate) => `${a.p50.toFixed(2)}/${a.p99.toFixed(2)}`;
+  const cpu = (a: Aggregate) => (a.cpuUsPerReq === null ? "-" : a.cpuUsPerReq.toFixed(1));
+  const row = [
+    name,
+    spreadText({ median: o.rps, min: o.rpsMin, max: o.rpsMax }),
+    spreadText({ median: r.rps, min: r.rpsMin, max: r.rpsMax }),
+    pair.ratio.toFixed(2),
+    ms(o),
+    ms(r),
+    `${cpu(o)} / ${cpu(r)}`,
+    o.errors === undefined ? "" : String(o.errors + (r.errors ?? 0)),
+  ];
+  tableRows.push(row);
+  console.log(`  ${row.join(" | ")}`);
 }
 
 const work = mkdtempSync(join(tmpdir(), "blobasaur-bench-"));
-const oursPort = freePort();
-const redisPort = freePort();
-const configPath = join(work, "config.toml");
-writeFileSync(
-  configPath,
-  `data_dir = "${join(work, "data")}"\nnum_shards = 4\naddr = "127.0.0.1:${oursPort}"\n` +
-    (flags.durable ? `[sqlite]\nsynchronous = "FULL"\n` : ""),
-);
-const ours = Bun.spawn([process.execPath, join(import.meta.dir, "..", "src/main.ts"), "--config", configPath], {
-  stdout: "ignore",
-  stderr: "inherit",
-  env: { ...process.env, BLOBASAUR_LOG: "warn" },
-});
-const redisArgs = flags.durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
-mkdirSync(join(work, "redis"));
-const redis = Bun.spawn(
-  ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--dir", join(work, "redis"), ...redisArgs],
-  { stdout: "ignore", stderr: "inherit" },
-);
-
-function cleanup(): void {
-  ours.kill("SIGTERM");
-  redis.kill("SIGTERM");
-}
-process.on("SIGINT", () => {
-  cleanup();
-  process.exit(130);
-});
-
-interface Sample {
-  rps: number;
-  p50: number;
-  p99: number;
-}
-
-function runBenchmark(port: number, w: Workload): Sample {
-  const r = Bun.spawnSync(["timeout", "300", "redis-benchmark", "-p", String(port), "--csv", ...w.args], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const lines = r.stdout.toString().trim().split("\n");
-  const row = lines[lines.length - 1]!.split(",").map((c) => c.replace(/"/g, ""));
-  if (r.exitCode !== 0 || row.length < 7 || Number.isNaN(Number(row[1]))) {
-    throw new Error(`redis-benchmark failed on ${w.name}: ${r.stderr.toString()}${r.stdout.toString()}`);
-  }
-  return { rps: Number(row[1]), p50: Number(row[4]), p99: Number(row[6]) };
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
+removeOnSignal(work);
+const ours = new OursServer(work, flags.durable, shards);
+const redis = new RedisServer(work, flags.durable);
+const notes: string[] = [];
+let memory: { rows: MemoryRow[]; what: string } | null = null;
+let startup: StartupResult | null = null;
+const loadSeconds = Number(flags["load-seconds"]);
 
 try {
-  await Promise.all([waitForPing(oursPort), waitForPing(redisPort)]);
-  const results: Record<string, { ours: Sample; redis: Sample; ratio: number }> = {};
-  const lines: string[] = [];
-  lines.push(`| workload | ours req/s | redis req/s | ratio | ours p50/p99 ms | redis p50/p99 ms |`);
-  lines.push(`|---|---|---|---|---|---|`);
+  const standard = selected.length > 0 || names.includes(COLD_GET);
+  if (standard) await Promise.all([ours.start(), redis.start()]);
+  console.log(`ours: ${ours.describe()}; redis: ${redis.describe()}; ${reps} reps`);
   for (const w of selected) {
-    const a: Sample[] = [];
-    const b: Sample[] = [];
+    console.log(`${w.name}: ${w.what}`);
+    if (w.prefill) for (const t of [ours, redis]) await prefill(t, w.prefill);
+    const samples: PairSamples = { what: w.what, ours: [], redis: [] };
     for (let i = 0; i < reps; i++) {
-      a.push(runBenchmark(oursPort, w));
-      b.push(runBenchmark(redisPort, w));
+      const order = i % 2 === 0 ? [ours, redis] : [redis, ours];
+      for (const t of order) samples[t.name].push(await measure(t, w, loadSeconds));
     }
-    const o = { rps: median(a.map((s) => s.rps)), p50: median(a.map((s) => s.p50)), p99: median(a.map((s) => s.p99)) };
-    const r = { rps: median(b.map((s) => s.rps)), p50: median(b.map((s) => s.p50)), p99: median(b.map((s) => s.p99)) };
-    const ratio = o.rps / r.rps;
-    results[w.name] = { ours: o, redis: r, ratio };
-    const line = `| ${w.name} | ${Math.round(o.rps)} | ${Math.round(r.rps)} | ${ratio.toFixed(2)} | ${o.p50}/${o.p99} | ${r.p50}/${r.p99} |`;
-    lines.push(line);
-    console.log(line);
+    record(w.name, samples);
   }
-  console.log(`\n${lines.join("\n")}`);
-  const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"]).stdout.toString().trim();
-  const result = {
-    date: new Date().toISOString(),
-    commit,
-    machine: { host: hostname(), cpus: cpus().length, model: cpus()[0]?.model ?? "" },
-    redis: flags.durable ? "appendonly yes, appendfsync always" : "in-memory (appendonly no, save '')",
-    ours: flags.durable ? "4 shards, synchronous=FULL" : "4 shards, synchronous=NORMAL",
-    reps,
-    results,
-  };
-  const outDir = join(import.meta.dir, "results");
-  mkdirSync(outDir, { recursive: true });
-  const out = flags.out || join(outDir, `${result.date.slice(0, 19).replace(/[:T]/g, "-")}-${commit}${flags.durable ? "-durable" : ""}.json`);
-  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nwrote ${out}`);
+  if (names.includes(COLD_GET)) {
+    console.log(`${COLD_GET}: loading ${num(keyspace)} keys, then cold GETs`);
+    const cold = await coldKeyspace(ours, redis, {
+      keys: keyspace,
+      requests: quick ? 20_000 : 100_000,
+      reps,
+    });
+    for (const [name, p] of Object.entries(cold.pairs)) record(name, p);
+    notes.push(...cold.notes);
+  }
+  await Promise.all([ours.stop(), redis.stop()]);
+  if (runMemory) {
+    console.log(`memory: ${mib(memoryBytes)} of values into fresh servers`);
+    const value = parseSize(flags["memory-value"]!);
+    memory = await memoryMode(work, flags.durable, {
+      totalBytes: memoryBytes,
+      valueBytes: value,
+      shards,
+    });
+  }
+  if (runStartup) {
+    console.log("startup: time to first PONG with 16 shards");
+    startup = await startupMode(work, flags.durable, {
+      shards: 16,
+      runs: Number(flags["startup-runs"] ?? (quick ? 3 : 10)),
+    });
+  }
 } finally {
-  cleanup();
-  await Promise.all([ours.exited, redis.exited]);
+  await Promise.all([ours.stop(), redis.stop()]);
   rmSync(work, { recursive: true, force: true });
 }
+
+const out: string[] = [];
+if (tableRows.length > 0) {
+  const header = ["workload", "ours req/s", "redis req/s", "ours/redis", "ours p50/p99 ms"];
+  header.push("redis p50/p99 ms", "server CPU µs/req ours / redis", "load.ts errors");
+  out.push(table(header, tableRows));
+}
+if (memory) {
+  out.push(`Memory: ${memory.what}`);
+  const rows = memory.rows.map((r) => [
+    r.server,
+    mib(r.idle),
+    mib(r.afterWrite),
+    mib(r.afterRead),
+    mib(r.peak),
+    r.disk === null ? "-" : mib(r.disk),
+    `${r.writeSeconds.toFixed(1)} s`,
+  ]);
+  out.push(
+    table(
+      [
+        "server",
+        "RSS idle",
+        "RSS after write",
+        "RSS after read",
+        "peak RSS",
+        "on disk",
+        "write time",
+      ],
+      rows,
+    ),
+  );
+}
+if (startup) {
+  out.push(`Startup: ${startup.what}`);
+  const rows = Object.entries(startup.times).map(([label, xs]) => [
+    label,
+    `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]`,
+    mib(median(startup!.rssAtPong[label] ?? [])),
+  ]);
+  out.push(table(["server", "first PONG ms median [min–max]", "RSS at PONG"], rows));
+}
+if (notes.length > 0) out.push(notes.map((n) => `- ${n}`).join("\n"));
+console.log(`\n${out.join("\n\n")}`);
+
+const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"]).stdout.toString().trim();
+const dirty =
+  Bun.spawnSync(["git", "status", "--porcelain", "--", "src"]).stdout.toString().trim() !== "";
+const result = {
+  date: new Date().toISOString(),
+  commit: dirty ? `${commit}+dirty` : commit,
+  machine: {
+    host: hostname(),
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? "",
+    bun: Bun.version,
+  },
+  redis: redis.describe(),
+  ours: ours.describe(),
+  reps,
+  quick,
+  argv: process.argv.slice(2),
+  results,
+  ...(notes.length > 0 ? { notes } : {}),
+  ...(memory ? { memory } : {}),
+  ...(startup ? { startup } : {}),
+};
+const outDir = join(import.meta.dir, "results");
+mkdirSync(outDir, { recursive: true });
+const stamp = result.date.slice(0, 19).replace(/[:T]/g, "-");
+const base = `${stamp}-${commit}${flags.durable ? "-durable" : ""}${quick ? "-quick" : ""}`;
+let file = flags.out || join(outDir, `${base}.json`);
+for (let i = 2; !flags.out && existsSync(file); i++) file = join(outDir, `${base}-${i}.json`);
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+// Keep `biome check bench` clean: let Biome lay out the JSON (short arrays on one line).
+const biome = join(import.meta.dir, "..", "node_modules", ".bin", "biome");
+if (existsSync(biome))
+  Bun.spawnSync([biome, "format", "--write", file], { stdout: "ignore", stderr: "ignore" });
+console.log(`\nwrote ${file}`);
+process.exit(0);
