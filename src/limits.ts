@@ -35,8 +35,6 @@ export const limits = {
    * (pages), in case the background checkpointer is not running.
    */
   walAutoCheckpointPages: 16_384,
-  /** Committed rows kept in memory in front of SQLite, across all shards (see storage/cache.ts). */
-  valueCacheBytesMax: 64 * 1024 * 1024,
   /** Values larger than this are never cached, so one big blob cannot flush the cache. */
   valueCacheEntryBytesMax: 256 * 1024,
   /** How long a graceful shutdown waits for in-flight commands before closing anyway. */

@@ -75,6 +75,7 @@ export async function startServer(
     clock: options.clock,
     log,
     asyncWrite: config.asyncWrite,
+    valueCacheMb: config.valueCacheMb,
     events: {
       onCommit: metrics?.onCommit,
       onCommitError: (shard, error, ops) =>

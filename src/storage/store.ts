@@ -37,6 +37,8 @@ export interface StoreOptions {
   log?: Logger;
   /** Acknowledge writes before they commit, serving reads from the pending overlay. */
   asyncWrite?: boolean;
+  /** Memory for the value cache in front of SQLite, in MB for all shards together. */
+  valueCacheMb?: number;
   /** Let SQLite fsync inside COMMIT even for synchronous = FULL (no fsync Worker). */
   inlineFsync?: boolean;
 }
@@ -247,7 +249,7 @@ export class Store {
         this.writers.push(writer);
         this.scheduler.add(writer);
         const cache = new ValueCache(
-          Math.floor(limits.valueCacheBytesMax / options.numShards),
+          Math.floor(((options.valueCacheMb ?? 64) * 1024 * 1024) / options.numShards),
           limits.valueCacheEntryBytesMax,
         );
         const keyTable = new KeyTable(i, shard.blobs, this.codec, cache, this.watches);

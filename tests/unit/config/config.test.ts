@@ -56,9 +56,10 @@ describe("defaults", () => {
       asyncWrite: false,
       batchSize: 1000,
       batchTimeoutMs: 0,
+      valueCacheMb: 192,
       storageCompression: { enabled: false, algorithm: "zstd", level: null, minSizeBytes: 64 },
       sqlite: {
-        cacheSizeMb: 256,
+        cacheSizeMb: 32,
         busyTimeoutMs: 5000,
         synchronous: "NORMAL",
         mmapSizeMb: 0,
@@ -97,7 +98,7 @@ describe("defaults", () => {
     const c = defaultConfig({ addr: { port: 0 }, sqlite: { synchronous: "FULL" } });
     expect(c.addr).toEqual({ host: "127.0.0.1", port: 0, text: "127.0.0.1:0" });
     expect(c.sqlite.synchronous).toBe("FULL");
-    expect(c.sqlite.cacheSizeMb).toBe(256);
+    expect(c.sqlite.cacheSizeMb).toBe(32);
   });
 
   test("defaultConfig validates its overrides like a file", () => {
@@ -128,6 +129,7 @@ describe("valid values", () => {
     ["async_write", "true", true],
     ["batch_size", "1", 1],
     ["batch_timeout_ms", "10", 10],
+    ["value_cache_mb", "0", 0],
     ["storage_compression.enabled", "true", true],
     ["storage_compression.algorithm", '"brotli"', "brotli"],
     ["storage_compression.algorithm", '"LZ4"', "lz4"],
@@ -186,6 +188,7 @@ describe("invalid values", () => {
     ["batch_size", "0", "batch_size = 0 is out of range; expected an integer >= 1"],
     ["batch_size", "1.5", "batch_size = 1.5 is a float; expected an integer >= 1"],
     ["batch_timeout_ms", "-1", "batch_timeout_ms = -1 is out of range"],
+    ["value_cache_mb", "-5", "value_cache_mb = -5 is out of range"],
     ["batch_timeout_ms", "2147483648", "expected an integer from 0 to 2147483647"],
     ["storage_compression.enabled", '"true"', 'storage_compression.enabled = "true" is a string'],
     [
