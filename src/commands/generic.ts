@@ -3,12 +3,12 @@
  * FLUSHALL. An expired row is absent for all of them: DEL never counts it and EXPIRE never
  * revives it.
  */
-import { errors, RespError } from "../errors.ts";
+import { errors } from "../errors.ts";
 import { OK, type Reply, simple } from "../protocol/reply.ts";
-import { keyBytes, keyParam } from "../storage/keys.ts";
+import { keyParam } from "../storage/keys.ts";
 import type { ExpiryMs } from "../storage/shard.ts";
 import type { Store } from "../storage/store.ts";
-import { equalsToken, integer } from "./args.ts";
+import { equalsToken } from "./args.ts";
 import {
   absoluteExpiry,
   conditionAllows,
@@ -16,7 +16,7 @@ import {
   parseExpireCondition,
   ttlReply,
 } from "./expiry.ts";
-import { globMatch, matchesAll } from "./glob.ts";
+import { scanCommands } from "./scan.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 async function del(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
@@ -122,104 +122,6 @@ async function flush(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   return OK;
 }
 
-/**
- * SCAN's cursor names a shard and a rowid in it: cursor = rowid * shards + shard. Rowids are
- * kept by upserts, so a key present for the whole scan is returned, whatever else changes.
- */
-function scan(ctx: Ctx, args: Uint8Array[]): Reply {
-  const store = ctx.server.store;
-  store.settle();
-  const cursor = parseCursor(args[1]!);
-  let count = 10;
-  let pattern: Uint8Array | null = null;
-  let typeFilter: string | null = null;
-  for (let i = 2; i < args.length; i += 2) {
-    if (i + 1 >= args.length) throw errors.syntax();
-    const a = args[i]!;
-    if (equalsToken(a, "COUNT")) {
-      count = integer(args[i + 1]!);
-      if (count < 1) throw errors.syntax();
-    } else if (equalsToken(a, "MATCH")) pattern = matchesAll(args[i + 1]!) ? null : args[i + 1]!;
-    else if (equalsToken(a, "TYPE"))
-      typeFilter = new TextDecoder().decode(args[i + 1]!).toLowerCase();
-    else throw errors.syntax();
-  }
-  const n = BigInt(store.shardCount);
-  // A cursor we never handed out (rowid beyond 2^53) has nothing after it.
-  if (cursor / n > BigInt(Number.MAX_SAFE_INTEGER)) return ["0", []];
-  let shard = Number(cursor % n);
-  let rowid = Number(cursor / n);
-  const now = store.now();
-  const keys: Reply[] = [];
-  let examined = 0;
-  while (shard < store.shardCount && examined < count) {
-    const rows = store.shards[shard]!.blobs.scanStmt.all(rowid, Math.min(count - examined, 10_000));
-    for (const row of rows) {
-      examined++;
-      rowid = row.rowid;
-      if (row.expires_at !== null && row.expires_at <= now) continue;
-      const bytes = keyBytes(row.key);
-      if (pattern && !globMatch(pattern, bytes)) continue;
-      if (typeFilter !== null && typeFilter !== "string") continue;
-      keys.push(bytes);
-    }
-    if (rows.length === 0 || examined < count) {
-      shard++;
-      rowid = 0;
-    }
-  }
-  const next = shard >= store.shardCount ? 0n : BigInt(rowid) * n + BigInt(shard);
-  return [String(next), keys];
-}
-
-/** Reads the cursor as Redis 7.0 does (strtoul): negative values wrap around 2^64. */
-function parseCursor(arg: Uint8Array): bigint {
-  const text = new TextDecoder().decode(arg);
-  if (!/^-?[0-9]{1,20}$/.test(text)) throw new RespError("ERR", "invalid cursor");
-  let v = BigInt(text);
-  if (v < 0n) v += 1n << 64n;
-  if (v < 0n || v > 18446744073709551615n) throw new RespError("ERR", "invalid cursor");
-  return v;
-}
-
-function keys(ctx: Ctx, args: Uint8Array[]): Reply {
-  const store = ctx.server.store;
-  store.settle();
-  const pattern = matchesAll(args[1]!) ? null : args[1]!;
-  const now = store.now();
-  const out: Reply[] = [];
-  for (const shard of store.shards) {
-    let after = 0;
-    for (;;) {
-      const rows = shard.blobs.scanStmt.all(after, 10_000);
-      for (const row of rows) {
-        after = row.rowid;
-        if (row.expires_at !== null && row.expires_at <= now) continue;
-        const bytes = keyBytes(row.key);
-        if (!pattern || globMatch(pattern, bytes)) out.push(bytes);
-      }
-      if (rows.length < 10_000) break;
-    }
-  }
-  return out;
-}
-
-function randomkey(ctx: Ctx): Reply {
-  const store = ctx.server.store;
-  store.settle();
-  const now = store.now();
-  const start = Math.floor(Math.random() * store.shardCount);
-  for (let i = 0; i < store.shardCount; i++) {
-    const blobs = store.shards[(start + i) % store.shardCount]!.blobs;
-    const max = blobs.maxRowidStmt.get()?.m ?? null;
-    if (max === null) continue;
-    const pick = 1 + Math.floor(Math.random() * max);
-    const row = blobs.randomAfterStmt.get(pick, now) ?? blobs.randomAfterStmt.get(0, now);
-    if (row) return keyBytes(row.key);
-  }
-  return null;
-}
-
 const K1 = { first: 1, last: 1, step: 1 } as const;
 const KALL = { first: 1, last: -1, step: 1 } as const;
 const ttlFlags = ["readonly", "fast"] as const;
@@ -243,6 +145,7 @@ const expireRow = (
 });
 
 export const genericCommands: CommandSpec[] = [
+  ...scanCommands,
   {
     name: "del",
     arity: -2,
@@ -373,39 +276,6 @@ export const genericCommands: CommandSpec[] = [
     summary: "Determines the type of value stored at a key.",
     syntax: "key",
     handler: type,
-  },
-  {
-    name: "scan",
-    arity: -2,
-    flags: ["readonly"],
-    keys: null,
-    group: "generic",
-    since: "2.8.0",
-    summary: "Iterates over the key names in the database.",
-    syntax: "cursor [MATCH pattern] [COUNT count] [TYPE type]",
-    handler: scan,
-  },
-  {
-    name: "keys",
-    arity: 2,
-    flags: ["readonly"],
-    keys: null,
-    group: "generic",
-    since: "1.0.0",
-    summary: "Returns all key names that match a pattern.",
-    syntax: "pattern",
-    handler: keys,
-  },
-  {
-    name: "randomkey",
-    arity: 1,
-    flags: ["readonly"],
-    keys: null,
-    group: "generic",
-    since: "1.0.0",
-    summary: "Returns a random key name from the database.",
-    syntax: "",
-    handler: randomkey,
   },
   {
     name: "dbsize",

@@ -6,19 +6,19 @@
  */
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { StorageError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
-import { type CachedRow, ValueCache } from "./cache.ts";
+import { ValueCache } from "./cache.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
 import { PendingTable } from "./inflight.ts";
-import { type KeyParam, keyId, keyParam } from "./keys.ts";
+import { KeyTable, type LiveEntry, type RowTable } from "./key-table.ts";
+import { keyParam } from "./keys.ts";
 import { acquireDataDirLock } from "./maintenance.ts";
 import { migrationInProgress } from "./migrate.ts";
 import { Namespaces } from "./namespaces.ts";
 import { createRouter, type Router } from "./routing.ts";
-import { type ExpiryMs, Shard, type SqliteSettings, type TableStatements } from "./shard.ts";
+import { Shard, type SqliteSettings } from "./shard.ts";
 import { WalSyncer } from "./syncer.ts";
 import { type AutoVacuumUpgradeReport, upgradeLegacyAutoVacuum } from "./vacuum.ts";
 import { KeyWatches } from "./watch.ts";
@@ -43,11 +43,6 @@ export interface StoreOptions {
   inlineFsync?: boolean;
 }
 
-export interface LiveEntry {
-  value: Uint8Array;
-  expiresAt: number | null;
-}
-
 /** The lock file that keeps one server (or offline tool) per data dir; see maintenance.ts. */
 export { LOCK_FILE } from "./maintenance.ts";
 
@@ -55,115 +50,7 @@ const SHARD_FILE = /^shard_(\d+)\.db$/;
 
 export class StoreOpenError extends Error {}
 
-/**
- * What write closures and reads see of one shard's default table. In the default mode it is
- * the KeyTable itself (SQL inside the writer's transaction); with async_write it is the
- * pending-writes overlay (inflight.ts). Closures must touch rows only through this view.
- */
-export interface RowTable {
-  readonly shardIndex: number;
-  live(key: KeyParam, now: number): LiveEntry | null;
-  has(key: KeyParam, now: number): boolean;
-  put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void;
-  /** True when a live row was removed. */
-  remove(key: KeyParam, now: number): boolean;
-  /** Changes the expiry of an existing row. */
-  setExpiry(key: KeyParam, expiresAt: ExpiryMs | null): void;
-  /** The live row's expiry exactly as stored (bigint beyond 2^53), for TTL replies. */
-  exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined;
-}
-
-/**
- * Row operations on the default table of one shard, with expiry and codec applied and the
- * value cache kept coherent (see cache.ts: writes drop the key, reads fill it).
- */
-export class KeyTable implements RowTable {
-  constructor(
-    readonly shardIndex: number,
-    readonly statements: TableStatements,
-    private readonly codec: ValueCodec,
-    readonly cache: ValueCache,
-    private readonly watches: KeyWatches,
-  ) {}
-
-  live(key: KeyParam, now: number): LiveEntry | null {
-    const id = keyId(key);
-    let row = this.cache.get(id);
-    if (row === undefined) {
-      const stored = this.statements.getStmt.get(key);
-      row =
-        stored === null
-          ? ABSENT
-          : { value: this.decode(key, stored.value), expiresAt: stored.expires_at };
-      this.cache.set(id, row);
-    }
-    if (row.value === null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
-    return row as LiveEntry;
-  }
-
-  has(key: KeyParam, now: number): boolean {
-    return this.live(key, now) !== null;
-  }
-
-  put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
-    const id = keyId(key);
-    this.cache.delete(id);
-    this.watches.touch(id);
-    this.statements.upsert(key, this.codec.encode(value), now, expiresAt);
-  }
-
-  remove(key: KeyParam, now: number): boolean {
-    const id = keyId(key);
-    this.cache.delete(id);
-    this.watches.touch(id);
-    return this.statements.remove(key, now);
-  }
-
-  setExpiry(key: KeyParam, expiresAt: ExpiryMs | null): void {
-    const id = keyId(key);
-    this.cache.delete(id);
-    this.watches.touch(id);
-    this.statements.setExpiryStmt.run(key, expiresAt);
-  }
-
-  /** Decodes a stored value; a corrupt one becomes a StorageError naming shard and key. */
-  private decode(key: KeyParam, stored: Uint8Array): Uint8Array {
-    try {
-      return this.codec.decode(stored);
-    } catch (error) {
-      throw new StorageError(
-        `${(error as Error).message} at key ${printableKey(key)}`,
-        this.shardIndex,
-        "read",
-        {
-          cause: error,
-        },
-      );
-    }
-  }
-
-  /** Marks the key as written for WATCH (the overlay calls this for pending writes). */
-  touch(id: string): void {
-    this.watches.touch(id);
-  }
-
-  exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined {
-    const entry = this.live(key, now);
-    if (entry === null) return undefined;
-    if (entry.expiresAt === null || entry.expiresAt <= Number.MAX_SAFE_INTEGER)
-      return entry.expiresAt;
-    return this.statements.exactExpiryStmt.get(key)?.expires_at ?? null;
-  }
-}
-
-const ABSENT: CachedRow = Object.freeze({ value: null, expiresAt: null });
-
-/** A key for log lines: at most 64 characters, control bytes escaped. */
-function printableKey(key: KeyParam): string {
-  const text = typeof key === "string" ? key : Buffer.from(key).toString("latin1");
-  const short = text.length > 64 ? `${text.slice(0, 64)}…` : text;
-  return JSON.stringify(short);
-}
+export { KeyTable, type LiveEntry, type RowTable };
 
 export class Store {
   readonly shards: Shard[] = [];
