@@ -8,8 +8,9 @@
  * It must not import protocol, commands or cluster code; row SQL comes from sql.ts.
  */
 import type { Database, Statement } from "bun:sqlite";
+import type { CachedRow, ValueCache } from "./cache.ts";
 import type { ValueCodec } from "./codecs/codec.ts";
-import type { KeyParam } from "./keys.ts";
+import { type KeyParam, keyId } from "./keys.ts";
 import { type Shard, TableStatements } from "./shard.ts";
 import { createTableSql } from "./sql.ts";
 import type { Store } from "./store.ts";
@@ -105,47 +106,79 @@ const namespaceSql = {
     `SELECT rowid, key, value, expires_at FROM "${table}" WHERE rowid > ?1 ORDER BY rowid LIMIT ?2`,
 } as const;
 
-/** Row operations on one namespace table of one shard, with expiry and codec applied. */
+const ABSENT: CachedRow = Object.freeze({ value: null, expiresAt: null });
+
+/**
+ * Row operations on one namespace table of one shard, with expiry and codec applied. Reads go
+ * through the shard's value cache (cache.ts) under a key prefix no plain key id can produce
+ * (a lone low surrogate, then the table name and a NUL); every write drops the field's entry
+ * inside its transaction, as for plain keys, so the cache never serves uncommitted values.
+ */
 export class NamespaceTable {
   readonly rows: TableStatements;
   private readonly pageStmt: Statement<FieldRow, [number, number]>;
+  private readonly prefix: string;
 
   constructor(
     db: Database,
     readonly name: string,
     private readonly codec: ValueCodec,
+    private readonly cache: ValueCache,
   ) {
     this.rows = new TableStatements(db, name);
     this.pageStmt = db.prepare(namespaceSql.page(name));
+    this.prefix = `\udc00${name}\u0000`;
   }
 
   live(field: KeyParam, now: number): FieldEntry | null {
-    const row = this.rows.live(field, now);
-    if (row === null) return null;
-    return { value: this.codec.decode(row.value), expiresAt: row.expires_at };
+    const id = this.prefix + keyId(field);
+    let row = this.cache.get(id);
+    if (row === undefined) {
+      const stored = this.rows.getStmt.get(field);
+      row =
+        stored === null
+          ? ABSENT
+          : { value: this.codec.decode(stored.value), expiresAt: stored.expires_at };
+      this.cache.set(id, row);
+    }
+    if (row.value === null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
+    return row as FieldEntry;
   }
 
   has(field: KeyParam, now: number): boolean {
-    return this.rows.live(field, now) !== null;
+    return this.live(field, now) !== null;
   }
 
-  /** Writes a value already passed through the codec (encode once, before queueing). */
-  /** Writes the field in one statement; true when it did not exist (or had expired) before. */
-  putEncodedIsNew(field: KeyParam, stored: Uint8Array, now: number, expiresAt: number | null): boolean {
+  /** Writes the field (already encoded) in one statement; true when it was absent or expired. */
+  putEncodedIsNew(
+    field: KeyParam,
+    stored: Uint8Array,
+    now: number,
+    expiresAt: number | null,
+  ): boolean {
+    this.forget(field);
     return this.rows.upsertVersionStmt.get(field, stored, now, expiresAt)!.version === 0;
   }
 
+  /** Writes a value already passed through the codec (encode once, before queueing). */
   putEncoded(field: KeyParam, stored: Uint8Array, now: number, expiresAt: number | null): void {
+    this.forget(field);
     this.rows.upsert(field, stored, now, expiresAt);
   }
 
   /** Deletes the field; true when it was live. */
   remove(field: KeyParam, now: number): boolean {
+    this.forget(field);
     return this.rows.remove(field, now);
   }
 
   setExpiry(field: KeyParam, expiresAt: number | null): void {
+    this.forget(field);
     this.rows.setExpiryStmt.run(field, expiresAt);
+  }
+
+  private forget(field: KeyParam): void {
+    this.cache.delete(this.prefix + keyId(field));
   }
 
   countLive(now: number): number {
@@ -174,6 +207,7 @@ export class ShardNamespaces {
   constructor(
     readonly shard: Shard,
     private readonly codec: ValueCodec,
+    private readonly cache: ValueCache,
   ) {
     this.reload();
   }
@@ -214,6 +248,8 @@ export class ShardNamespaces {
     const live = table.countLive(now);
     this.known.delete(ns);
     this.shard.db.run(namespaceSql.dropTable(table.name));
+    // A table created again later must not find this one's cached fields (rare: clear all).
+    this.cache.clear();
     return live;
   }
 
@@ -241,7 +277,7 @@ export class ShardNamespaces {
 
   private prepare(ns: string): NamespaceTable | null {
     try {
-      const table = new NamespaceTable(this.shard.db, tableNameOf(ns), this.codec);
+      const table = new NamespaceTable(this.shard.db, tableNameOf(ns), this.codec, this.cache);
       this.known.set(ns, table);
       return table;
     } catch {
@@ -263,8 +299,9 @@ export interface FieldPage {
 export class Namespaces {
   readonly shards: ShardNamespaces[];
 
-  constructor(shards: readonly Shard[], codec: ValueCodec) {
-    this.shards = shards.map((shard) => new ShardNamespaces(shard, codec));
+  /** `caches[i]` is shard i's value cache, shared with its plain keys. */
+  constructor(shards: readonly Shard[], codec: ValueCodec, caches: readonly ValueCache[]) {
+    this.shards = shards.map((shard, i) => new ShardNamespaces(shard, codec, caches[i]!));
   }
 
   table(shard: number, ns: string): NamespaceTable | null {

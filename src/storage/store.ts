@@ -147,7 +147,11 @@ export class Store {
         this.pendingTables.push(pending);
         this.tables.push(this.asyncWrite ? pending : keyTable);
       }
-      this.namespaces = new Namespaces(this.shards, this.codec);
+      this.namespaces = new Namespaces(
+        this.shards,
+        this.codec,
+        this.keyTables.map((t) => t.cache),
+      );
     } catch (error) {
       for (const shard of this.shards) shard.db.close();
       this.releaseLock();

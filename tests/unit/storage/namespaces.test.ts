@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ValueCache } from "../../../src/storage/cache.ts";
 import { ValueCodec } from "../../../src/storage/codecs/codec.ts";
 import {
   namespaceOfTable,
@@ -139,7 +140,7 @@ describe("the namespace catalog of one shard", () => {
     const dir = mkdtempSync(join(tmpdir(), "blobasaur-ns-"));
     dirs.push(dir);
     const shard = openShard(dir);
-    const catalog = new ShardNamespaces(shard, codec);
+    const catalog = new ShardNamespaces(shard, codec, new ValueCache(1 << 20, 1 << 16));
     expect(catalog.table("users")).toBeNull();
     shard.beginImmediate();
     for (const [ns, value] of [
@@ -159,7 +160,7 @@ describe("the namespace catalog of one shard", () => {
     shard.close();
 
     const reopened = openShard(dir);
-    const again = new ShardNamespaces(reopened, codec);
+    const again = new ShardNamespaces(reopened, codec, new ValueCache(1 << 20, 1 << 16));
     expect([...again.names()].sort()).toEqual(["Users", "expires_at", "users", "users_expires_at"]);
     expect(new TextDecoder().decode(again.table("Users")!.live("f", 2)!.value)).toBe("capital");
     reopened.beginImmediate();
@@ -174,7 +175,7 @@ describe("the namespace catalog of one shard", () => {
     const dir = mkdtempSync(join(tmpdir(), "blobasaur-ns-"));
     dirs.push(dir);
     const shard = openShard(dir);
-    const catalog = new ShardNamespaces(shard, codec);
+    const catalog = new ShardNamespaces(shard, codec, new ValueCache(1 << 20, 1 << 16));
     shard.beginImmediate();
     catalog.ensure("ghost");
     shard.rollbackTransaction();
