@@ -3,7 +3,7 @@
  * SHUTDOWN. COMMAND replies are generated from the table rows (docs.ts).
  */
 import { errors, RespError, sanitizeLine } from "../errors.ts";
-import { map, OK, type Reply, verbatim } from "../protocol/reply.ts";
+import { map, NO_REPLY, OK, type Reply, verbatim } from "../protocol/reply.ts";
 import { text } from "./args.ts";
 import { commandDocs, commandInfo } from "./docs.ts";
 import { globMatch } from "./glob.ts";
@@ -273,8 +273,10 @@ export const serverCommands: CommandSpec[] = [
     summary: "Stops the server after committing every queued write.",
     syntax: "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
     handler: (ctx) => {
+      // Like Redis: a successful SHUTDOWN sends no reply; the connection just closes.
+      ctx.client.closeAfterReply = true;
       ctx.server.shutdown();
-      return OK;
+      return NO_REPLY;
     },
   },
 ];

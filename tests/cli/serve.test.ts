@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { BUN, freePort, ROOT, startProcess, writeConfig } from "../helpers/process.ts";
-import { tempDir } from "../helpers/server.ts";
+import { rawExchange, tempDir } from "../helpers/server.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -173,6 +173,29 @@ test("in async mode SIGTERM commits every acknowledged write before exiting", as
   await reader.connect();
   expect(await reader.dbsize()).toBe(500);
   expect(await reader.get("a499")).toBe("v499");
+  reader.disconnect();
+  again.proc.kill("SIGTERM");
+  expect(await again.proc.exited).toBe(0);
+});
+
+test("SHUTDOWN closes the connection without a reply, commits, and the process exits 0", async () => {
+  const d = dir();
+  const port = freePort();
+  const path = writeConfig(
+    d,
+    `data_dir = "${d}/data"\nnum_shards = 2\naddr = "127.0.0.1:${port}"\n`,
+  );
+  const server = await startProcess(["--config", path]);
+  const { data, closed } = await rawExchange(port, "SET kept yes\r\nSHUTDOWN\r\n", {
+    quietMs: 2000,
+  });
+  expect(data.toString()).toBe("+OK\r\n");
+  expect(closed).toBe(true);
+  expect(await server.proc.exited).toBe(0);
+  const again = await startProcess(["--config", path]);
+  const reader = new Redis({ port, lazyConnect: true });
+  await reader.connect();
+  expect(await reader.get("kept")).toBe("yes");
   reader.disconnect();
   again.proc.kill("SIGTERM");
   expect(await again.proc.exited).toBe(0);
