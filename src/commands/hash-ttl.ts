@@ -11,7 +11,7 @@ import { keyParam } from "../storage/keys.ts";
 import { writeJointly } from "../storage/namespaces.ts";
 import { equalsToken, parseInt64, text } from "./args.ts";
 import { conditionAllows, type ExpireCondition, type ExpireUnit } from "./expiry.ts";
-import { fieldsAt, namespaceArg, perShard } from "./hash.ts";
+import { fieldsAt, forEachLiveField, namespaceArg, perShard } from "./hash.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 /** Redis's largest field expiry, HFE_MAX_ABS_TIME_MSEC = (2^48 - 1) >> 2 ms (year 4199). */
@@ -152,19 +152,12 @@ async function hgetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     at = 4;
   } else if (persist) at = 3;
   const fields = fieldsAt(args, at, POSITIVE_COUNT);
-  const params = fields.map(keyParam);
   const out: Reply[] = new Array(fields.length).fill(null);
-  await perShard(store, fields, (shard, positions, now) => {
-    const table = store.namespaces.table(shard, ns);
-    if (table === null) return;
-    for (const p of positions) {
-      const entry = table.live(params[p]!, now);
-      if (entry === null) continue;
-      out[p] = entry.value;
-      if (persist && entry.expiresAt !== null) table.setExpiry(params[p]!, null);
-      else if (when !== null && when <= now) table.remove(params[p]!, now);
-      else if (when !== null) table.setExpiry(params[p]!, when);
-    }
+  await forEachLiveField(store, ns, fields, (table, p, field, entry, now) => {
+    out[p] = entry.value;
+    if (persist && entry.expiresAt !== null) table.setExpiry(field, null);
+    else if (when !== null && when <= now) table.remove(field, now);
+    else if (when !== null) table.setExpiry(field, when);
   });
   return out;
 }
@@ -186,22 +179,15 @@ function hexpireCommand(name: string, unit: ExpireUnit, relative: boolean) {
       "Parameter `numFields` should be greater than 0",
     );
     const cond: ExpireCondition = condition ?? null;
-    const params = fields.map(keyParam);
     const codes: number[] = new Array(fields.length).fill(-2);
-    await perShard(store, fields, (shard, positions, now) => {
-      const table = store.namespaces.table(shard, ns);
-      if (table === null) return;
-      for (const p of positions) {
-        const entry = table.live(params[p]!, now);
-        if (entry === null) continue;
-        if (!conditionAllows(cond, entry.expiresAt, when)) codes[p] = 0;
-        else if (when <= now) {
-          table.remove(params[p]!, now);
-          codes[p] = 2;
-        } else {
-          table.setExpiry(params[p]!, when);
-          codes[p] = 1;
-        }
+    await forEachLiveField(store, ns, fields, (table, p, field, entry, now) => {
+      if (!conditionAllows(cond, entry.expiresAt, when)) codes[p] = 0;
+      else if (when <= now) {
+        table.remove(field, now);
+        codes[p] = 2;
+      } else {
+        table.setExpiry(field, when);
+        codes[p] = 1;
       }
     });
     return codes;
@@ -235,19 +221,12 @@ async function hpersist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const ns = namespaceArg(args);
   const store = ctx.server.store;
   const fields = fieldsAt(args, 2, POSITIVE_COUNT);
-  const params = fields.map(keyParam);
   const codes: number[] = new Array(fields.length).fill(-2);
-  await perShard(store, fields, (shard, positions, now) => {
-    const table = store.namespaces.table(shard, ns);
-    if (table === null) return;
-    for (const p of positions) {
-      const entry = table.live(params[p]!, now);
-      if (entry === null) continue;
-      if (entry.expiresAt === null) codes[p] = -1;
-      else {
-        table.setExpiry(params[p]!, null);
-        codes[p] = 1;
-      }
+  await forEachLiveField(store, ns, fields, (table, p, field, entry) => {
+    if (entry.expiresAt === null) codes[p] = -1;
+    else {
+      table.setExpiry(field, null);
+      codes[p] = 1;
     }
   });
   return codes;

@@ -18,8 +18,13 @@
 import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { map, OK, type Reply } from "../protocol/reply.ts";
-import { keyBytes, keyParam } from "../storage/keys.ts";
-import { parseNamespace, writeNamespaceShard } from "../storage/namespaces.ts";
+import { type KeyParam, keyBytes, keyParam } from "../storage/keys.ts";
+import {
+  type FieldEntry,
+  type NamespaceTable,
+  parseNamespace,
+  writeNamespaceShard,
+} from "../storage/namespaces.ts";
 import type { Store } from "../storage/store.ts";
 import { equalsToken, integer, parseInt64, text } from "./args.ts";
 import { globMatch, matchesAll } from "./glob.ts";
@@ -73,6 +78,34 @@ export function perShard<T>(
   return Promise.all(parts);
 }
 
+/**
+ * Visits every field of `fields` that is live in namespace `ns`, inside its shard's writer
+ * (one operation per shard, all in the same pass). Fields that are absent or expired, and
+ * shards without the namespace's table, are skipped.
+ */
+export async function forEachLiveField(
+  store: Store,
+  ns: string,
+  fields: Uint8Array[],
+  visit: (
+    table: NamespaceTable,
+    position: number,
+    field: KeyParam,
+    entry: FieldEntry,
+    now: number,
+  ) => void,
+): Promise<void> {
+  const params = fields.map(keyParam);
+  await perShard(store, fields, (shard, positions, now) => {
+    const table = store.namespaces.table(shard, ns);
+    if (table === null) return;
+    for (const p of positions) {
+      const entry = table.live(params[p]!, now);
+      if (entry !== null) visit(table, p, params[p]!, entry, now);
+    }
+  });
+}
+
 function sum(counts: number[]): number {
   let total = 0;
   for (const n of counts) total += n;
@@ -96,7 +129,8 @@ async function setPairs(ctx: Ctx, args: Uint8Array[], name: string): Promise<num
     const table = namespaces.ensure(shard, ns);
     let added = 0;
     // One upsert per field reports whether it was new (no SELECT first).
-    for (const p of positions) if (table.putEncodedIsNew(params[p]!, values[p]!, now, null)) added++;
+    for (const p of positions)
+      if (table.putEncodedIsNew(params[p]!, values[p]!, now, null)) added++;
     return added;
   });
   return sum(counts);
@@ -286,18 +320,10 @@ function parseCursor(arg: Uint8Array): bigint {
 async function hgetdel(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const ns = namespaceArg(args);
   const fields = fieldsAt(args, 2, "Number of fields must be a positive integer");
-  const store = ctx.server.store;
-  const params = fields.map(keyParam);
   const out: Reply[] = new Array(fields.length).fill(null);
-  await perShard(store, fields, (shard, positions, now) => {
-    const table = store.namespaces.table(shard, ns);
-    if (table === null) return;
-    for (const p of positions) {
-      const entry = table.live(params[p]!, now);
-      if (entry === null) continue;
-      out[p] = entry.value;
-      table.remove(params[p]!, now);
-    }
+  await forEachLiveField(ctx.server.store, ns, fields, (table, p, field, entry, now) => {
+    out[p] = entry.value;
+    table.remove(field, now);
   });
   return out;
 }
