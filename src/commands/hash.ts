@@ -137,7 +137,20 @@ async function setPairs(ctx: Ctx, args: Uint8Array[], name: string): Promise<num
 }
 
 function hset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  if (args.length === 4) return setOne(ctx, args);
   return setPairs(ctx, args, "hset");
+}
+
+/** HSET with one pair, the common case: one shard, so no grouping or Promise.all. */
+function setOne(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  const ns = namespaceArg(args);
+  const store = ctx.server.store;
+  const field = keyParam(args[2]!);
+  const stored = store.codec.encode(args[3]!);
+  const shard = store.shardOf(args[2]!);
+  return writeNamespaceShard(store, shard, (now) =>
+    store.namespaces.ensure(shard, ns).putEncodedIsNew(field, stored, now, null) ? 1 : 0,
+  );
 }
 
 async function hmset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
