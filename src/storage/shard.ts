@@ -33,7 +33,10 @@ export interface StoredRow {
 export class TableStatements {
   readonly getStmt: Statement<StoredRow, [KeyParam]>;
   readonly upsertStmt: Statement<unknown, [KeyParam, Uint8Array, number, ExpiryMs | null]>;
-  readonly upsertVersionStmt: Statement<{ version: number }, [KeyParam, Uint8Array, number, ExpiryMs | null]>;
+  readonly upsertVersionStmt: Statement<
+    { version: number },
+    [KeyParam, Uint8Array, number, ExpiryMs | null]
+  >;
   /** Reads expires_at as an exact 64-bit integer (only for commands that report it). */
   readonly exactExpiryStmt: Statement<{ expires_at: bigint | null }, [KeyParam]>;
   readonly deleteStmt: Statement<{ expires_at: number | null }, [KeyParam]>;

@@ -137,7 +137,9 @@ for (const [name, steps] of scripts) {
     for (const step of steps) {
       const cmd = Array.isArray(step) ? step : step.unordered;
       const [a, b] = await Promise.all([ours.command(...cmd), theirs.command(...cmd)]);
-      const what = cmd.map((x) => (typeof x === "string" ? x : `<${Buffer.from(x).toString("hex")}>`)).join(" ");
+      const what = cmd
+        .map((x) => (typeof x === "string" ? x : `<${Buffer.from(x).toString("hex")}>`))
+        .join(" ");
       if (Array.isArray(step)) {
         got.push(`${what} -> ${JSON.stringify(a.toString("latin1"))}`);
         want.push(`${what} -> ${JSON.stringify(b.toString("latin1"))}`);
