@@ -37,6 +37,8 @@ export const limits = {
   walAutoCheckpointPages: 16_384,
   /** Values larger than this are never cached, so one big blob cannot flush the cache. */
   valueCacheEntryBytesMax: 256 * 1024,
+  /** How long the vacuum Worker's connection waits for a lock before a step fails. */
+  vacuumBusyTimeoutMs: 5_000,
   /** How long a graceful shutdown waits for in-flight commands before closing anyway. */
   shutdownGraceMs: 10_000,
   /**

@@ -49,8 +49,8 @@ export interface ShardVacuumResult {
 
 /** What the vacuum needs of a Store: its shards and their writers, index for index. */
 export interface VacuumTarget {
-  readonly shards: readonly Pick<Shard, "db" | "index">[];
-  readonly writers: readonly Pick<ShardWriter, "barrier">[];
+  readonly shards: readonly Pick<Shard, "db" | "index" | "path">[];
+  readonly writers: readonly Pick<ShardWriter, "barrier" | "barrierAsync">[];
 }
 
 const message = (error: unknown): string => String((error as Error)?.message ?? error);
@@ -171,9 +171,8 @@ function emptyResult(
 
 /**
  * Vacuums one shard through its writer's barrier: writes queued before it commit first,
- * writes queued after it wait until it is done; reads are not queued behind it. The barrier
- * runs synchronously on the event-loop thread, so while the VACUUM statement itself runs no
- * other command (read or write) is served on this node.
+ * writes queued after it wait until it is done. The VACUUM itself runs in a Worker on its own
+ * connection, so reads on this node are served while it runs.
  */
 export async function vacuumShard(
   target: VacuumTarget,
@@ -193,7 +192,15 @@ export async function vacuumShard(
   }
   let run: ExecutedVacuum;
   try {
-    run = await writer.barrier(() => executeVacuum(s.db, options));
+    // In a Worker on its own connection while this shard's write queue is held, so reads
+    // (and other shards' writes) go on; inline only when no Worker can start.
+    run = await writer
+      .barrierAsync(() => vacuumInWorker(s.path, options))
+      .catch((error) =>
+        error instanceof WorkerUnavailable
+          ? writer.barrier(() => executeVacuum(s.db, options))
+          : Promise.reject(error),
+      );
   } catch {
     return emptyResult(
       index,
@@ -215,6 +222,30 @@ export async function vacuumShard(
     estimatedReclaimedPages: run.estimatedReclaimedPages,
     executionErrors: run.errors,
   };
+}
+
+class WorkerUnavailable extends Error {}
+
+/** Runs executeVacuum on a fresh connection in a Worker (vacuum-worker.ts). */
+function vacuumInWorker(path: string, options: VacuumOptions): Promise<ExecutedVacuum> {
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL("./vacuum-worker.ts", import.meta.url).href);
+  } catch (error) {
+    return Promise.reject(new WorkerUnavailable(message(error)));
+  }
+  return new Promise<ExecutedVacuum>((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<{ result?: ExecutedVacuum; error?: string }>) => {
+      worker.terminate();
+      if (event.data.result) resolve(event.data.result);
+      else reject(new Error(event.data.error ?? "vacuum worker failed"));
+    };
+    worker.onerror = (event) => {
+      worker.terminate();
+      reject(new Error(event.message));
+    };
+    worker.postMessage({ path, options, busyTimeoutMs: limits.vacuumBusyTimeoutMs });
+  });
 }
 
 /** `SHARD ALL` (every local shard, one after another) or one shard id. */

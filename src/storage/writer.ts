@@ -16,6 +16,8 @@ export type WriteFn<T> = (now: number) => T;
 interface QueuedOp {
   fn: WriteFn<unknown>;
   barrier: boolean;
+  /** For an async barrier: work that runs elsewhere (a Worker) while this queue is held. */
+  hold?: () => Promise<unknown>;
   /** Set for a multi-shard operation: the same marker sits in every involved shard's queue. */
   multi?: MultiOp;
   resolve: (value: unknown) => void;
@@ -83,6 +85,27 @@ export class ShardWriter {
     });
   }
 
+  /**
+   * Queues `work` after everything queued before it, then holds this shard's queue until the
+   * promise it returns settles: writes queued after it wait, reads go on. Maintenance that
+   * runs on another connection (a Worker's VACUUM) uses it, so this thread keeps serving.
+   */
+  barrierAsync<T>(work: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({
+        fn: () => undefined,
+        barrier: true,
+        hold: work,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      });
+      this.scheduler.notify();
+    });
+  }
+
+  /** Settles when the current async barrier is done; null while none holds this queue. */
+  held: Promise<void> | null = null;
+
   /** The multi-shard operation waiting at the head of this queue, if any. */
   get headMulti(): MultiOp | undefined {
     return this.queue[0]?.multi;
@@ -109,9 +132,14 @@ export class ShardWriter {
    * Called only by the scheduler.
    */
   flush(now: () => number): void {
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && this.held === null) {
       const first = this.queue[0]!;
       if (first.multi) break;
+      if (first.hold) {
+        this.queue.shift();
+        this.startHold(first);
+        break;
+      }
       if (first.barrier) {
         this.queue.shift();
         settle(first, now);
@@ -132,6 +160,25 @@ export class ShardWriter {
     if (this.waitingForRoom.length > 0) {
       for (const wake of this.waitingForRoom.splice(0)) wake();
     }
+  }
+
+  private startHold(op: QueuedOp): void {
+    let work: Promise<unknown>;
+    try {
+      work = op.hold!();
+    } catch (error) {
+      op.reject(error);
+      return;
+    }
+    this.held = work
+      .then(
+        (value) => op.resolve(value),
+        (error) => op.reject(error),
+      )
+      .finally(() => {
+        this.held = null;
+        this.scheduler.notify();
+      });
   }
 
   private runTransaction(batch: QueuedOp[], now: () => number): void {
@@ -348,7 +395,7 @@ export class WriteScheduler {
       let ran = false;
       for (const writer of this.writers) {
         const op = writer.headMulti;
-        if (op?.writers.every((w) => w.headMulti === op)) {
+        if (op?.writers.every((w) => w.headMulti === op && w.held === null)) {
           this.runMulti(op);
           ran = true;
         }
@@ -385,7 +432,14 @@ export class WriteScheduler {
 
   /** Resolves when every queue is empty. */
   async drain(): Promise<void> {
-    while (this.pendingOps > 0) {
+    for (;;) {
+      // A shard held by an async barrier (a VACUUM in a Worker) finishes that first.
+      const held = this.writers.find((w) => w.held !== null)?.held;
+      if (held) {
+        await held;
+        continue;
+      }
+      if (this.pendingOps === 0) break;
       // Commit now rather than waiting out batch_timeout_ms (shutdown must not linger).
       this.run();
       await Promise.resolve();

@@ -16,6 +16,7 @@ test("the compiled single-file binary serves a real client from another director
         join(ROOT, "src/main.ts"),
         join(ROOT, "src/storage/checkpoint-worker.ts"),
         join(ROOT, "src/storage/fsync-worker.ts"),
+        join(ROOT, "src/storage/vacuum-worker.ts"),
         "--compile",
         "--outfile",
         binary,

@@ -12,16 +12,24 @@ import Redis from "ioredis";
 import { parseFrame, type RespValue } from "../../src/cli/resp-client.ts";
 import type { ClientState } from "../../src/commands/spec.ts";
 import { keyParam } from "../../src/storage/keys.ts";
+import { RawClient } from "../helpers/redis-ref.ts";
 import { rawExchange, resp, startTestServer, tempDir } from "../helpers/server.ts";
 
 const SYNTAX =
   "-ERR BLOBASAUR.VACUUM syntax: BLOBASAUR.VACUUM SHARD <id|ALL> MODE <incremental|full> BUDGET_MB <n> [DRYRUN]\r\n";
 const V = (...rest: string[]) => ["BLOBASAUR.VACUUM", ...rest];
 
-/** Sends one command and decodes its reply (maps arrive as flat arrays). */
+/**
+ * Sends one command and decodes its reply (maps arrive as flat arrays). Reads exactly one
+ * complete reply however long the vacuum takes (it runs in a Worker).
+ */
 async function call(port: number, args: string[]): Promise<RespValue> {
-  const { data } = await rawExchange(port, resp(...args), { quietMs: 50 });
-  return parseFrame(data)!.value;
+  const client = await RawClient.connect({ port });
+  try {
+    return parseFrame(await client.command(...args))!.value;
+  } finally {
+    client.close();
+  }
 }
 
 /** A flat [k, v, …] array as an object (nested maps too). */
@@ -353,4 +361,43 @@ describe("startup upgrade of a legacy shard file", () => {
     expect(shardDb.query("PRAGMA auto_vacuum").get()).toEqual({ auto_vacuum: 2 });
     expect(shardDb.query("SELECT x FROM t").get()).toEqual({ x: 1 });
   });
+});
+
+test("reads on other connections are answered while a full VACUUM runs in its Worker", async () => {
+  await using server = await startTestServer({ numShards: 1 });
+  const writer = new Redis({ port: server.port, lazyConnect: true });
+  const reader = new Redis({ port: server.port, lazyConnect: true });
+  await Promise.all([writer.connect(), reader.connect()]);
+  // ~40 MB written, half deleted: the rebuild copies ~20 MB, which takes real time.
+  const value = Buffer.alloc(64 * 1024, 7);
+  for (let batch = 0; batch < 10; batch++) {
+    const p = writer.pipeline();
+    for (let i = 0; i < 64; i++) p.set(`big:${batch}:${i}`, value);
+    await p.exec();
+  }
+  await writer.set("small", "still here");
+  for (let batch = 0; batch < 5; batch++) {
+    await writer.del(...Array.from({ length: 64 }, (_, i) => `big:${batch}:${i}`));
+  }
+  let done = false;
+  const vacuum = call(server.port, V("SHARD", "0", "MODE", "full", "BUDGET_MB", "1")).finally(
+    () => {
+      done = true;
+    },
+  );
+  const latencies: number[] = [];
+  while (!done) {
+    const started = performance.now();
+    expect(await reader.get("small")).toBe("still here");
+    latencies.push(performance.now() - started);
+  }
+  const result = obj((obj(await vacuum).results as RespValue[])[0]!);
+  expect(result.status).toBe("ok");
+  const vacuumMs = result.duration_ms as number;
+  // Inline on the server's thread, one GET would have waited for the whole VACUUM.
+  expect(vacuumMs).toBeGreaterThan(20);
+  expect(Math.max(...latencies)).toBeLessThan(vacuumMs / 2);
+  expect(await reader.strlen("big:9:0")).toBe(value.length);
+  writer.disconnect();
+  reader.disconnect();
 });
