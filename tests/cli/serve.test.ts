@@ -200,3 +200,34 @@ test("SHUTDOWN closes the connection without a reply, commits, and the process e
   again.proc.kill("SIGTERM");
   expect(await again.proc.exited).toBe(0);
 });
+
+test("running out of file descriptors does not take the server down", async () => {
+  const d = dir();
+  const port = freePort();
+  const path = writeConfig(
+    d,
+    `data_dir = "${d}/data"\nnum_shards = 2\naddr = "127.0.0.1:${port}"\n`,
+  );
+  // 80 descriptors: SQLite, the listener and a few dozen clients exhaust them.
+  const server = await startProcess(
+    [],
+    ["bash", "-c", `ulimit -n 80; exec "${BUN}" "${join(ROOT, "src/main.ts")}" --config "${path}"`],
+  );
+  const sockets = await Promise.all(
+    Array.from({ length: 150 }, () =>
+      Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {}, error() {} } }).catch(
+        () => null,
+      ),
+    ),
+  );
+  await Bun.sleep(200);
+  for (const s of sockets) s?.end();
+  await Bun.sleep(300);
+  const client = new Redis({ port, lazyConnect: true });
+  await client.connect();
+  expect(await client.set("after", "ok")).toBe("OK");
+  expect(await client.get("after")).toBe("ok");
+  client.disconnect();
+  server.proc.kill("SIGTERM");
+  expect(await server.proc.exited).toBe(0);
+});
