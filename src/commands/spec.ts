@@ -87,6 +87,12 @@ export interface ServerContext {
   port(): number;
   /** Starts a graceful shutdown (SHUTDOWN command). */
   shutdown(): void;
+  /** INFO's instantaneous_* rates (server/rates.ts); absent in unit tests that build a context. */
+  readonly rates?: {
+    readonly opsPerSec: number;
+    readonly inputKbps: number;
+    readonly outputKbps: number;
+  };
   /** Runs EXEC's queue with no other client's command interleaved (server/server.ts). */
   runTransaction(ctx: Ctx, queued: readonly QueuedCommand[]): Promise<Reply>;
 }

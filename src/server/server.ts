@@ -21,6 +21,7 @@ import { ExpirySweeper } from "../storage/ttl.ts";
 import { VERSION } from "../version.ts";
 import { Connection, type ConnectionHost, type ExecGate } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
+import { InstantRates } from "./rates.ts";
 
 export interface ServerHandle {
   readonly port: number;
@@ -62,6 +63,7 @@ export async function startServer(
 ): Promise<ServerHandle> {
   const log = options.log ?? createLogger();
   const stats = newStats();
+  const rates = new InstantRates(stats);
   // Metrics (src/metrics): one registry per server, none when [metrics] enabled = false.
   const metrics = config.metrics.enabled ? new MetricsRegistry() : undefined;
   let metricsServer: MetricsServer | null = null;
@@ -97,6 +99,7 @@ export async function startServer(
   const context: ServerContext = {
     config,
     store,
+    rates,
     table: buildTable(commandRows),
     startedAt: Date.now(),
     version: VERSION,
@@ -193,6 +196,7 @@ export async function startServer(
     throw error;
   }
   sweeper.start();
+  rates.start();
   if (metrics) {
     try {
       metricsServer = startMetricsServer(context, metrics, config.metrics.addr);
@@ -213,6 +217,7 @@ export async function startServer(
         await Bun.sleep(5);
       }
       sweeper.stop();
+      rates.stop();
       await metricsServer?.stop();
       await store.close();
       for (const conn of connections.values()) conn.close();

@@ -646,3 +646,20 @@ describe("tool handshakes", () => {
     r.disconnect();
   });
 });
+
+test("INFO's instantaneous_ops_per_sec reflects commands over the last 1.6 s, as Redis samples it", async () => {
+  await using server = await startTestServer();
+  const c = new Redis({ port: server.port, lazyConnect: true });
+  await c.connect();
+  const until = Date.now() + 700;
+  while (Date.now() < until) {
+    const p = c.pipeline();
+    for (let i = 0; i < 50; i++) p.ping();
+    await p.exec();
+  }
+  const info = await c.info("stats");
+  const ops = Number(/instantaneous_ops_per_sec:(\d+)/.exec(info)![1]);
+  expect(ops).toBeGreaterThan(100);
+  expect(/instantaneous_input_kbps:\d+\.\d\d/.test(info)).toBe(true);
+  c.disconnect();
+});
