@@ -8,68 +8,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { createClient } from "redis";
+import { type Client, errorOf, libs } from "../helpers/clients.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-
-type Arg = string | Buffer;
-
-interface Client {
-  call(...args: Arg[]): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-interface Lib {
-  name: string;
-  connect(port: number): Promise<Client>;
-}
-
-/** Both libraries, each with RESP2 and RESP3 (RESP3 is the default of both installed versions). */
-const libs: Lib[] = ([2, 3] as const).flatMap((protocol): Lib[] => [
-  {
-    name: `ioredis RESP${protocol}`,
-    async connect(port) {
-      const r = new Redis({
-        port,
-        host: "127.0.0.1",
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        protocol,
-      });
-      await r.connect();
-      return {
-        call: (...a) => r.call(a[0] as string, a.slice(1)),
-        close: async () => {
-          r.disconnect();
-        },
-      };
-    },
-  },
-  {
-    name: `node-redis RESP${protocol}`,
-    async connect(port) {
-      const r = createClient({
-        socket: { port, host: "127.0.0.1", reconnectStrategy: false },
-        RESP: protocol,
-      });
-      r.on("error", () => {});
-      await r.connect();
-      return {
-        call: (...a) => r.sendCommand(a),
-        close: async () => {
-          r.destroy();
-        },
-      };
-    },
-  },
-]);
-
-async function errorOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected the command to fail");
-}
 
 /** Runs SCAN to completion; returns every key returned (with repeats) and the step count. */
 async function scanAll(
