@@ -208,3 +208,26 @@ test("FLUSHALL removes namespaces (hashes) as well as plain keys", async () => {
   expect(await c.hgetall("users")).toEqual({ carol: "3" });
   c.disconnect();
 });
+
+test("hash commands inside MULTI see the transaction's earlier writes", async () => {
+  await using server = await startTestServer();
+  const c = await client(server.port);
+  const res = await c
+    .multi()
+    .hset("h", "a", "1", "b", "2")
+    .hincrby("h", "a", 5)
+    .hget("h", "a")
+    .set("plain", "x")
+    .hlen("h")
+    .get("plain")
+    .exec();
+  expect(res).toEqual([
+    [null, 2],
+    [null, 6],
+    [null, "6"],
+    [null, "OK"],
+    [null, 2],
+    [null, "x"],
+  ]);
+  c.disconnect();
+});
