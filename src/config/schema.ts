@@ -252,11 +252,9 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
   }),
   key("metrics.enabled", bool, false, {
     doc: "Serve Prometheus /metrics and /health over HTTP.",
-    ...off,
   }),
   key("metrics.addr", addr, addrAt("127.0.0.1", 9090), {
     doc: "Address the metrics HTTP server listens on.",
-    ...off,
   }),
   key("cluster.enabled", bool, false, {
     doc: "Run as a Redis Cluster node (needs node_id and port).",
