@@ -29,8 +29,11 @@ function updateField<T>(
   return writeNamespaceShard(store, shard, (now) => {
     const old = store.namespaces.table(shard, ns)?.live(field, now) ?? null;
     const { text, reply } = next(old?.value ?? null);
-    const stored = store.codec.encode(encoder.encode(text));
-    store.namespaces.ensure(shard, ns).putEncoded(field, stored, now, old?.expiresAt ?? null);
+    const value = encoder.encode(text);
+    const stored = store.codec.encode(value);
+    store.namespaces
+      .ensure(shard, ns)
+      .putEncoded(field, value, stored, now, old?.expiresAt ?? null);
     return reply;
   });
 }

@@ -99,9 +99,11 @@ async function hsetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const store = ctx.server.store;
   const opts = parseHsetex(args, store.now());
   const fields: Uint8Array[] = [];
+  const values: Uint8Array[] = [];
   const stored: Uint8Array[] = [];
   for (let i = opts.first; i < args.length; i += 2) {
     fields.push(args[i]!);
+    values.push(args[i + 1]!);
     stored.push(store.codec.encode(args[i + 1]!));
   }
   const params = fields.map(keyParam);
@@ -116,7 +118,7 @@ async function hsetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
         continue;
       }
       const keep = opts.keepTtl ? (table.live(params[p]!, now)?.expiresAt ?? null) : null;
-      table.putEncoded(params[p]!, stored[p]!, now, at ?? keep);
+      table.putEncoded(params[p]!, values[p]!, stored[p]!, now, at ?? keep);
     }
   };
   if (opts.condition === null) {

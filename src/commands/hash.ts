@@ -130,7 +130,7 @@ async function setPairs(ctx: Ctx, args: Uint8Array[], name: string): Promise<num
     let added = 0;
     // One upsert per field reports whether it was new (no SELECT first).
     for (const p of positions)
-      if (table.putEncodedIsNew(params[p]!, values[p]!, now, null)) added++;
+      if (table.putEncodedIsNew(params[p]!, args[2 * p + 3]!, values[p]!, now, null)) added++;
     return added;
   });
   return sum(counts);
@@ -149,7 +149,7 @@ function setOne(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const stored = store.codec.encode(args[3]!);
   const shard = store.shardOf(args[2]!);
   return writeNamespaceShard(store, shard, (now) =>
-    store.namespaces.ensure(shard, ns).putEncodedIsNew(field, stored, now, null) ? 1 : 0,
+    store.namespaces.ensure(shard, ns).putEncodedIsNew(field, args[3]!, stored, now, null) ? 1 : 0,
   );
 }
 
@@ -166,7 +166,7 @@ function hsetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const shard = store.shardOf(args[2]!);
   return writeNamespaceShard(store, shard, (now) => {
     if (store.namespaces.table(shard, ns)?.has(field, now)) return 0;
-    store.namespaces.ensure(shard, ns).putEncoded(field, stored, now, null);
+    store.namespaces.ensure(shard, ns).putEncoded(field, args[3]!, stored, now, null);
     return 1;
   });
 }

@@ -1,9 +1,14 @@
 /**
- * A byte-bounded cache of committed rows in front of one shard's `blobs` table, so hot GETs
- * skip SQLite. Coherence rule: only reads fill it, from committed data (reads never run while
- * a writer transaction is open), and every write through KeyTable drops the key inside its
- * transaction. A rolled-back write therefore leaves nothing stale behind. Eviction is FIFO
- * by insertion (Map order), which costs nothing on hits. Absent keys are cached as well.
+ * A byte-bounded cache of committed rows in front of one shard's tables, so hot GETs skip
+ * SQLite. Reads fill it and writes fill it too (write-through: a value just written is the
+ * one most likely read next, and a GET after a SET must not pay for a SQLite read).
+ *
+ * Coherence rule: the cache only ever holds committed rows. While the shard has a write
+ * transaction open (begin() .. commit()/rollback(), driven by Shard), every set or delete is
+ * staged: kept aside, visible to reads inside the same transaction, and published only by
+ * commit(). A rollback discards the staged entries, so nothing uncommitted is ever served.
+ * Eviction is FIFO by first insertion (Map order), which costs nothing on hits. Absent keys
+ * are cached as well.
  */
 
 export interface CachedRow {
@@ -17,6 +22,18 @@ const ENTRY_OVERHEAD_BYTES = 64;
 
 export class ValueCache {
   private readonly rows = new Map<string, CachedRow>();
+  /** True while a write transaction is open on this shard (begin() .. commit()/rollback()). */
+  private staging = false;
+  /** Entries written inside the open transaction, in order (a null row = dropped). */
+  private readonly stagedIds: string[] = [];
+  private readonly stagedRows: (CachedRow | null)[] = [];
+  /**
+   * Lookup over the staged entries, built only when something reads inside the transaction
+   * (read-modify-write commands); plain SET batches never pay for it. `indexed` = how many
+   * staged entries it covers.
+   */
+  private readonly stagedIndex = new Map<string, CachedRow | null>();
+  private indexed = 0;
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -35,25 +52,106 @@ export class ValueCache {
   }
 
   get(id: string): CachedRow | undefined {
+    if (this.staging && this.stagedIds.length > 0) {
+      const staged = this.stagedLookup(id);
+      if (staged !== undefined) {
+        if (staged === null) this.misses++;
+        else this.hits++;
+        return staged ?? undefined;
+      }
+    }
     const row = this.rows.get(id);
     if (row === undefined) this.misses++;
     else this.hits++;
     return row;
   }
 
+  /** Whether a value of this many bytes would be kept (callers skip copying it otherwise). */
+  takes(valueBytes: number): boolean {
+    return this.maxBytes > 0 && valueBytes <= this.maxValueBytes;
+  }
+
   set(id: string, row: CachedRow): void {
-    if (this.maxBytes === 0) return;
-    const size = (row.value?.length ?? 0) + id.length * 2 + ENTRY_OVERHEAD_BYTES;
-    if ((row.value?.length ?? 0) > this.maxValueBytes) return;
+    if (this.staging) this.stage(id, this.takes(row.value?.length ?? 0) ? row : null);
+    else this.publish(id, row);
+  }
+
+  private stage(id: string, row: CachedRow | null): void {
+    this.stagedIds.push(id);
+    this.stagedRows.push(row);
+  }
+
+  private stagedLookup(id: string): CachedRow | null | undefined {
+    const ids = this.stagedIds;
+    for (; this.indexed < ids.length; this.indexed++) {
+      this.stagedIndex.set(ids[this.indexed]!, this.stagedRows[this.indexed]!);
+    }
+    return this.stagedIndex.get(id);
+  }
+
+  /**
+   * Stores a committed row. An overwrite keeps the entry's place in the eviction order: a
+   * Map delete costs several times a set in JavaScriptCore, and this runs once per write.
+   */
+  private publish(id: string, row: CachedRow): void {
+    const bytes = row.value?.length ?? 0;
+    if (!this.takes(bytes)) {
+      this.drop(id);
+      return;
+    }
     const old = this.rows.get(id);
-    if (old) this.bytes -= (old.value?.length ?? 0) + id.length * 2 + ENTRY_OVERHEAD_BYTES;
-    this.rows.delete(id);
+    if (old !== undefined)
+      this.bytes -= (old.value?.length ?? 0) + id.length * 2 + ENTRY_OVERHEAD_BYTES;
     this.rows.set(id, row);
-    this.bytes += size;
+    this.bytes += bytes + id.length * 2 + ENTRY_OVERHEAD_BYTES;
     if (this.bytes > this.maxBytes) this.evict();
   }
 
   delete(id: string): void {
+    if (this.staging) this.stage(id, null);
+    else this.drop(id);
+  }
+
+  /**
+   * A write transaction opened on this shard: until commit() or rollback(), changes are
+   * staged. Reads in the transaction see them first; the committed entries stay untouched,
+   * so a rollback only has to forget the staged ones.
+   */
+  begin(): void {
+    this.forgetStaged();
+    this.staging = true;
+  }
+
+  /** The transaction committed: its staged entries, in order, replace the committed ones. */
+  commit(): void {
+    if (!this.staging) return;
+    this.staging = false;
+    const ids = this.stagedIds;
+    const rows = this.stagedRows;
+    for (let i = 0; i < ids.length; i++) {
+      const row = rows[i]!;
+      if (row === null) this.drop(ids[i]!);
+      else this.publish(ids[i]!, row);
+    }
+    this.forgetStaged();
+  }
+
+  /** The transaction rolled back: the committed entries are still right; forget the rest. */
+  rollback(): void {
+    this.staging = false;
+    this.forgetStaged();
+  }
+
+  private forgetStaged(): void {
+    this.stagedIds.length = 0;
+    this.stagedRows.length = 0;
+    if (this.indexed > 0) {
+      this.stagedIndex.clear();
+      this.indexed = 0;
+    }
+  }
+
+  private drop(id: string): void {
     const old = this.rows.get(id);
     if (!old) return;
     this.bytes -= (old.value?.length ?? 0) + id.length * 2 + ENTRY_OVERHEAD_BYTES;
@@ -62,6 +160,7 @@ export class ValueCache {
 
   clear(): void {
     this.rows.clear();
+    this.forgetStaged();
     this.bytes = 0;
   }
 
@@ -72,4 +171,19 @@ export class ValueCache {
       this.rows.delete(id);
     }
   }
+}
+
+/**
+ * A value to keep: request arguments are views into the received chunk, and keeping a small
+ * view would pin the whole chunk, so such a view is copied. A buffer of its own is kept as is.
+ */
+export function ownBytes(value: Uint8Array): Uint8Array {
+  return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength
+    ? value
+    : value.slice();
+}
+
+/** Cached expiries are numbers; one beyond 2^53 only needs to compare as "far future". */
+export function expiryNumber(expiresAt: number | bigint | null): number | null {
+  return typeof expiresAt === "bigint" ? Number(expiresAt) : expiresAt;
 }

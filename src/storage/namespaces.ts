@@ -8,7 +8,7 @@
  * It must not import protocol, commands or cluster code; row SQL comes from sql.ts.
  */
 import type { Database, Statement } from "bun:sqlite";
-import type { CachedRow, ValueCache } from "./cache.ts";
+import { type CachedRow, ownBytes, type ValueCache } from "./cache.ts";
 import type { ValueCodec } from "./codecs/codec.ts";
 import { type KeyParam, keyId } from "./keys.ts";
 import { type Shard, TableStatements } from "./shard.ts";
@@ -111,8 +111,9 @@ const ABSENT: CachedRow = Object.freeze({ value: null, expiresAt: null });
 /**
  * Row operations on one namespace table of one shard, with expiry and codec applied. Reads go
  * through the shard's value cache (cache.ts) under a key prefix no plain key id can produce
- * (a lone low surrogate, then the table name and a NUL); every write drops the field's entry
- * inside its transaction, as for plain keys, so the cache never serves uncommitted values.
+ * (a lone low surrogate, then the table name and a NUL); every write replaces the field's
+ * entry, staged until its transaction commits as for plain keys (cache.ts), so the cache
+ * never serves uncommitted values.
  */
 export class NamespaceTable {
   readonly rows: TableStatements;
@@ -149,27 +150,39 @@ export class NamespaceTable {
     return this.live(field, now) !== null;
   }
 
-  /** Writes the field (already encoded) in one statement; true when it was absent or expired. */
+  /**
+   * Writes the field in one statement; true when it was absent or expired. `stored` is `value`
+   * already passed through the codec (encoded once, before queueing); `value` is cached.
+   */
   putEncodedIsNew(
     field: KeyParam,
+    value: Uint8Array,
     stored: Uint8Array,
     now: number,
     expiresAt: number | null,
   ): boolean {
-    this.forget(field);
-    return this.rows.upsertVersionStmt.get(field, stored, now, expiresAt)!.version === 0;
+    const isNew = this.rows.upsertVersionStmt.get(field, stored, now, expiresAt)!.version === 0;
+    this.remember(field, value, expiresAt);
+    return isNew;
   }
 
-  /** Writes a value already passed through the codec (encode once, before queueing). */
-  putEncoded(field: KeyParam, stored: Uint8Array, now: number, expiresAt: number | null): void {
-    this.forget(field);
+  /** Writes the field; `stored` is `value` already passed through the codec. */
+  putEncoded(
+    field: KeyParam,
+    value: Uint8Array,
+    stored: Uint8Array,
+    now: number,
+    expiresAt: number | null,
+  ): void {
     this.rows.upsert(field, stored, now, expiresAt);
+    this.remember(field, value, expiresAt);
   }
 
   /** Deletes the field; true when it was live. */
   remove(field: KeyParam, now: number): boolean {
-    this.forget(field);
-    return this.rows.remove(field, now);
+    const removed = this.rows.remove(field, now);
+    this.cache.set(this.prefix + keyId(field), ABSENT);
+    return removed;
   }
 
   setExpiry(field: KeyParam, expiresAt: number | null): void {
@@ -179,6 +192,13 @@ export class NamespaceTable {
 
   private forget(field: KeyParam): void {
     this.cache.delete(this.prefix + keyId(field));
+  }
+
+  /** Write-through after a successful statement (the cache stages it until COMMIT). */
+  private remember(field: KeyParam, value: Uint8Array, expiresAt: number | null): void {
+    const id = this.prefix + keyId(field);
+    if (this.cache.takes(value.length)) this.cache.set(id, { value: ownBytes(value), expiresAt });
+    else this.cache.delete(id);
   }
 
   countLive(now: number): number {

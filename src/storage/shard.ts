@@ -5,6 +5,7 @@
  */
 import { Database, type Statement } from "bun:sqlite";
 import { limits } from "../limits.ts";
+import type { ValueCache } from "./cache.ts";
 import type { KeyParam } from "./keys.ts";
 import { createTableSql, FORMAT_VERSION, tableSql } from "./sql.ts";
 
@@ -133,13 +134,24 @@ export class Shard {
     this.rollback = db.prepare("ROLLBACK");
   }
 
+  /**
+   * The value cache in front of this file (cache.ts), if any. Transactions drive it so that
+   * what a transaction writes becomes visible in the cache only once it has committed.
+   */
+  cache: ValueCache | null = null;
+
   beginImmediate(): void {
+    // A transaction SQLite rolled back by itself (disk full) may have left entries staged.
+    this.cache?.rollback();
     this.begin.run();
+    this.cache?.begin();
   }
   commitTransaction(): void {
     this.commit.run();
+    this.cache?.commit();
   }
   rollbackTransaction(): void {
+    this.cache?.rollback();
     if (this.db.inTransaction) this.rollback.run();
   }
   get inTransaction(): boolean {

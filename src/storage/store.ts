@@ -139,6 +139,7 @@ export class Store {
           Math.floor(((options.valueCacheMb ?? 64) * 1024 * 1024) / options.numShards),
           limits.valueCacheEntryBytesMax,
         );
+        shard.cache = cache;
         const keyTable = new KeyTable(i, shard.blobs, this.codec, cache, this.watches);
         this.keyTables.push(keyTable);
         const pending = new PendingTable(i, keyTable, writer, this.scheduler, (s, e) =>

@@ -109,6 +109,55 @@ test("a full disk gives the writer a clean error, loses nothing stored, and reco
   a.disconnect();
 });
 
+test("written values are served from the value cache once committed", async () => {
+  await using server = await startTestServer({ numShards: 1 });
+  const a = await client(server.port);
+  const cache = server.handle.store.keyTables[0]!.cache;
+  await a.set("k", "v1");
+  await a.hset("ns", "f", "h1");
+  const hits = cache.hits;
+  expect(await a.get("k")).toBe("v1");
+  expect(await a.hget("ns", "f")).toBe("h1");
+  expect(cache.hits).toBe(hits + 2);
+  // Overwrites and deletes replace the cached entry rather than leaving the old one.
+  await a.set("k", "v2");
+  expect(await a.get("k")).toBe("v2");
+  await a.del("k");
+  expect(await a.get("k")).toBeNull();
+  await a.hdel("ns", "f");
+  expect(await a.hget("ns", "f")).toBeNull();
+  a.disconnect();
+});
+
+test("the value cache never serves a write whose transaction failed", async () => {
+  await using server = await startTestServer({ numShards: 1, batchTimeoutMs: 20 });
+  const a = await client(server.port);
+  await a.set("k", "old");
+  await a.hset("ns", "f", "old");
+  expect(await a.get("k")).toBe("old");
+  fillDisk(server);
+  // One transaction: two small writes the cache would keep, then one the full disk refuses.
+  const replies = await a
+    .pipeline()
+    .set("k", "new")
+    .hset("ns", "f", "new")
+    .set("big", Buffer.alloc(512 * 1024, 3))
+    .exec();
+  expect(replies![2]![0]).toBeInstanceOf(Error);
+  const shard = server.handle.store.shards[0]!;
+  const stored = (sql: string) =>
+    (shard.db.query(sql).get() as { value: Uint8Array } | null)?.value.subarray(1);
+  const textOf = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString() : null);
+  // Whatever the outcome of each write, what is served is what SQLite holds.
+  expect(await a.get("k")).toBe(textOf(stored(`SELECT value FROM blobs WHERE key = 'k'`))!);
+  expect(await a.hget("ns", "f")).toBe(
+    textOf(stored(`SELECT value FROM "blobs_ns" WHERE key = 'f'`))!,
+  );
+  expect(await a.get("k")).toBe(replies![0]![0] ? "old" : "new");
+  freeDisk(server);
+  a.disconnect();
+});
+
 test("pipelined SETs from many clients share group commits", async () => {
   let transactions = 0;
   await using server = await startTestServer({ numShards: 1 });

@@ -1,0 +1,133 @@
+/**
+ * ValueCache: byte bound, write-through staging while a transaction is open (nothing a
+ * transaction wrote is visible outside it before commit, nothing survives a rollback), and
+ * ownBytes (cached values never pin a larger received chunk).
+ */
+import { describe, expect, test } from "bun:test";
+import { type CachedRow, ownBytes, ValueCache } from "../../../src/storage/cache.ts";
+
+const row = (text: string, expiresAt: number | null = null): CachedRow => ({
+  value: new TextEncoder().encode(text),
+  expiresAt,
+});
+const text = (r: CachedRow | undefined) =>
+  r === undefined ? undefined : r.value === null ? null : new TextDecoder().decode(r.value);
+
+describe("ValueCache outside transactions", () => {
+  test("set, get, delete", () => {
+    const cache = new ValueCache(1 << 20, 1024);
+    cache.set("a", row("1"));
+    expect(text(cache.get("a"))).toBe("1");
+    cache.set("a", row("2"));
+    expect(text(cache.get("a"))).toBe("2");
+    cache.delete("a");
+    expect(cache.get("a")).toBeUndefined();
+    expect(cache.size).toBe(0);
+    expect(cache.usedBytes).toBe(0);
+  });
+
+  test("values above the per-entry limit are not kept, and replace an older entry", () => {
+    const cache = new ValueCache(1 << 20, 4);
+    cache.set("a", row("1"));
+    cache.set("a", row("too long"));
+    expect(cache.get("a")).toBeUndefined();
+    expect(cache.takes(4)).toBe(true);
+    expect(cache.takes(5)).toBe(false);
+  });
+
+  test("the byte bound evicts the oldest entries", () => {
+    const cache = new ValueCache(1000, 1000);
+    for (let i = 0; i < 50; i++) cache.set(`k${i}`, row("x".repeat(20)));
+    expect(cache.usedBytes).toBeLessThanOrEqual(1000);
+    expect(cache.get("k0")).toBeUndefined();
+    expect(text(cache.get("k49"))).toBe("x".repeat(20));
+  });
+
+  test("a zero-byte cache keeps nothing", () => {
+    const cache = new ValueCache(0, 1024);
+    cache.set("a", row("1"));
+    expect(cache.get("a")).toBeUndefined();
+    expect(cache.takes(1)).toBe(false);
+  });
+});
+
+describe("ValueCache inside a write transaction", () => {
+  test("a staged write is visible inside the transaction and published by commit", () => {
+    const cache = new ValueCache(1 << 20, 1024);
+    cache.set("a", row("old"));
+    cache.begin();
+    cache.set("a", row("new"));
+    expect(text(cache.get("a"))).toBe("new");
+    cache.commit();
+    expect(text(cache.get("a"))).toBe("new");
+    expect(cache.size).toBe(1);
+  });
+
+  test("a rollback leaves no staged value behind and keeps the committed one", () => {
+    const cache = new ValueCache(1 << 20, 1024);
+    cache.set("a", row("old"));
+    cache.set("b", row("untouched"));
+    cache.begin();
+    cache.set("a", row("new"));
+    cache.set("c", row("created"));
+    cache.rollback();
+    // SQLite still holds "old" after the rollback; serving "new" would be wrong.
+    expect(text(cache.get("a"))).toBe("old");
+    expect(cache.get("c")).toBeUndefined();
+    expect(text(cache.get("b"))).toBe("untouched");
+  });
+
+  test("a delete inside the transaction hides the committed entry from reads in it", () => {
+    const cache = new ValueCache(1 << 20, 1024);
+    cache.set("a", row("old"));
+    cache.begin();
+    cache.delete("a");
+    expect(cache.get("a")).toBeUndefined();
+    cache.set("a", row("again"));
+    cache.delete("a");
+    cache.commit();
+    expect(cache.get("a")).toBeUndefined();
+  });
+
+  test("a read filled inside the transaction is published only on commit", () => {
+    const cache = new ValueCache(1 << 20, 1024);
+    cache.begin();
+    cache.set("a", row("read in tx"));
+    cache.rollback();
+    expect(cache.get("a")).toBeUndefined();
+    cache.begin();
+    cache.set("a", row("read in tx"));
+    cache.commit();
+    expect(text(cache.get("a"))).toBe("read in tx");
+  });
+
+  test("a new transaction discards what an abandoned one staged", () => {
+    const cache = new ValueCache(1 << 20, 1024);
+    cache.begin();
+    cache.set("a", row("lost"));
+    cache.begin();
+    cache.commit();
+    expect(cache.get("a")).toBeUndefined();
+  });
+
+  test("the byte bound holds after a large commit", () => {
+    const cache = new ValueCache(2000, 1000);
+    cache.begin();
+    for (let i = 0; i < 100; i++) cache.set(`k${i}`, row("y".repeat(30)));
+    cache.commit();
+    expect(cache.usedBytes).toBeLessThanOrEqual(2000);
+    expect(text(cache.get("k99"))).toBe("y".repeat(30));
+  });
+});
+
+describe("ownBytes", () => {
+  test("copies a view into a larger buffer and keeps a buffer of its own", () => {
+    const chunk = new Uint8Array(65536).fill(7);
+    const view = chunk.subarray(100, 200);
+    const kept = ownBytes(view);
+    expect(kept.buffer.byteLength).toBe(100);
+    expect(kept).toEqual(view);
+    const own = new Uint8Array(100);
+    expect(ownBytes(own)).toBe(own);
+  });
+});
