@@ -35,8 +35,11 @@ export const limits = {
    * (pages), in case the background checkpointer is not running.
    */
   walAutoCheckpointPages: 16_384,
-  /** Values larger than this are never cached, so one big blob cannot flush the cache. */
-  valueCacheEntryBytesMax: 256 * 1024,
+  /**
+   * A value larger than this fraction of a shard's value cache is never cached, so one big
+   * blob cannot flush it (with the default 192 MB over 4 shards: values up to 3 MiB).
+   */
+  valueCacheEntryShare: 1 / 16,
   /** How long the vacuum Worker's connection waits for a lock before a step fails. */
   vacuumBusyTimeoutMs: 5_000,
   /** How long a graceful shutdown waits for in-flight commands before closing anyway. */

@@ -202,7 +202,7 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
     doc: "How long a shard writer waits for more writes before committing; 0 = commit at once.",
   }),
   key("value_cache_mb", int(0), 192, {
-    doc: "Memory in MB for recently read values kept in front of SQLite (0 = off), split across shards.",
+    doc: "Memory in MB for recently read or written values kept in front of SQLite (0 = off), split across shards.",
   }),
   key("storage_compression.enabled", bool, false, {
     doc: "Compress newly written values; values already stored stay readable either way.",

@@ -135,9 +135,12 @@ export class Store {
         const writer = new ShardWriter(shard, this.scheduler, options.batchSize);
         this.writers.push(writer);
         this.scheduler.add(writer);
+        const cacheBytes = Math.floor(
+          ((options.valueCacheMb ?? 64) * 1024 * 1024) / options.numShards,
+        );
         const cache = new ValueCache(
-          Math.floor(((options.valueCacheMb ?? 64) * 1024 * 1024) / options.numShards),
-          limits.valueCacheEntryBytesMax,
+          cacheBytes,
+          Math.floor(cacheBytes * limits.valueCacheEntryShare),
         );
         shard.cache = cache;
         const keyTable = new KeyTable(i, shard.blobs, this.codec, cache, this.watches);
