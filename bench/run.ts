@@ -8,15 +8,16 @@
  *
  *   bun bench/run.ts [--workloads a,b|default|all|none] [--reps N] [--quick] [--requests N]
  *     [--durable] [--keyspace N] [--memory] [--memory-bytes 1GiB] [--memory-value 16KiB]
- *     [--startup] [--startup-runs N] [--shards N] [--all] [--list] [--out FILE]
+ *     [--startup] [--startup-runs N] [--latency] [--shards N] [--all] [--list] [--out FILE]
  *
- * With --keyspace, --memory or --startup and no --workloads, only those modes run.
+ * With --keyspace, --memory, --startup or --latency and no --workloads, only those modes run.
  * See bench/README.md for what each workload means.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type LatencyResult, latencyMode } from "./lib/latency.ts";
 import { measure, prefill } from "./lib/measure.ts";
 import {
   coldKeyspace,
@@ -46,6 +47,7 @@ const { values: flags } = parseArgs({
     "memory-value": { type: "string", default: "16KiB" },
     startup: { type: "boolean", default: false },
     "startup-runs": { type: "string" },
+    latency: { type: "boolean", default: false },
     shards: { type: "string", default: "4" },
     "load-seconds": { type: "string", default: "60" },
     all: { type: "boolean", default: false },
@@ -67,7 +69,7 @@ if (flags.list) {
 const reps = Number(flags.reps ?? (quick ? 2 : 3));
 const shards = Number(flags.shards);
 const named = (flags.workloads ?? flags.only)?.split(",").map((s) => s.trim()) ?? null;
-const special = flags.keyspace !== undefined || flags.memory || flags.startup;
+const special = flags.keyspace !== undefined || flags.memory || flags.startup || flags.latency;
 const defaults = catalog.filter((w) => !w.optional).map((w) => w.name);
 let names: string[];
 if (flags.all) names = [...catalog.map((w) => w.name), COLD_GET];
@@ -84,6 +86,7 @@ const selected: Workload[] = catalog.filter((w) => names.includes(w.name));
 const keyspace = flags.keyspace ? parseSize(flags.keyspace) : quick ? 50_000 : 1_000_000;
 const runMemory = flags.memory || flags.all;
 const runStartup = flags.startup || flags.all;
+const runLatency = flags.latency || flags.all;
 const memoryBytes = parseSize(flags["memory-bytes"] ?? (quick ? "64MiB" : "1GiB"));
 
 requireRedisTools();
@@ -151,10 +154,11 @@ const redis = new RedisServer(work, flags.durable);
 const notes: string[] = [];
 let memory: { rows: MemoryRow[]; what: string } | null = null;
 let startup: StartupResult | null = null;
+let latency: LatencyResult | null = null;
 const loadSeconds = Number(flags["load-seconds"]);
 
 try {
-  const standard = selected.length > 0 || names.includes(COLD_GET);
+  const standard = selected.length > 0 || names.includes(COLD_GET) || runLatency;
   if (standard) await Promise.all([ours.start(), redis.start()]);
   console.log(`ours: ${ours.describe()}; redis: ${redis.describe()}; ${reps} reps`);
   for (const w of selected) {
@@ -176,6 +180,10 @@ try {
     });
     for (const [name, p] of Object.entries(cold.pairs)) record(name, p);
     notes.push(...cold.notes);
+  }
+  if (runLatency) {
+    console.log("latency: GET p99 alone and while 50 clients SET");
+    latency = await latencyMode([ours, redis], { reps, requests: quick ? 20_000 : 50_000 });
   }
   await Promise.all([ours.stop(), redis.stop()]);
   if (runMemory) {
@@ -240,6 +248,16 @@ if (startup) {
   ]);
   out.push(table(["server", "first PONG ms median [min–max]", "RSS at PONG"], rows));
 }
+if (latency) {
+  out.push(`Latency: ${latency.what}`);
+  const p99 = (xs: Sample[] | undefined) => median((xs ?? []).map((x) => x.p99));
+  const rows = ["ours", "redis"].map((name) => {
+    const idle = p99(latency!.idle[name]);
+    const busy = p99(latency!.busy[name]);
+    return [name, idle.toFixed(2), busy.toFixed(2), `${(busy / idle).toFixed(2)}×`];
+  });
+  out.push(table(["server", "GET p99 ms alone", "GET p99 ms under SET load", "busy/idle"], rows));
+}
 if (notes.length > 0) out.push(notes.map((n) => `- ${n}`).join("\n"));
 console.log(`\n${out.join("\n\n")}`);
 
@@ -264,6 +282,7 @@ const result = {
   ...(notes.length > 0 ? { notes } : {}),
   ...(memory ? { memory } : {}),
   ...(startup ? { startup } : {}),
+  ...(latency ? { latency } : {}),
 };
 const outDir = join(import.meta.dir, "results");
 mkdirSync(outDir, { recursive: true });
