@@ -183,6 +183,16 @@ export function ownBytes(value: Uint8Array): Uint8Array {
     : value.slice();
 }
 
+/**
+ * The bytes to cache for `value`, given what was stored for it: when the stored form is the
+ * raw header (0) plus the value, a view of it (a fresh buffer of its own) saves a copy.
+ */
+export function cacheableValue(value: Uint8Array, stored: Uint8Array): Uint8Array {
+  return stored[0] === 0 && stored.length === value.length + 1
+    ? stored.subarray(1)
+    : ownBytes(value);
+}
+
 /** Cached expiries are numbers; one beyond 2^53 only needs to compare as "far future". */
 export function expiryNumber(expiresAt: number | bigint | null): number | null {
   return typeof expiresAt === "bigint" ? Number(expiresAt) : expiresAt;

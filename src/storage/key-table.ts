@@ -4,7 +4,7 @@
  * and the value cache applied, and touches WATCHed keys. Knows nothing of the protocol.
  */
 import { StorageError } from "../errors.ts";
-import { type CachedRow, expiryNumber, ownBytes, type ValueCache } from "./cache.ts";
+import { type CachedRow, cacheableValue, expiryNumber, type ValueCache } from "./cache.ts";
 import type { ValueCodec } from "./codecs/codec.ts";
 import { type KeyParam, keyId } from "./keys.ts";
 import type { ExpiryMs, TableStatements } from "./shard.ts";
@@ -68,10 +68,12 @@ export class KeyTable implements RowTable {
   put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
     const id = keyId(key);
     this.watches.touch(id);
-    this.statements.upsert(key, this.codec.encode(value), now, expiresAt);
+    const stored = this.codec.encode(value);
+    this.statements.upsert(key, stored, now, expiresAt);
     // Write-through, after the statement succeeded (cache.ts stages it until COMMIT).
     if (this.cache.takes(value.length)) {
-      this.cache.set(id, { value: ownBytes(value), expiresAt: expiryNumber(expiresAt) });
+      const cached = cacheableValue(value, stored);
+      this.cache.set(id, { value: cached, expiresAt: expiryNumber(expiresAt) });
     } else this.cache.delete(id);
   }
 

@@ -8,7 +8,7 @@
  * It must not import protocol, commands or cluster code; row SQL comes from sql.ts.
  */
 import type { Database, Statement } from "bun:sqlite";
-import { type CachedRow, ownBytes, type ValueCache } from "./cache.ts";
+import { type CachedRow, cacheableValue, type ValueCache } from "./cache.ts";
 import type { ValueCodec } from "./codecs/codec.ts";
 import { type KeyParam, keyId } from "./keys.ts";
 import { type Shard, TableStatements } from "./shard.ts";
@@ -162,7 +162,7 @@ export class NamespaceTable {
     expiresAt: number | null,
   ): boolean {
     const isNew = this.rows.upsertVersionStmt.get(field, stored, now, expiresAt)!.version === 0;
-    this.remember(field, value, expiresAt);
+    this.remember(field, value, stored, expiresAt);
     return isNew;
   }
 
@@ -175,7 +175,7 @@ export class NamespaceTable {
     expiresAt: number | null,
   ): void {
     this.rows.upsert(field, stored, now, expiresAt);
-    this.remember(field, value, expiresAt);
+    this.remember(field, value, stored, expiresAt);
   }
 
   /** Deletes the field; true when it was live. */
@@ -195,9 +195,15 @@ export class NamespaceTable {
   }
 
   /** Write-through after a successful statement (the cache stages it until COMMIT). */
-  private remember(field: KeyParam, value: Uint8Array, expiresAt: number | null): void {
+  private remember(
+    field: KeyParam,
+    value: Uint8Array,
+    stored: Uint8Array,
+    expiresAt: number | null,
+  ): void {
     const id = this.prefix + keyId(field);
-    if (this.cache.takes(value.length)) this.cache.set(id, { value: ownBytes(value), expiresAt });
+    if (this.cache.takes(value.length))
+      this.cache.set(id, { value: cacheableValue(value, stored), expiresAt });
     else this.cache.delete(id);
   }
 

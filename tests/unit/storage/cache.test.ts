@@ -4,7 +4,12 @@
  * ownBytes (cached values never pin a larger received chunk).
  */
 import { describe, expect, test } from "bun:test";
-import { type CachedRow, ownBytes, ValueCache } from "../../../src/storage/cache.ts";
+import {
+  type CachedRow,
+  cacheableValue,
+  ownBytes,
+  ValueCache,
+} from "../../../src/storage/cache.ts";
 
 const row = (text: string, expiresAt: number | null = null): CachedRow => ({
   value: new TextEncoder().encode(text),
@@ -129,5 +134,22 @@ describe("ownBytes", () => {
     expect(kept).toEqual(view);
     const own = new Uint8Array(100);
     expect(ownBytes(own)).toBe(own);
+  });
+});
+
+describe("cacheableValue", () => {
+  test("reuses a raw-encoded stored buffer and copies otherwise", () => {
+    const chunk = new Uint8Array(1000).fill(5);
+    const value = chunk.subarray(10, 20);
+    const raw = new Uint8Array(11);
+    raw.set(value, 1);
+    const fromRaw = cacheableValue(value, raw);
+    expect(fromRaw.buffer).toBe(raw.buffer);
+    expect(fromRaw).toEqual(value);
+    // A compressed form (header 1) cannot serve as the value: an own copy is kept.
+    const compressed = new Uint8Array([1, 2, 3]);
+    const copied = cacheableValue(value, compressed);
+    expect(copied).toEqual(value);
+    expect(copied.buffer.byteLength).toBe(10);
   });
 });
