@@ -34,6 +34,11 @@ export class ValueCache {
    */
   private readonly stagedIndex = new Map<string, CachedRow | null>();
   private indexed = 0;
+  /**
+   * Bytes charged so far: exact after drop() and recount(), an upper bound otherwise, because
+   * an overwrite charges the new entry without looking up the old one (that lookup cost as much
+   * as the rest of a cached write). recount() makes it exact before anything is evicted.
+   */
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -41,6 +46,8 @@ export class ValueCache {
   constructor(
     private readonly maxBytes: number,
     private readonly maxValueBytes: number,
+    /** Written values above this size are not cached by the write (see limits.ts). */
+    private readonly writeThroughBytesMax = maxValueBytes,
   ) {}
 
   get size(): number {
@@ -48,6 +55,7 @@ export class ValueCache {
   }
 
   get usedBytes(): number {
+    this.recount();
     return this.bytes;
   }
 
@@ -69,6 +77,11 @@ export class ValueCache {
   /** Whether a value of this many bytes would be kept (callers skip copying it otherwise). */
   takes(valueBytes: number): boolean {
     return this.maxBytes > 0 && valueBytes <= this.maxValueBytes;
+  }
+
+  /** Whether a write of a value this large should fill the cache (write-through). */
+  takesWrite(valueBytes: number): boolean {
+    return this.takes(valueBytes) && valueBytes <= this.writeThroughBytesMax;
   }
 
   set(id: string, row: CachedRow): void {
@@ -99,9 +112,6 @@ export class ValueCache {
       this.drop(id);
       return;
     }
-    const old = this.rows.get(id);
-    if (old !== undefined)
-      this.bytes -= (old.value?.length ?? 0) + id.length * 2 + ENTRY_OVERHEAD_BYTES;
     this.rows.set(id, row);
     this.bytes += bytes + id.length * 2 + ENTRY_OVERHEAD_BYTES;
     if (this.bytes > this.maxBytes) this.evict();
@@ -164,7 +174,16 @@ export class ValueCache {
     this.bytes = 0;
   }
 
+  /** Makes the byte count exact (overwrites may have left it too high). */
+  private recount(): void {
+    let total = 0;
+    for (const [id, row] of this.rows) total += (row.value?.length ?? 0) + id.length * 2;
+    this.bytes = total + this.rows.size * ENTRY_OVERHEAD_BYTES;
+  }
+
   private evict(): void {
+    this.recount();
+    if (this.bytes <= this.maxBytes) return;
     for (const [id, row] of this.rows) {
       if (this.bytes <= this.maxBytes * 0.9) break;
       this.bytes -= (row.value?.length ?? 0) + id.length * 2 + ENTRY_OVERHEAD_BYTES;
@@ -174,23 +193,12 @@ export class ValueCache {
 }
 
 /**
- * A value to keep: request arguments are views into the received chunk, and keeping a small
- * view would pin the whole chunk, so such a view is copied. A buffer of its own is kept as is.
+ * The bytes to cache for a value just written: an own copy. (A view into the raw-encoded
+ * buffer would save the copy in principle, but JavaScriptCore then moves that small buffer
+ * out of its fast storage, which costs more: measured.)
  */
-export function ownBytes(value: Uint8Array): Uint8Array {
-  return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength
-    ? value
-    : value.slice();
-}
-
-/**
- * The bytes to cache for `value`, given what was stored for it: when the stored form is the
- * raw header (0) plus the value, a view of it (a fresh buffer of its own) saves a copy.
- */
-export function cacheableValue(value: Uint8Array, stored: Uint8Array): Uint8Array {
-  return stored[0] === 0 && stored.length === value.length + 1
-    ? stored.subarray(1)
-    : ownBytes(value);
+export function cacheableValue(value: Uint8Array): Uint8Array {
+  return value.slice();
 }
 
 /** Cached expiries are numbers; one beyond 2^53 only needs to compare as "far future". */

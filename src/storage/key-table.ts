@@ -71,8 +71,8 @@ export class KeyTable implements RowTable {
     const stored = this.codec.encode(value);
     this.statements.upsert(key, stored, now, expiresAt);
     // Write-through, after the statement succeeded (cache.ts stages it until COMMIT).
-    if (this.cache.takes(value.length)) {
-      const cached = cacheableValue(value, stored);
+    if (this.cache.takesWrite(value.length)) {
+      const cached = cacheableValue(value);
       this.cache.set(id, { value: cached, expiresAt: expiryNumber(expiresAt) });
     } else this.cache.delete(id);
   }

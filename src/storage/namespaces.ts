@@ -162,7 +162,7 @@ export class NamespaceTable {
     expiresAt: number | null,
   ): boolean {
     const isNew = this.rows.upsertVersionStmt.get(field, stored, now, expiresAt)!.version === 0;
-    this.remember(field, value, stored, expiresAt);
+    this.remember(field, value, expiresAt);
     return isNew;
   }
 
@@ -175,7 +175,7 @@ export class NamespaceTable {
     expiresAt: number | null,
   ): void {
     this.rows.upsert(field, stored, now, expiresAt);
-    this.remember(field, value, stored, expiresAt);
+    this.remember(field, value, expiresAt);
   }
 
   /** Deletes the field; true when it was live. */
@@ -195,15 +195,10 @@ export class NamespaceTable {
   }
 
   /** Write-through after a successful statement (the cache stages it until COMMIT). */
-  private remember(
-    field: KeyParam,
-    value: Uint8Array,
-    stored: Uint8Array,
-    expiresAt: number | null,
-  ): void {
+  private remember(field: KeyParam, value: Uint8Array, expiresAt: number | null): void {
     const id = this.prefix + keyId(field);
-    if (this.cache.takes(value.length))
-      this.cache.set(id, { value: cacheableValue(value, stored), expiresAt });
+    if (this.cache.takesWrite(value.length))
+      this.cache.set(id, { value: cacheableValue(value), expiresAt });
     else this.cache.delete(id);
   }
 

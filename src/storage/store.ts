@@ -141,6 +141,7 @@ export class Store {
         const cache = new ValueCache(
           cacheBytes,
           Math.floor(cacheBytes * limits.valueCacheEntryShare),
+          limits.writeThroughBytesMax,
         );
         shard.cache = cache;
         const keyTable = new KeyTable(i, shard.blobs, this.codec, cache, this.watches);

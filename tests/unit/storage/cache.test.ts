@@ -1,15 +1,10 @@
 /**
  * ValueCache: byte bound, write-through staging while a transaction is open (nothing a
  * transaction wrote is visible outside it before commit, nothing survives a rollback), and
- * ownBytes (cached values never pin a larger received chunk).
+ * cacheableValue (cached values never pin a larger received chunk).
  */
 import { describe, expect, test } from "bun:test";
-import {
-  type CachedRow,
-  cacheableValue,
-  ownBytes,
-  ValueCache,
-} from "../../../src/storage/cache.ts";
+import { type CachedRow, cacheableValue, ValueCache } from "../../../src/storage/cache.ts";
 
 const row = (text: string, expiresAt: number | null = null): CachedRow => ({
   value: new TextEncoder().encode(text),
@@ -46,6 +41,24 @@ describe("ValueCache outside transactions", () => {
     expect(cache.usedBytes).toBeLessThanOrEqual(1000);
     expect(cache.get("k0")).toBeUndefined();
     expect(text(cache.get("k49"))).toBe("x".repeat(20));
+  });
+
+  test("writes fill the cache only up to the write-through size", () => {
+    const cache = new ValueCache(1 << 20, 1024, 16);
+    expect(cache.takesWrite(16)).toBe(true);
+    expect(cache.takesWrite(17)).toBe(false);
+    expect(cache.takes(17)).toBe(true);
+  });
+
+  test("overwrites do not inflate the byte count that eviction and metrics see", () => {
+    const cache = new ValueCache(10_000, 1000);
+    for (let i = 0; i < 1000; i++) cache.set("same", row("z".repeat(50)));
+    expect(cache.size).toBe(1);
+    expect(cache.usedBytes).toBeLessThan(200);
+    // Nothing was evicted for the overcount: every distinct key still fits.
+    for (let i = 0; i < 40; i++) cache.set(`k${i}`, row("z".repeat(50)));
+    for (let i = 0; i < 1000; i++) cache.set("k0", row("z".repeat(50)));
+    expect(cache.size).toBe(41);
   });
 
   test("a zero-byte cache keeps nothing", () => {
@@ -125,31 +138,12 @@ describe("ValueCache inside a write transaction", () => {
   });
 });
 
-describe("ownBytes", () => {
-  test("copies a view into a larger buffer and keeps a buffer of its own", () => {
+describe("cacheableValue", () => {
+  test("copies a view into a larger buffer", () => {
     const chunk = new Uint8Array(65536).fill(7);
     const view = chunk.subarray(100, 200);
-    const kept = ownBytes(view);
+    const kept = cacheableValue(view);
     expect(kept.buffer.byteLength).toBe(100);
     expect(kept).toEqual(view);
-    const own = new Uint8Array(100);
-    expect(ownBytes(own)).toBe(own);
-  });
-});
-
-describe("cacheableValue", () => {
-  test("reuses a raw-encoded stored buffer and copies otherwise", () => {
-    const chunk = new Uint8Array(1000).fill(5);
-    const value = chunk.subarray(10, 20);
-    const raw = new Uint8Array(11);
-    raw.set(value, 1);
-    const fromRaw = cacheableValue(value, raw);
-    expect(fromRaw.buffer).toBe(raw.buffer);
-    expect(fromRaw).toEqual(value);
-    // A compressed form (header 1) cannot serve as the value: an own copy is kept.
-    const compressed = new Uint8Array([1, 2, 3]);
-    const copied = cacheableValue(value, compressed);
-    expect(copied).toEqual(value);
-    expect(copied.buffer.byteLength).toBe(10);
   });
 });
