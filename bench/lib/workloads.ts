@@ -29,6 +29,8 @@ export interface Workload {
 export interface Sizes {
   /** Requests per run for 100 B workloads. */
   n: number;
+  /** Requests per run for pipelined (-P 16) workloads: 10 × n, so a run lasts over a second. */
+  nPipelined: number;
   n16k: number;
   n1m: number;
   nLognormal: number;
@@ -38,6 +40,7 @@ export function sizesFor(quick: boolean, requests: number | null): Sizes {
   const n = requests ?? (quick ? 20_000 : 100_000);
   return {
     n,
+    nPipelined: n * 10,
     n16k: Math.min(n, quick ? 5_000 : 20_000),
     n1m: Math.min(n, quick ? 200 : 2_000),
     nLognormal: Math.min(n, quick ? 2_000 : 20_000),
@@ -88,14 +91,14 @@ export function workloads(s: Sizes): Workload[] {
     rb(
       "set-100B-P16",
       "SET 100 B, 50 clients, pipeline depth 16",
-      small(["-d", "100", "-P", "16", "-t", "set"]),
-      s.n,
+      small(["-d", "100", "-P", "16", "-t", "set"], s.nPipelined),
+      s.nPipelined,
     ),
     rb(
       "get-100B-P16",
       "GET 100 B, 50 clients, pipeline depth 16",
-      small(["-d", "100", "-P", "16", "-t", "get"]),
-      s.n,
+      small(["-d", "100", "-P", "16", "-t", "get"], s.nPipelined),
+      s.nPipelined,
       keys100,
     ),
     rb(
