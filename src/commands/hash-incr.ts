@@ -6,7 +6,7 @@
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
-import { writeNamespaceShard } from "../storage/namespaces.ts";
+import { writeFields } from "../storage/namespaces.ts";
 import { bigInteger } from "./args.ts";
 import { namespaceArg } from "./hash.ts";
 import { addFloat, addInteger, parseIncrement } from "./numeric.ts";
@@ -26,7 +26,7 @@ function updateField<T>(
   const store = ctx.server.store;
   const field = keyParam(args[2]!);
   const shard = store.shardOf(args[2]!);
-  return writeNamespaceShard(store, shard, (now) => {
+  return writeFields(store, shard, (now) => {
     const old = store.namespaces.table(shard, ns)?.live(field, now) ?? null;
     const { text, reply } = next(old?.value ?? null);
     const value = encoder.encode(text);

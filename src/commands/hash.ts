@@ -18,11 +18,12 @@
 import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { map, OK, type Reply } from "../protocol/reply.ts";
+import type { FieldRows } from "../storage/inflight-fields.ts";
 import { type KeyParam, keyBytes, keyParam } from "../storage/keys.ts";
 import {
   type FieldEntry,
-  type NamespaceTable,
   parseNamespace,
+  writeFields,
   writeNamespaceShard,
 } from "../storage/namespaces.ts";
 import type { Store } from "../storage/store.ts";
@@ -73,7 +74,7 @@ export function perShard<T>(
 ): Promise<T[]> {
   const parts: Promise<T>[] = [];
   for (const [shard, positions] of store.groupByShard(fields)) {
-    parts.push(writeNamespaceShard(store, shard, (now) => fn(shard, positions, now)));
+    parts.push(writeFields(store, shard, (now) => fn(shard, positions, now)));
   }
   return Promise.all(parts);
 }
@@ -88,7 +89,7 @@ export async function forEachLiveField(
   ns: string,
   fields: Uint8Array[],
   visit: (
-    table: NamespaceTable,
+    table: FieldRows,
     position: number,
     field: KeyParam,
     entry: FieldEntry,
@@ -148,7 +149,7 @@ function setOne(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const field = keyParam(args[2]!);
   const stored = store.codec.encode(args[3]!);
   const shard = store.shardOf(args[2]!);
-  return writeNamespaceShard(store, shard, (now) =>
+  return writeFields(store, shard, (now) =>
     store.namespaces.ensure(shard, ns).putEncodedIsNew(field, args[3]!, stored, now, null) ? 1 : 0,
   );
 }
@@ -164,7 +165,7 @@ function hsetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const field = keyParam(args[2]!);
   const stored = store.codec.encode(args[3]!);
   const shard = store.shardOf(args[2]!);
-  return writeNamespaceShard(store, shard, (now) => {
+  return writeFields(store, shard, (now) => {
     if (store.namespaces.table(shard, ns)?.has(field, now)) return 0;
     store.namespaces.ensure(shard, ns).putEncoded(field, args[3]!, stored, now, null);
     return 1;
@@ -243,6 +244,8 @@ function walk(
 ): Reply[] | [Reply, Reply][] {
   const ns = namespaceArg(args);
   const store = ctx.server.store;
+  // With async_write, commit pending field writes first: the walk reads SQLite.
+  store.settle();
   const now = store.now();
   const pairs: [Reply, Reply][] = [];
   const flat: Reply[] = [];
@@ -342,6 +345,8 @@ async function hgetdel(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 }
 
 function namespacesCommand(ctx: Ctx): Reply {
+  // A namespace first written by a pending async write exists once that write commits.
+  ctx.server.store.settle();
   return ctx.server.store.namespaces.names();
 }
 

@@ -10,6 +10,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { type CachedRow, cacheableValue, type ValueCache } from "./cache.ts";
 import type { ValueCodec } from "./codecs/codec.ts";
+import type { FieldRows, PendingFields } from "./inflight-fields.ts";
 import { type KeyParam, keyId } from "./keys.ts";
 import { type Shard, TableStatements } from "./shard.ts";
 import { createTableSql } from "./sql.ts";
@@ -319,18 +320,45 @@ export interface FieldPage {
 /** Every shard's namespace tables; one instance per Store (Store.namespaces). */
 export class Namespaces {
   readonly shards: ShardNamespaces[];
+  /** With async_write: each shard's pending field writes (inflight-fields.ts). */
+  private overlay: PendingFields[] | null = null;
 
   /** `caches[i]` is shard i's value cache, shared with its plain keys. */
   constructor(shards: readonly Shard[], codec: ValueCodec, caches: readonly ValueCache[]) {
     this.shards = shards.map((shard, i) => new ShardNamespaces(shard, codec, caches[i]!));
   }
 
-  table(shard: number, ns: string): NamespaceTable | null {
-    return this.shards[shard]!.table(ns);
+  /** Routes field reads and writes through pending-write overlays (async_write). */
+  useOverlay(overlay: PendingFields[]): void {
+    this.overlay = overlay;
   }
 
-  ensure(shard: number, ns: string): NamespaceTable {
-    return this.shards[shard]!.ensure(ns);
+  /** True when field writes are applied to an overlay at once rather than queued (async). */
+  get overlaid(): boolean {
+    return this.overlay !== null;
+  }
+
+  /** The overlays, empty without async_write (FLUSHDB clears them). */
+  get pending(): readonly PendingFields[] {
+    return this.overlay ?? [];
+  }
+
+  /**
+   * The namespace in this shard as commands see it, or null when it has no field here. Inside
+   * a writer flush, or without async_write, that is the table itself.
+   */
+  table(shard: number, ns: string): FieldRows | null {
+    const overlay = this.overlay?.[shard];
+    const table = this.shards[shard]!.table(ns);
+    if (!overlay || overlay.scheduler.flushing) return table;
+    return table !== null || overlay.hasPending(ns) ? overlay.view(ns) : null;
+  }
+
+  /** Like table(), creating the namespace's table when missing (inside a writer transaction). */
+  ensure(shard: number, ns: string): FieldRows {
+    const overlay = this.overlay?.[shard];
+    if (!overlay || overlay.scheduler.flushing) return this.shards[shard]!.ensure(ns);
+    return overlay.view(ns);
   }
 
   /** Names of all namespaces with a table in at least one shard, sorted. */
@@ -378,6 +406,28 @@ export function writeNamespaceShard<T>(
 }
 
 /**
+ * Runs a field write on one shard. Without async_write it is queued like any write and
+ * settles after COMMIT (writeNamespaceShard). With async_write `fn` runs at once against the
+ * pending-writes overlay, which queues the physical effect; it waits only for queue room.
+ */
+export function writeFields<T>(store: Store, shard: number, fn: (now: number) => T): Promise<T> {
+  if (!store.namespaces.overlaid) return writeNamespaceShard(store, shard, fn);
+  return runNow(store, [shard], fn);
+}
+
+function runNow<T>(store: Store, shards: readonly number[], fn: (now: number) => T): Promise<T> {
+  const full = shards.find((shard) => !store.writers[shard]!.hasRoom);
+  if (full !== undefined) {
+    return store.writers[full]!.waitForRoom().then(() => runNow(store, shards, fn));
+  }
+  try {
+    return Promise.resolve(fn(store.now()));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
  * A multi-shard write that must be all-or-nothing (HSETEX FNX/FXX: "none of the fields
  * exist" / "all of them exist"). It runs as one Store.writeMany operation: `fn` runs once
  * with every involved shard inside its own open transaction, after everything queued before
@@ -395,6 +445,8 @@ export function writeJointly<R>(
   shards: readonly number[],
   fn: (now: number) => R,
 ): Promise<R> {
+  // With async_write, `fn` runs at once: one synchronous call over the overlays is atomic.
+  if (store.namespaces.overlaid) return runNow(store, shards, fn);
   return store.writeMany(shards, fn).catch((error: unknown) => {
     for (const shard of new Set(shards)) store.namespaces.shards[shard]!.reload();
     throw error;

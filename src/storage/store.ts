@@ -12,6 +12,7 @@ import { ValueCache } from "./cache.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
 import { PendingTable } from "./inflight.ts";
+import { PendingFields } from "./inflight-fields.ts";
 import { KeyTable, type LiveEntry, type RowTable } from "./key-table.ts";
 import { keyParam } from "./keys.ts";
 import { acquireDataDirLock } from "./maintenance.ts";
@@ -157,6 +158,16 @@ export class Store {
         this.codec,
         this.keyTables.map((t) => t.cache),
       );
+      if (this.asyncWrite) {
+        this.namespaces.useOverlay(
+          this.namespaces.shards.map(
+            (catalog, i) =>
+              new PendingFields(i, catalog, this.codec, this.writers[i]!, this.scheduler, (s, e) =>
+                this.asyncFailure(s, e),
+              ),
+          ),
+        );
+      }
     } catch (error) {
       for (const shard of this.shards) shard.db.close();
       this.releaseLock();
@@ -254,6 +265,7 @@ export class Store {
   async clear(): Promise<void> {
     this.watches.touchAll();
     for (const t of this.pendingTables) t.clearPending();
+    for (const fields of this.namespaces.pending) fields.clear();
     await Promise.all(
       this.shards.map((shard, i) =>
         this.writeShard(i, (now) => {
