@@ -39,6 +39,7 @@ export interface Config {
     autoUpgradeLegacyAutoVacuum: boolean;
     autoUpgradeLegacyAutoVacuumConcurrency: number;
     journalSizeLimitMb: number;
+    prewarm: boolean;
   };
   metrics: { enabled: boolean; addr: Addr };
   cluster: {
@@ -249,6 +250,9 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
   }),
   key("sqlite.journal_size_limit_mb", int(0), 64, {
     doc: "Size in MB the WAL file is truncated back to after a checkpoint.",
+  }),
+  key("sqlite.prewarm", bool, true, {
+    doc: "At startup, read the shard files once in the background so the OS caches them, if they fit in half the available memory; false = leave it to the first reads.",
   }),
   key("metrics.enabled", bool, false, {
     doc: "Serve Prometheus /metrics and /health over HTTP.",

@@ -5,6 +5,7 @@
  * the WAL bounded anyway, only on the request path.
  */
 import type { Logger } from "../log.ts";
+import { workerUrl } from "./worker-url.ts";
 
 export interface CheckpointerOptions {
   paths: string[];
@@ -23,7 +24,7 @@ export class Checkpointer {
 
   start(): void {
     try {
-      this.worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url).href);
+      this.worker = new Worker(workerUrl("checkpoint-worker.ts"));
     } catch (error) {
       this.options.log?.warn(
         `checkpoint worker unavailable, SQLite checkpoints inline: ${(error as Error).message}`,
@@ -38,6 +39,14 @@ export class Checkpointer {
         this.failures++;
         this.options.log?.warn(`shard ${msg.shard}: background checkpoint failed: ${msg.error}`);
       }
+    };
+    this.worker.onerror = (event) => {
+      // SQLite's own automatic checkpoint (a higher threshold) keeps the WAL bounded instead.
+      this.options.log?.error(
+        `checkpoint worker failed (${event.message}); SQLite checkpoints inline from now on`,
+      );
+      this.worker?.terminate();
+      this.worker = null;
     };
     (this.worker as unknown as { unref?: () => void }).unref?.();
     this.worker.postMessage({

@@ -17,6 +17,8 @@ export interface SqliteSettings {
   journalSizeLimitMb: number;
   autoUpgradeLegacyAutoVacuum?: boolean;
   autoUpgradeLegacyAutoVacuumConcurrency?: number;
+  /** Read the shard files once at startup so the OS caches them (prewarm.ts); default true. */
+  prewarm?: boolean;
 }
 
 /**

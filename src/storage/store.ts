@@ -18,6 +18,7 @@ import { keyParam } from "./keys.ts";
 import { acquireDataDirLock } from "./maintenance.ts";
 import { migrationInProgress } from "./migrate.ts";
 import { Namespaces } from "./namespaces.ts";
+import { availableMemory, Prewarmer, planPrewarm } from "./prewarm.ts";
 import { createRouter, type Router } from "./routing.ts";
 import { Shard, type SqliteSettings } from "./shard.ts";
 import { WalSyncer } from "./syncer.ts";
@@ -74,6 +75,8 @@ export class Store {
   readonly namespaces: Namespaces;
   readonly now: () => number;
   readonly checkpointer: Checkpointer;
+  /** The startup prewarm of the shard files; null when `[sqlite] prewarm = false`. */
+  readonly prewarm: Prewarmer | null;
   /** The off-loop WAL fsync for synchronous = FULL, or null (other settings, or no Worker). */
   readonly syncer: WalSyncer | null = null;
   /** What the startup auto_vacuum upgrade did (the metrics registry renders it). */
@@ -181,6 +184,16 @@ export class Store {
       log: options.log,
     });
     this.checkpointer.start();
+    this.prewarm =
+      (options.sqlite.prewarm ?? true)
+        ? new Prewarmer(
+            planPrewarm(
+              this.shards.map((s) => s.path),
+              availableMemory(),
+            ),
+            options.log,
+          )
+        : null;
   }
 
   get shardCount(): number {
@@ -331,6 +344,7 @@ export class Store {
     await this.scheduler.drain();
     this.syncer?.stop();
     await this.checkpointer.stop();
+    this.prewarm?.stop();
     for (const shard of this.shards) shard.close();
     this.releaseLock();
   }

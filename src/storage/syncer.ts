@@ -6,7 +6,9 @@
  * every fsync covers all the commits made while the previous one ran (group commit).
  * Durability equals SQLite's FULL: nothing is acknowledged before its WAL frames are synced.
  */
+import { closeSync, fdatasyncSync, openSync } from "node:fs";
 import type { Logger } from "../log.ts";
+import { workerUrl } from "./worker-url.ts";
 
 interface Waiter {
   resolve: () => void;
@@ -16,7 +18,10 @@ interface Waiter {
 export class WalSyncer {
   private worker: Worker | null = null;
   private nextId = 1;
-  private inFlight: { id: number; waiters: Waiter[] } | null = null;
+  private inFlight: { id: number; paths: string[]; waiters: Waiter[] } | null = null;
+  /** Set when the Worker failed after starting: fsyncs then run here, blocking, but durable. */
+  private inline = false;
+  private log: Logger | undefined;
   private queuedPaths = new Set<string>();
   private queuedWaiters: Waiter[] = [];
   syncs = 0;
@@ -30,14 +35,16 @@ export class WalSyncer {
 
   /** Starts the Worker; returns false when it cannot run (the caller keeps SQLite's FULL). */
   start(log?: Logger): boolean {
+    this.log = log;
     try {
-      this.worker = new Worker(new URL("./fsync-worker.ts", import.meta.url).href);
+      this.worker = new Worker(workerUrl("fsync-worker.ts"));
     } catch (error) {
       log?.warn(`fsync worker unavailable, SQLite fsyncs inline: ${(error as Error).message}`);
       return false;
     }
     this.worker.onmessage = (event: MessageEvent<{ id: number; error?: string }>) =>
       this.done(event.data);
+    this.worker.onerror = (event) => this.workerFailed(event.message);
     (this.worker as unknown as { unref?: () => void }).unref?.();
     return true;
   }
@@ -53,13 +60,42 @@ export class WalSyncer {
   }
 
   private flush(): void {
-    if (!this.worker || this.queuedWaiters.length === 0) return;
+    if (this.queuedWaiters.length === 0) return;
     const id = this.nextId++;
-    this.inFlight = { id, waiters: this.queuedWaiters };
     const paths = [...this.queuedPaths];
+    this.inFlight = { id, paths, waiters: this.queuedWaiters };
     this.queuedWaiters = [];
     this.queuedPaths = new Set();
-    this.worker.postMessage({ id, paths });
+    if (this.inline || !this.worker) this.syncHere(id, paths);
+    else this.worker.postMessage({ id, paths });
+  }
+
+  /** The Worker died (or never loaded): log it once and finish every sync on this thread. */
+  private workerFailed(message: string): void {
+    if (this.inline) return;
+    this.inline = true;
+    this.log?.error(`fsync worker failed (${message}); WAL fsyncs now run on the event loop`);
+    this.worker?.terminate();
+    this.worker = null;
+    const batch = this.inFlight;
+    if (batch) queueMicrotask(() => this.syncHere(batch.id, batch.paths));
+  }
+
+  private syncHere(id: number, paths: string[]): void {
+    let error: string | undefined;
+    for (const path of paths) {
+      try {
+        const fd = openSync(path, "r+");
+        try {
+          fdatasyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") error = String((e as Error).message);
+      }
+    }
+    queueMicrotask(() => this.done({ id, error }));
   }
 
   private done(msg: { id: number; error?: string }): void {

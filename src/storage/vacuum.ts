@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import type { Shard } from "./shard.ts";
+import { workerUrl } from "./worker-url.ts";
 import type { ShardWriter } from "./writer.ts";
 
 export type VacuumMode = "incremental" | "full";
@@ -230,7 +231,7 @@ class WorkerUnavailable extends Error {}
 function vacuumInWorker(path: string, options: VacuumOptions): Promise<ExecutedVacuum> {
   let worker: Worker;
   try {
-    worker = new Worker(new URL("./vacuum-worker.ts", import.meta.url).href);
+    worker = new Worker(workerUrl("vacuum-worker.ts"));
   } catch (error) {
     return Promise.reject(new WorkerUnavailable(message(error)));
   }

@@ -17,6 +17,7 @@ test("the compiled single-file binary serves a real client from another director
         join(ROOT, "src/storage/checkpoint-worker.ts"),
         join(ROOT, "src/storage/fsync-worker.ts"),
         join(ROOT, "src/storage/vacuum-worker.ts"),
+        join(ROOT, "src/storage/prewarm-worker.ts"),
         "--compile",
         "--outfile",
         binary,
@@ -31,7 +32,8 @@ test("the compiled single-file binary serves a real client from another director
     const port = freePort();
     const config = writeConfig(
       dir,
-      `data_dir = "${dir}/data"\nnum_shards = 3\naddr = "127.0.0.1:${port}"\n`,
+      // FULL makes writes go through the fsync Worker: every Worker must load in the binary.
+      `data_dir = "${dir}/data"\nnum_shards = 3\naddr = "127.0.0.1:${port}"\n[sqlite]\nsynchronous = "FULL"\n`,
     );
     const server = await startProcess(["--config", config], [binary], dir);
     const client = new Redis({ port, lazyConnect: true });
@@ -40,6 +42,12 @@ test("the compiled single-file binary serves a real client from another director
     expect(await client.set("blob", value)).toBe("OK");
     expect(Buffer.compare((await client.getBuffer("blob"))!, value)).toBe(0);
     client.disconnect();
+    // The Workers are separate entry points of the binary: they must load inside it.
+    const deadline = Date.now() + 10_000;
+    while (!server.output().includes("prewarm: read") && Date.now() < deadline) await Bun.sleep(20);
+    expect(server.output()).toContain("prewarm: read");
+    expect(server.output()).not.toContain("unavailable");
+    expect(server.output()).not.toContain("worker failed");
     server.proc.kill("SIGTERM");
     expect(await server.proc.exited).toBe(0);
   } finally {

@@ -66,6 +66,7 @@ describe("defaults", () => {
         autoUpgradeLegacyAutoVacuum: true,
         autoUpgradeLegacyAutoVacuumConcurrency: 2,
         journalSizeLimitMb: 64,
+        prewarm: true,
       },
       metrics: { enabled: false, addr: { host: "127.0.0.1", port: 9090, text: "127.0.0.1:9090" } },
       cluster: {
@@ -141,6 +142,7 @@ describe("valid values", () => {
     ["sqlite.synchronous", '"Off"', "OFF"],
     ["sqlite.mmap_size", "512", 512],
     ["sqlite.auto_upgrade_legacy_auto_vacuum", "false", false],
+    ["sqlite.prewarm", "false", false],
     ["sqlite.auto_upgrade_legacy_auto_vacuum_concurrency", "1", 1],
     ["sqlite.journal_size_limit_mb", "0", 0],
     ["metrics.enabled", "true", true],
@@ -217,6 +219,7 @@ describe("invalid values", () => {
     ["sqlite.synchronous", '"EXTRA"', 'sqlite.synchronous = "EXTRA" is not allowed'],
     ["sqlite.mmap_size", "-5", "sqlite.mmap_size = -5 is out of range"],
     ["sqlite.auto_upgrade_legacy_auto_vacuum", '"true"', "is a string; expected true or false"],
+    ["sqlite.prewarm", "1", "expected true or false"],
     ["sqlite.auto_upgrade_legacy_auto_vacuum_concurrency", "0", "concurrency = 0 is out of range"],
     ["sqlite.journal_size_limit_mb", "-1", "sqlite.journal_size_limit_mb = -1 is out of range"],
     ["metrics.enabled", "1", "metrics.enabled = 1 is an integer"],
