@@ -181,11 +181,18 @@ export class ValueCache {
     this.bytes = total + this.rows.size * ENTRY_OVERHEAD_BYTES;
   }
 
+  /**
+   * Called when the charged bytes pass the bound. Recounts, then evicts down to 90 % even if
+   * the exact count was under the bound: that headroom guarantees at least a tenth of the
+   * bound is charged before the next recount, so a cache near its bound whose keys are
+   * overwritten again and again does not recount on every write.
+   */
   private evict(): void {
     this.recount();
-    if (this.bytes <= this.maxBytes) return;
+    const target = this.maxBytes * 0.9;
+    if (this.bytes <= target) return;
     for (const [id, row] of this.rows) {
-      if (this.bytes <= this.maxBytes * 0.9) break;
+      if (this.bytes <= target) break;
       this.bytes -= (row.value?.length ?? 0) + id.length * 2 + ENTRY_OVERHEAD_BYTES;
       this.rows.delete(id);
     }

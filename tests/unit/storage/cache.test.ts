@@ -61,6 +61,23 @@ describe("ValueCache outside transactions", () => {
     expect(cache.size).toBe(41);
   });
 
+  test("overwrites near the bound leave headroom instead of recounting on every write", () => {
+    const cache = new ValueCache(100_000, 1000);
+    // ~99.5 % full with distinct keys (each entry: 100 B value + key + 64 B overhead).
+    let n = 0;
+    while (cache.usedBytes < 99_500) cache.set(`key${n++}`, row("x".repeat(100)));
+    const recount = (cache as unknown as { recount(): void }).recount.bind(cache);
+    let recounts = 0;
+    (cache as unknown as { recount(): void }).recount = () => {
+      recounts++;
+      recount();
+    };
+    for (let i = 0; i < 10_000; i++) cache.set(`key${i % n}`, row("y".repeat(100)));
+    // Each recount evicts down to 90 %, so the next one is at least 10 % of the bound away.
+    expect(recounts).toBeLessThan(10_000 / 50);
+    expect(cache.usedBytes).toBeLessThanOrEqual(100_000);
+  });
+
   test("a zero-byte cache keeps nothing", () => {
     const cache = new ValueCache(0, 1024);
     cache.set("a", row("1"));
