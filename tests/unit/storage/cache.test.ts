@@ -164,3 +164,65 @@ describe("cacheableValue", () => {
     expect(kept).toEqual(view);
   });
 });
+
+describe("ValueCache against a reference model", () => {
+  /**
+   * Random sequences of transactions (sets, deletes, reads, commit or rollback) and plain
+   * writes, checked step by step against a model of what is committed and what the open
+   * transaction wrote: the cache may forget entries (eviction) but must never return a value
+   * that differs from the model, inside or outside a transaction.
+   */
+  test("never serves a value the model does not hold", () => {
+    let seed = 42;
+    // xorshift32: every bit varies (a plain LCG's low bits would repeat with a short period).
+    const rand = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return Math.floor(((seed >>> 0) / 2 ** 32) * n);
+    };
+    for (let round = 0; round < 50; round++) {
+      const max = 2_000 + rand(4_000);
+      const cache = new ValueCache(max, 200, 100);
+      const committed = new Map<string, string | null>();
+      let pending: Map<string, string | null> | null = null;
+      const expected = (id: string) =>
+        pending?.has(id) ? pending.get(id) : committed.has(id) ? committed.get(id) : undefined;
+      for (let step = 0; step < 2_000; step++) {
+        const id = `k${rand(40)}`;
+        const op = rand(10);
+        if (op < 3) {
+          const value = rand(5) === 0 ? null : `v${step}`.repeat(1 + rand(20));
+          const r: CachedRow = {
+            value: value === null ? null : new TextEncoder().encode(value),
+            expiresAt: null,
+          };
+          cache.set(id, r);
+          (pending ?? committed).set(id, value);
+        } else if (op < 4) {
+          cache.delete(id);
+          // A delete only says "not cached"; the model forgets what it knew of the key.
+          (pending ?? committed).delete(id);
+          if (pending) pending.set(id, undefined as unknown as null);
+        } else if (op < 7) {
+          const got = text(cache.get(id));
+          if (got !== undefined) expect(got).toBe(expected(id) as string | null);
+        } else if (op < 8 && pending === null) {
+          cache.begin();
+          pending = new Map();
+        } else if (op < 9 && pending !== null) {
+          cache.commit();
+          for (const [k, v] of pending) {
+            if (v === undefined) committed.delete(k);
+            else committed.set(k, v);
+          }
+          pending = null;
+        } else if (pending !== null) {
+          cache.rollback();
+          pending = null;
+        }
+        expect(cache.usedBytes).toBeLessThanOrEqual(max);
+      }
+    }
+  });
+});
