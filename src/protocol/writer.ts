@@ -6,7 +6,9 @@
  */
 import { RespError, sanitizeLine } from "../errors.ts";
 import { limits } from "../limits.ts";
-import type { Reply } from "./reply.ts";
+import { OK, type Reply } from "./reply.ts";
+
+const OK_BYTES = new TextEncoder().encode("+OK\r\n");
 
 const CRLF0 = 13;
 const CRLF1 = 10;
@@ -104,7 +106,9 @@ export class ReplyWriter {
   ): void {
     switch (reply.kind) {
       case "simple":
-        this.ascii(`+${sanitizeLine(reply.text)}\r\n`);
+        // +OK answers every SET: skip the sanitizing and encoding of a constant.
+        if (reply === OK) this.raw(OK_BYTES);
+        else this.ascii(`+${sanitizeLine(reply.text)}\r\n`);
         return;
       case "map":
         if (this.protocol === 3) this.ascii(`%${reply.entries.length}\r\n`);
