@@ -271,24 +271,32 @@ const sections: Record<string, Section> = {
     const avgTtl = expires > 0 ? Math.round(ttlWeighted / expires) : 0;
     return keys > 0 ? [["db0", `keys=${keys},expires=${expires},avg_ttl=${avgTtl}`]] : [];
   },
-  blobasaur: (s) => [
-    ["shards", s.store.shardCount],
-    ["data_dir", s.config.dataDir],
-    ["async_write", s.config.asyncWrite ? 1 : 0],
-    ["batch_size", s.config.batchSize],
-    ["batch_timeout_ms", s.config.batchTimeoutMs],
-    [
-      "compression",
-      s.config.storageCompression.enabled ? s.config.storageCompression.algorithm : "none",
-    ],
-    ["sqlite_synchronous", s.config.sqlite.synchronous],
-    ["writer_queue_depth", s.store.scheduler.pendingOps],
-    ["writer_commit_failing_shards", s.store.writers.filter((w) => w.lastCommitError).length],
-    ["keyspace_cache_ms", KEYSPACE_CACHE_MS],
-    ["metrics_enabled", s.metrics ? 1 : 0],
-    ["metrics_endpoint", s.metrics?.endpoint ?? ""],
-    ["slowlog_len", s.stats.slowlog.length],
-  ],
+  blobasaur: (s) => {
+    const cache = s.store.valueCacheStats();
+    return [
+      ["shards", s.store.shardCount],
+      ["data_dir", s.config.dataDir],
+      ["async_write", s.config.asyncWrite ? 1 : 0],
+      ["batch_size", s.config.batchSize],
+      ["batch_timeout_ms", s.config.batchTimeoutMs],
+      [
+        "compression",
+        s.config.storageCompression.enabled ? s.config.storageCompression.algorithm : "none",
+      ],
+      ["sqlite_synchronous", s.config.sqlite.synchronous],
+      ["writer_queue_depth", s.store.scheduler.pendingOps],
+      ["writer_commit_failing_shards", s.store.writers.filter((w) => w.lastCommitError).length],
+      ["keyspace_cache_ms", KEYSPACE_CACHE_MS],
+      ["metrics_enabled", s.metrics ? 1 : 0],
+      ["metrics_endpoint", s.metrics?.endpoint ?? ""],
+      ["slowlog_len", s.stats.slowlog.length],
+      ["value_cache_entries", cache.entries],
+      ["value_cache_used_bytes", cache.usedBytes],
+      ["value_cache_max_bytes", cache.limitBytes],
+      ["value_cache_hits", cache.hits],
+      ["value_cache_misses", cache.misses],
+    ];
+  },
 };
 
 /** Redis's order; `INFO a b` renders in this order whatever order a and b were given. */

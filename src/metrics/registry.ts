@@ -269,6 +269,27 @@ export class MetricsRegistry {
     out
       .family("blobasaur_cache_misses_total", "counter", "Key lookups that found no live key.")
       .sample("blobasaur_cache_misses_total", stats.keyspaceMisses);
+    const cache = ctx.store.valueCacheStats();
+    out
+      .family(
+        "blobasaur_value_cache_hits_total",
+        "counter",
+        "Lookups served by the in-memory value cache in front of SQLite.",
+      )
+      .sample("blobasaur_value_cache_hits_total", cache.hits);
+    out
+      .family(
+        "blobasaur_value_cache_misses_total",
+        "counter",
+        "Value cache lookups that went to SQLite.",
+      )
+      .sample("blobasaur_value_cache_misses_total", cache.misses);
+    out
+      .family("blobasaur_value_cache_bytes", "gauge", "Bytes held by the value cache.")
+      .sample("blobasaur_value_cache_bytes", cache.usedBytes);
+    out
+      .family("blobasaur_value_cache_entries", "gauge", "Entries in the value cache.")
+      .sample("blobasaur_value_cache_entries", cache.entries);
     out.family("blobasaur_errors_total", "counter", "Error replies, by kind.");
     for (const kind of Object.keys(this.errors) as ErrorKind[]) {
       out.sample("blobasaur_errors_total", this.errors[kind], [["kind", kind]]);

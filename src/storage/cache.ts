@@ -54,6 +54,11 @@ export class ValueCache {
     return this.rows.size;
   }
 
+  /** The byte bound of this cache (its shard's share of value_cache_mb). */
+  get limitBytes(): number {
+    return this.maxBytes;
+  }
+
   get usedBytes(): number {
     this.recount();
     return this.bytes;

@@ -196,6 +196,25 @@ export class Store {
         : null;
   }
 
+  /** The value caches of all shards together, for INFO and /metrics. */
+  valueCacheStats(): {
+    entries: number;
+    usedBytes: number;
+    limitBytes: number;
+    hits: number;
+    misses: number;
+  } {
+    const total = { entries: 0, usedBytes: 0, limitBytes: 0, hits: 0, misses: 0 };
+    for (const { cache } of this.keyTables) {
+      total.entries += cache.size;
+      total.usedBytes += cache.usedBytes;
+      total.limitBytes += cache.limitBytes;
+      total.hits += cache.hits;
+      total.misses += cache.misses;
+    }
+    return total;
+  }
+
   get shardCount(): number {
     return this.shards.length;
   }

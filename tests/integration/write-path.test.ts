@@ -119,6 +119,13 @@ test("written values are served from the value cache once committed", async () =
   expect(await a.get("k")).toBe("v1");
   expect(await a.hget("ns", "f")).toBe("h1");
   expect(cache.hits).toBe(hits + 2);
+  // INFO reports the caches of all shards.
+  const info = await a.info("blobasaur");
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)![1]);
+  expect(field("value_cache_hits")).toBe(cache.hits);
+  expect(field("value_cache_entries")).toBe(2);
+  expect(field("value_cache_used_bytes")).toBeGreaterThan(0);
+  expect(field("value_cache_max_bytes")).toBe(192 * 1024 * 1024);
   // Overwrites and deletes replace the cached entry rather than leaving the old one.
   await a.set("k", "v2");
   expect(await a.get("k")).toBe("v2");
