@@ -43,7 +43,6 @@ interface Pending {
 /** Pending field writes of one shard, by namespace, then by field id. */
 export class PendingFields {
   private readonly pending = new Map<string, Map<string, Pending>>();
-  private readonly views = new Map<string, FieldView>();
   private seq = 0;
 
   constructor(
@@ -66,13 +65,9 @@ export class PendingFields {
     return (this.pending.get(ns)?.size ?? 0) > 0;
   }
 
+  /** A view is two fields: made per call rather than kept for every namespace ever used. */
   view(ns: string): FieldView {
-    let view = this.views.get(ns);
-    if (!view) {
-      view = new FieldView(this, ns);
-      this.views.set(ns, view);
-    }
-    return view;
+    return new FieldView(this, ns);
   }
 
   get(ns: string, id: string): Pending | undefined {
