@@ -151,7 +151,10 @@ Bun.listen<Conn>({
           pendingVals[s]!.push(args[2]!);
           c.owed.push(batchId);
           let set = waitingConns.get(batchId);
-          if (!set) waitingConns.set(batchId, (set = new Set()));
+          if (!set) {
+            set = new Set();
+            waitingConns.set(batchId, set);
+          }
           set.add(c);
           schedule();
         } else if (name === "CONFIG") {
