@@ -89,6 +89,11 @@ export class TextExposition {
     return this;
   }
 
+  /** A family with one unlabeled sample: a single counter or gauge. */
+  scalar(name: string, type: MetricType, help: string, value: number): this {
+    return this.family(name, type, help).sample(name, value);
+  }
+
   /** The _bucket (cumulative, ending in +Inf), _sum and _count series of one histogram. */
   histogram(name: string, h: Histogram, labels: readonly (readonly [string, string])[] = []): this {
     let cumulative = 0;

@@ -147,13 +147,12 @@ export class MetricsRegistry {
   }
 
   private renderVacuum(out: TextExposition, upgrade: AutoVacuumUpgradeReport | undefined): void {
-    out
-      .family(
-        "blobasaur_sqlite_auto_vacuum_misconfigured_total",
-        "counter",
-        "Shard files left with auto_vacuum other than INCREMENTAL at startup (upgrade disabled).",
-      )
-      .sample("blobasaur_sqlite_auto_vacuum_misconfigured_total", upgrade?.misconfigured ?? 0);
+    out.scalar(
+      "blobasaur_sqlite_auto_vacuum_misconfigured_total",
+      "counter",
+      "Shard files left with auto_vacuum other than INCREMENTAL at startup (upgrade disabled).",
+      upgrade?.misconfigured ?? 0,
+    );
     if (upgrade && upgrade.runs.length > 0) {
       const runs = new LabelledCounters(["result"]);
       const durations = new Map<string, Histogram>();
@@ -229,9 +228,12 @@ export class MetricsRegistry {
         ["version", ctx.version],
         ["redis_version", REDIS_COMPAT_VERSION],
       ]);
-    out
-      .family("blobasaur_uptime_seconds", "gauge", "Seconds since the server started.")
-      .sample("blobasaur_uptime_seconds", Math.floor((Date.now() - ctx.startedAt) / 1000));
+    out.scalar(
+      "blobasaur_uptime_seconds",
+      "gauge",
+      "Seconds since the server started.",
+      Math.floor((Date.now() - ctx.startedAt) / 1000),
+    );
 
     const names = [...this.commands.keys()].sort();
     out.family("blobasaur_commands_total", "counter", "Requests received, by command.");
@@ -250,46 +252,61 @@ export class MetricsRegistry {
       }
     }
 
-    out
-      .family("blobasaur_connections_active", "gauge", "Client connections open now.")
-      .sample("blobasaur_connections_active", ctx.clients.size);
-    out
-      .family("blobasaur_connections_total", "counter", "Client connections accepted.")
-      .sample("blobasaur_connections_total", stats.connectionsReceived);
-    out
-      .family(
-        "blobasaur_connections_dropped_total",
-        "counter",
-        "Connections ended by the server or by a socket error (protocol error, CLIENT KILL).",
-      )
-      .sample("blobasaur_connections_dropped_total", this.connectionsDropped);
-    out
-      .family("blobasaur_cache_hits_total", "counter", "Key lookups that found a live key.")
-      .sample("blobasaur_cache_hits_total", stats.keyspaceHits);
-    out
-      .family("blobasaur_cache_misses_total", "counter", "Key lookups that found no live key.")
-      .sample("blobasaur_cache_misses_total", stats.keyspaceMisses);
+    out.scalar(
+      "blobasaur_connections_active",
+      "gauge",
+      "Client connections open now.",
+      ctx.clients.size,
+    );
+    out.scalar(
+      "blobasaur_connections_total",
+      "counter",
+      "Client connections accepted.",
+      stats.connectionsReceived,
+    );
+    out.scalar(
+      "blobasaur_connections_dropped_total",
+      "counter",
+      "Connections ended by the server or by a socket error (protocol error, CLIENT KILL).",
+      this.connectionsDropped,
+    );
+    out.scalar(
+      "blobasaur_cache_hits_total",
+      "counter",
+      "Key lookups that found a live key.",
+      stats.keyspaceHits,
+    );
+    out.scalar(
+      "blobasaur_cache_misses_total",
+      "counter",
+      "Key lookups that found no live key.",
+      stats.keyspaceMisses,
+    );
     const cache = ctx.store.valueCacheStats();
-    out
-      .family(
-        "blobasaur_value_cache_hits_total",
-        "counter",
-        "Lookups served by the in-memory value cache in front of SQLite.",
-      )
-      .sample("blobasaur_value_cache_hits_total", cache.hits);
-    out
-      .family(
-        "blobasaur_value_cache_misses_total",
-        "counter",
-        "Value cache lookups that went to SQLite.",
-      )
-      .sample("blobasaur_value_cache_misses_total", cache.misses);
-    out
-      .family("blobasaur_value_cache_bytes", "gauge", "Bytes held by the value cache.")
-      .sample("blobasaur_value_cache_bytes", cache.usedBytes);
-    out
-      .family("blobasaur_value_cache_entries", "gauge", "Entries in the value cache.")
-      .sample("blobasaur_value_cache_entries", cache.entries);
+    out.scalar(
+      "blobasaur_value_cache_hits_total",
+      "counter",
+      "Lookups served by the in-memory value cache in front of SQLite.",
+      cache.hits,
+    );
+    out.scalar(
+      "blobasaur_value_cache_misses_total",
+      "counter",
+      "Value cache lookups that went to SQLite.",
+      cache.misses,
+    );
+    out.scalar(
+      "blobasaur_value_cache_bytes",
+      "gauge",
+      "Bytes held by the value cache.",
+      cache.usedBytes,
+    );
+    out.scalar(
+      "blobasaur_value_cache_entries",
+      "gauge",
+      "Entries in the value cache.",
+      cache.entries,
+    );
     out.family("blobasaur_errors_total", "counter", "Error replies, by kind.");
     for (const kind of Object.keys(this.errors) as ErrorKind[]) {
       out.sample("blobasaur_errors_total", this.errors[kind], [["kind", kind]]);
@@ -305,9 +322,12 @@ export class MetricsRegistry {
         ["shard", s],
       ]);
     }
-    out
-      .family("blobasaur_batch_operations_total", "counter", "Group-commit transactions run.")
-      .sample("blobasaur_batch_operations_total", this.batches);
+    out.scalar(
+      "blobasaur_batch_operations_total",
+      "counter",
+      "Group-commit transactions run.",
+      this.batches,
+    );
     out
       .family("blobasaur_batch_size", "histogram", "Operations per group-commit transaction.")
       .histogram("blobasaur_batch_size", this.batchSize);
@@ -354,13 +374,12 @@ export class MetricsRegistry {
     for (let i = 0; i < keyspace.length; i++) {
       out.sample("blobasaur_keys", keyspace[i]!.keys, [["shard", String(i)]]);
     }
-    out
-      .family(
-        "blobasaur_expired_keys_removed_total",
-        "counter",
-        "Expired rows deleted by the background sweep.",
-      )
-      .sample("blobasaur_expired_keys_removed_total", stats.expiredKeys);
+    out.scalar(
+      "blobasaur_expired_keys_removed_total",
+      "counter",
+      "Expired rows deleted by the background sweep.",
+      stats.expiredKeys,
+    );
 
     const totals = store.codec.totals;
     const forms = Object.keys(totals) as (keyof typeof totals)[];
