@@ -6,7 +6,7 @@
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
-import { writeFields } from "../storage/namespaces.ts";
+import { writeFields } from "../storage/namespace-writes.ts";
 import { bigInteger } from "./args.ts";
 import { namespaceArg } from "./hash.ts";
 import { addFloat, addInteger, parseIncrement } from "./numeric.ts";

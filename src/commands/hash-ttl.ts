@@ -8,7 +8,7 @@
 import { errors, RespError, sanitizeLine } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
-import { writeJointly } from "../storage/namespaces.ts";
+import { writeJointly } from "../storage/namespace-writes.ts";
 import { equalsToken, parseInt64, text } from "./args.ts";
 import { conditionAllows, type ExpireCondition, type ExpireUnit } from "./expiry.ts";
 import { fieldsAt, forEachLiveField, namespaceArg, perShard } from "./hash.ts";

@@ -20,12 +20,8 @@ import { limits } from "../limits.ts";
 import { map, OK, type Reply } from "../protocol/reply.ts";
 import type { FieldRows } from "../storage/inflight-fields.ts";
 import { type KeyParam, keyBytes, keyParam } from "../storage/keys.ts";
-import {
-  type FieldEntry,
-  parseNamespace,
-  writeFields,
-  writeNamespaceShard,
-} from "../storage/namespaces.ts";
+import { writeFields, writeNamespaceShard } from "../storage/namespace-writes.ts";
+import { type FieldEntry, parseNamespace } from "../storage/namespaces.ts";
 import type { Store } from "../storage/store.ts";
 import { equalsToken, integer, parseInt64, text } from "./args.ts";
 import { globMatch, matchesAll } from "./glob.ts";
