@@ -13,7 +13,7 @@
  *    client's pipelined writes before and after them apply in order;
  *  - a multi-field write queues one operation per shard in the same tick; the scheduler runs
  *    all of them in one synchronous pass, so no client sees it half applied (see
- *    writeJointly in namespaces.ts for the all-or-nothing case and the crash guarantee).
+ *    writeJointly in namespace-writes.ts for the all-or-nothing case and the crash guarantee).
  */
 import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
