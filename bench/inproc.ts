@@ -17,6 +17,7 @@ import { defaultConfig } from "../src/config/index.ts";
 import { createLogger } from "../src/log.ts";
 import { Connection, type ConnectionHost } from "../src/server/connection.ts";
 import { Dispatcher } from "../src/server/dispatch.ts";
+import { MonitorFeed } from "../src/server/monitor.ts";
 import { InstantRates } from "../src/server/rates.ts";
 import { newStats } from "../src/server/server.ts";
 import { Store } from "../src/storage/store.ts";
@@ -64,6 +65,7 @@ const context: ServerContext = {
   metrics: undefined,
   port: () => 0,
   shutdown: () => {},
+  monitors: new MonitorFeed(),
   runTransaction: async () => null,
 };
 const host: ConnectionHost = {

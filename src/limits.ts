@@ -16,6 +16,11 @@ export const limits = {
   outputPauseBytes: 8 * 1024 * 1024,
   /** Unsent reply bytes at which a paused client is read again. */
   outputResumeBytes: 1 * 1024 * 1024,
+  /**
+   * Unsent bytes a MONITOR client may fall behind before it is disconnected; like Redis's
+   * replica output-buffer limit, so a monitor that stops reading cannot exhaust memory.
+   */
+  monitorOutputMaxBytes: 64 * 1024 * 1024,
   /** Bulk replies at least this large are sent as their own chunk instead of being copied. */
   replyInlineCopyBytesMax: 64 * 1024,
   /** Queued write operations per shard before new writes wait for room. */

@@ -95,7 +95,7 @@ function clientInfoLine(c: ClientState, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000);
   const idle = Math.floor((now - c.lastInteraction) / 1000);
   return (
-    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=0 name=${c.name ?? ""} age=${age} idle=${idle} flags=N db=0 ` +
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=0 name=${c.name ?? ""} age=${age} idle=${idle} flags=${c.monitoring ? "O" : "N"} db=0 ` +
     `sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 ` +
     `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.protocol} ` +
     `lib-name=${c.libName ?? ""} lib-ver=${c.libVer ?? ""}`
@@ -234,6 +234,8 @@ const clientSub = rowMaker({
   since: "2.4.0",
 });
 
+const admin = (row: CommandSpec): CommandSpec => ({ ...row, flags: ["admin", ...row.flags] });
+
 const clientCommands: CommandSpec[] = [
   clientSub("setname", 3, "Sets the connection name.", "connection-name", (ctx, args) => {
     ctx.client.name = validName(args[2]!);
@@ -251,19 +253,24 @@ const clientCommands: CommandSpec[] = [
   clientSub("info", 2, "Returns information about the connection.", "", (ctx) =>
     verbatim(`${clientInfoLine(ctx.client, Date.now())}\n`),
   ),
-  clientSub(
-    "list",
-    -2,
-    "Lists open connections.",
-    "[TYPE type] [ID client-id [client-id ...]]",
-    clientList,
+  // LIST and KILL are admin commands in Redis (so MONITOR does not show them).
+  admin(
+    clientSub(
+      "list",
+      -2,
+      "Lists open connections.",
+      "[TYPE type] [ID client-id [client-id ...]]",
+      clientList,
+    ),
   ),
-  clientSub(
-    "kill",
-    -3,
-    "Terminates open connections.",
-    "ip:port | [ID client-id] [TYPE type] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes-or-no] [MAXAGE maxage]",
-    clientKill,
+  admin(
+    clientSub(
+      "kill",
+      -3,
+      "Terminates open connections.",
+      "ip:port | [ID client-id] [TYPE type] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes-or-no] [MAXAGE maxage]",
+      clientKill,
+    ),
   ),
   clientSub(
     "reply",
@@ -365,6 +372,8 @@ export const connectionCommands: CommandSpec[] = [
       ctx.client.tx = null;
       ctx.server.store.watches.unwatchAll(ctx.client.watcher);
       ctx.client.replyMode = "on";
+      ctx.client.monitoring = false;
+      ctx.server.monitors.remove(ctx.client);
       return simple("RESET");
     },
   }),

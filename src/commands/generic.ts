@@ -291,7 +291,7 @@ export const genericCommands: CommandSpec[] = [
   {
     name: "flushdb",
     arity: -1,
-    flags: ["write", "admin"],
+    flags: ["write"],
     keys: null,
     group: "server",
     since: "1.0.0",
@@ -302,7 +302,7 @@ export const genericCommands: CommandSpec[] = [
   {
     name: "flushall",
     arity: -1,
-    flags: ["write", "admin"],
+    flags: ["write"],
     keys: null,
     group: "server",
     since: "1.0.0",

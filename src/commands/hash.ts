@@ -1,6 +1,6 @@
 /**
  * Hash commands without field expiry: HSET, HMSET, HSETNX, HGET, HMGET, HDEL, HEXISTS, HLEN,
- * HSTRLEN, HGETALL, HKEYS, HVALS, HSCAN, HGETDEL, the admin commands BLOBASAUR.NAMESPACES and
+ * HSTRLEN, HGETALL, HKEYS, HVALS, HSCAN, HGETDEL, the namespace commands BLOBASAUR.NAMESPACES and
  * BLOBASAUR.DROPNAMESPACE, and the helpers hash-ttl.ts (field expiry) shares. The Redis hash
  * key is a namespace (its own table per shard, see storage/namespaces.ts); each field lives in
  * the shard it hashes to. Namespaces and plain keys are separate spaces: TYPE, EXISTS, DEL,
@@ -402,11 +402,11 @@ export const hashCommands: CommandSpec[] = [
     "Iterates over fields and values of a hash.", hscan),
   row("hgetdel", -5, ["write", "fast"], "8.0.0", "key FIELDS numfields field [field ...]",
     "Returns the value of a field and deletes it from the hash.", hgetdel),
-  { name: "blobasaur.namespaces", arity: 1, flags: ["admin", "readonly"], keys: null, group: "blobasaur",
+  { name: "blobasaur.namespaces", arity: 1, flags: ["readonly"], keys: null, group: "blobasaur",
     since: "0.1.0", syntax: "",
     summary: "BLOBASAUR.NAMESPACES: lists every namespace (hash key) that has a table in at least one shard, sorted; a namespace whose fields were all deleted or expired stays listed until BLOBASAUR.DROPNAMESPACE.",
     handler: namespacesCommand },
-  { name: "blobasaur.dropnamespace", arity: 2, flags: ["admin", "write"], keys: K1, group: "blobasaur",
+  { name: "blobasaur.dropnamespace", arity: 2, flags: ["write"], keys: K1, group: "blobasaur",
     since: "0.1.0", syntax: "namespace",
     summary: "BLOBASAUR.DROPNAMESPACE namespace: drops the namespace's table in every shard in one pass and replies with the number of live fields removed (0 when it has no table).",
     handler: dropNamespace },

@@ -1,5 +1,5 @@
 /**
- * SLOWLOG and the slow log it reads. Dispatch times every command anyway (for INFO
+ * SLOWLOG and the slow log it reads; MONITOR (its feed lives in server/monitor.ts). Dispatch times every command anyway (for INFO
  * commandstats); when a command took at least `thresholdUsec` it hands the entry to
  * SlowLog.record(), which copies the arguments (they are views of the receive buffer) into a
  * bounded ring. With no slow commands the cost is one comparison per command.
@@ -9,7 +9,7 @@
  * argument truncation (32 arguments, 128 bytes each) follow Redis too.
  */
 import { errors, RespError } from "../errors.ts";
-import { OK, type Reply } from "../protocol/reply.ts";
+import { NO_REPLY, OK, type Reply } from "../protocol/reply.ts";
 import { parseInt64 } from "./args.ts";
 import { rowMaker } from "./rows.ts";
 import type { ClientState, CommandSpec, Ctx } from "./spec.ts";
@@ -137,23 +137,48 @@ const slowlogSubs: CommandSpec[] = [
     ctx.server.stats.slowlog.reset();
     return OK;
   }),
-  slowlogSub("help", 2, "Returns helpful text about the different subcommands.", "", () => [
-    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "GET [<count>]",
-    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-    "    Entries are made of:",
-    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-    "    client name",
-    "LEN",
-    "    Return the length of the slowlog.",
-    "RESET",
-    "    Reset the slowlog.",
-    "HELP",
-    "    Print this help.",
-  ]),
+  // HELP is the one SLOWLOG subcommand Redis does not flag admin.
+  {
+    ...slowlogSub("help", 2, "Returns helpful text about the different subcommands.", "", () => [
+      "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "GET [<count>]",
+      "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+      "    Entries are made of:",
+      "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+      "    client name",
+      "LEN",
+      "    Return the length of the slowlog.",
+      "RESET",
+      "    Reset the slowlog.",
+      "HELP",
+      "    Print this help.",
+    ]),
+    flags: ["loading", "stale"],
+  },
 ];
 
+/** Turns this connection into a MONITOR stream; RESET or closing the connection ends it. */
+function monitor(ctx: Ctx): Reply {
+  if (ctx.inExec) throw new RespError("ERR", "MONITOR isn't allowed for DENY BLOCKING client");
+  // A repeated MONITOR gets no reply at all in Redis; clients reading the stream expect that.
+  if (ctx.client.monitoring) return NO_REPLY;
+  ctx.client.monitoring = true;
+  ctx.server.monitors.add(ctx.client);
+  return OK;
+}
+
 export const observabilityCommands: CommandSpec[] = [
+  {
+    name: "monitor",
+    arity: 1,
+    flags: ["admin", "noscript", "loading", "stale"],
+    keys: null,
+    group: "server",
+    since: "1.0.0",
+    summary: "Streams every command the server runs, as it runs.",
+    syntax: "",
+    handler: monitor,
+  },
   {
     name: "slowlog",
     arity: -2,

@@ -7,6 +7,7 @@ import type { Config } from "../config/index.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { ProtocolVersion } from "../protocol/writer.ts";
+import type { MonitorFeed } from "../server/monitor.ts";
 import type { Store } from "../storage/store.ts";
 import type { Watcher } from "../storage/watch.ts";
 import type { SlowLog } from "./observability.ts";
@@ -63,6 +64,12 @@ export interface ClientState {
   readonly watcher: Watcher;
   /** Asks the connection to close at once (CLIENT KILL). */
   kill(): void;
+  /** Set by MONITOR (server/monitor.ts): this client receives the command stream. */
+  monitoring: boolean;
+  /** Sends an out-of-band reply (a MONITOR line) after every reply already owed. */
+  deliver(reply: Reply): void;
+  /** Reply bytes rendered or queued but not yet taken by the socket. */
+  outputBytes(): number;
 }
 
 export interface CommandStat {
@@ -93,6 +100,8 @@ export interface ServerContext {
     readonly inputKbps: number;
     readonly outputKbps: number;
   };
+  /** The MONITOR audience (server/monitor.ts); dispatch feeds it every command that ran. */
+  readonly monitors: MonitorFeed;
   /** Runs EXEC's queue with no other client's command interleaved (server/server.ts). */
   runTransaction(ctx: Ctx, queued: readonly QueuedCommand[]): Promise<Reply>;
 }
@@ -122,6 +131,8 @@ export interface ServerStats {
 export interface Ctx {
   readonly server: ServerContext;
   readonly client: ClientState;
+  /** True while EXEC runs the queued commands (MONITOR refuses to start there, as in Redis). */
+  readonly inExec?: boolean;
 }
 
 export type Handler = (ctx: Ctx, args: Uint8Array[]) => Reply | Promise<Reply>;

@@ -53,6 +53,9 @@ export class Connection {
   private flushScheduled = false;
   private closing = false;
   private isClosed = false;
+  /** True while one of our own requests runs, so a MONITOR line about it follows its reply. */
+  private executing = false;
+  private readonly deferred: Reply[] = [];
   /** A framing error seen after the queued requests: replied once they have all run. */
   private pendingProtocolError: string | null = null;
 
@@ -78,6 +81,9 @@ export class Connection {
       tx: null,
       watcher: { dirty: false, keys: new Set() },
       kill: () => this.close(),
+      monitoring: false,
+      deliver: (reply) => this.deliver(reply),
+      outputBytes: () => this.outputBytes,
     };
     this.ctx = { server: host.server, client: this.client };
   }
@@ -116,7 +122,7 @@ export class Connection {
       }
       const args = this.requests[this.nextRequest]!;
       const found = dispatcher.lookup(args[0]!);
-      const spec = dispatcher.resolve(found, args);
+      const spec = this.refuseForMonitor(dispatcher.resolve(found, args));
       if (this.client.tx && !TX_IMMEDIATE.has(found?.name ?? "")) {
         this.nextRequest++;
         this.push(this.queueInTransaction(found, spec, args));
@@ -139,10 +145,13 @@ export class Connection {
       }
       this.nextRequest++;
       const drop = this.dropsReply();
+      this.executing = true;
       const result = dispatcher.execute(this.ctx, spec as CommandSpec, args);
       // The +OK of CLIENT REPLY ON is sent even though replies were off when it arrived.
       const dropped = drop && !(spec.name === "client|reply" && this.client.replyMode === "on");
       this.push(dropped ? this.skipReply(result) : result);
+      this.executing = false;
+      if (this.deferred.length > 0) for (const line of this.deferred.splice(0)) this.push(line);
       if (this.client.closeAfterReply) this.closing = true;
     }
     if (this.nextRequest >= this.requests.length) {
@@ -155,6 +164,26 @@ export class Connection {
       }
     }
     this.scheduleFlush();
+  }
+
+  /**
+   * A monitoring client may not touch the keyspace; Redis refuses it with this error because
+   * it treats a monitor as a replica.
+   */
+  private refuseForMonitor(spec: CommandSpec | RespError): CommandSpec | RespError {
+    if (!this.client.monitoring || spec instanceof RespError) return spec;
+    if (!spec.flags.includes("write") && !spec.flags.includes("readonly")) return spec;
+    return new RespError("ERR", "Replica can't interact with the keyspace");
+  }
+
+  /** A MONITOR line: after every reply already owed, and after the reply being produced now. */
+  private deliver(reply: Reply): void {
+    if (this.isClosed) return;
+    if (this.executing) this.deferred.push(reply);
+    else {
+      this.push(reply);
+      this.scheduleFlush();
+    }
   }
 
   /** CLIENT REPLY OFF|SKIP (commands/connection.ts): true when this request's reply is dropped. */

@@ -47,7 +47,16 @@ export class Dispatcher {
       result = spec.handler!(ctx, args);
     } catch (error) {
       this.observe(ctx, spec, args, stat, started);
+      this.monitor(ctx, spec, args);
       return this.failure(spec, stat, error);
+    }
+    // EXEC is shown after the commands it ran, as in Redis; everything else once it has run
+    // (a write's commit may still be pending, but its place in the order is fixed).
+    if (this.server.monitors.active) {
+      if (spec.name === "exec" && result instanceof Promise) {
+        const feed = () => this.monitor(ctx, spec, args);
+        result.then(feed, feed);
+      } else this.monitor(ctx, spec, args);
     }
     if (result instanceof Promise) {
       // The slow log, like Redis's, counts execution only, not the wait for a group commit.
@@ -104,6 +113,11 @@ export class Dispatcher {
     const slowlog = this.server.stats.slowlog;
     const slow = execUsec ?? usec;
     if (slowlog.wants(slow)) slowlog.record(args, slow, ctx.client);
+  }
+
+  private monitor(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): void {
+    const monitors = this.server.monitors;
+    if (monitors.active) monitors.feed(ctx.client, spec, args);
   }
 
   private failure(spec: CommandSpec, stat: CommandStat, error: unknown): RespError {

@@ -21,6 +21,7 @@ import { ExpirySweeper } from "../storage/ttl.ts";
 import { VERSION } from "../version.ts";
 import { Connection, type ConnectionHost, type ExecGate } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
+import { MonitorFeed } from "./monitor.ts";
 import { InstantRates } from "./rates.ts";
 
 export interface ServerHandle {
@@ -110,6 +111,7 @@ export async function startServer(
     shutdown: () => {
       void close();
     },
+    monitors: new MonitorFeed(),
     // Replaced below, once the dispatcher exists.
     runTransaction: async () => null,
   };
@@ -124,8 +126,9 @@ export async function startServer(
     try {
       const { result, failed } = await store.exclusive(async () => {
         const replies: Reply[] = [];
+        const execCtx = { ...ctx, inExec: true };
         for (const { spec, args } of queued)
-          replies.push(await dispatcher.execute(ctx, spec, args));
+          replies.push(await dispatcher.execute(execCtx, spec, args));
         return replies;
       });
       return failed ? errors.storage() : result;
@@ -140,6 +143,7 @@ export async function startServer(
     gate,
     closed(conn) {
       store.watches.unwatchAll(conn.client.watcher);
+      context.monitors.remove(conn.client);
       connections.delete(conn.client.id);
       clients.delete(conn.client.id);
     },

@@ -184,6 +184,30 @@ export class RawClient {
     return Buffer.concat(await Promise.all(promises));
   }
 
+  /** Resolves with the next reply the server sends unasked (a MONITOR line), or rejects. */
+  receive(timeoutMs = 5_000): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new Error("connection closed"));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const at = this.waiting.indexOf(waiter);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(new Error(`no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = {
+        resolve: (b: Buffer) => {
+          clearTimeout(timer);
+          resolve(b);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.waiting.push(waiter);
+      this.onData(Buffer.alloc(0));
+    });
+  }
+
   /** Sends one command as a RESP multibulk and resolves with its reply bytes. */
   command(...args: (string | Uint8Array)[]): Promise<Buffer> {
     return this.send(resp(...args));
