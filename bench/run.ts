@@ -53,6 +53,7 @@ const { values: flags } = parseArgs({
     all: { type: "boolean", default: false },
     list: { type: "boolean", default: false },
     out: { type: "string", default: "" },
+    "ours-config": { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -149,7 +150,8 @@ function record(name: string, p: PairSamples): void {
 
 const work = mkdtempSync(join(tmpdir(), "blobasaur-bench-"));
 removeOnSignal(work);
-const ours = new OursServer(work, flags.durable, shards);
+const oursExtra = flags["ours-config"]!.join("\n");
+const ours = new OursServer(work, flags.durable, shards, oursExtra);
 const redis = new RedisServer(work, flags.durable);
 const notes: string[] = [];
 let memory: { rows: MemoryRow[]; what: string } | null = null;
@@ -193,6 +195,7 @@ try {
       totalBytes: memoryBytes,
       valueBytes: value,
       shards,
+      extra: oursExtra,
     });
   }
   if (runStartup) {
@@ -200,6 +203,7 @@ try {
     startup = await startupMode(work, flags.durable, {
       shards: 16,
       runs: Number(flags["startup-runs"] ?? (quick ? 3 : 10)),
+      extra: oursExtra,
     });
   }
 } finally {

@@ -102,12 +102,15 @@ async function settle(pid: number): Promise<number> {
 export async function memoryMode(
   work: string,
   durable: boolean,
-  o: { totalBytes: number; valueBytes: number; shards: number },
+  o: { totalBytes: number; valueBytes: number; shards: number; extra: string },
 ): Promise<{ rows: MemoryRow[]; what: string }> {
   const keys = Math.max(1, Math.floor(o.totalBytes / o.valueBytes));
   const dir = join(work, "memory");
   const rows: MemoryRow[] = [];
-  const servers: Target[] = [new OursServer(dir, durable, o.shards), new RedisServer(dir, durable)];
+  const servers: Target[] = [
+    new OursServer(dir, durable, o.shards, o.extra),
+    new RedisServer(dir, durable),
+  ];
   try {
     for (const s of servers) await s.start();
     for (const s of servers) {
@@ -151,12 +154,12 @@ export interface StartupResult {
 export async function startupMode(
   work: string,
   durable: boolean,
-  o: { shards: number; runs: number },
+  o: { shards: number; runs: number; extra: string },
 ): Promise<StartupResult> {
   const dir = join(work, "startup");
   const times: Record<string, number[]> = {};
   const rssAtPong: Record<string, number[]> = {};
-  const existing = new OursServer(dir, durable, o.shards);
+  const existing = new OursServer(dir, durable, o.shards, o.extra);
   await existing.start();
   await existing.stop();
   const labels = {
@@ -166,7 +169,7 @@ export async function startupMode(
   };
   for (let i = 0; i < o.runs; i++) {
     const cases: [string, Target][] = [
-      [labels.fresh, new OursServer(dir, durable, o.shards)],
+      [labels.fresh, new OursServer(dir, durable, o.shards, o.extra)],
       [labels.existing, existing],
       [labels.redis, new RedisServer(dir, durable)],
     ];

@@ -182,7 +182,7 @@ export interface OursOptions {
   port: number;
   shards?: number;
   durable?: boolean;
-  /** Extra TOML lines appended to the config. */
+  /** Extra top-level TOML lines (dotted keys such as `sqlite.cache_size_mb = 16`). */
   extra?: string;
 }
 
@@ -193,7 +193,8 @@ export function writeOursConfig(dir: string, o: OursOptions): string {
   const toml =
     `data_dir = "${o.dataDir}"\nnum_shards = ${o.shards ?? 4}\naddr = "${HOST}:${o.port}"\n` +
     (o.extra ? `${o.extra}\n` : "") +
-    (o.durable ? `[sqlite]\nsynchronous = "FULL"\n` : "");
+    // A dotted key, not a [sqlite] table, so `extra` may set other sqlite.* keys.
+    (o.durable ? `sqlite.synchronous = "FULL"\n` : "");
   writeFileSync(path, toml);
   return path;
 }

@@ -34,6 +34,8 @@ export class OursServer implements Target {
     work: string,
     readonly durable: boolean,
     readonly shards = 4,
+    /** Extra config lines (bench --ours-config), to measure a setting's trade-off. */
+    readonly extra = "",
   ) {
     this.dataDir = join(work, `ours-${this.port}`);
     this.configPath = writeOursConfig(work, {
@@ -41,6 +43,7 @@ export class OursServer implements Target {
       port: this.port,
       shards,
       durable,
+      extra,
     });
   }
 
@@ -60,7 +63,8 @@ export class OursServer implements Target {
   }
 
   describe(): string {
-    return `${this.shards} shards, synchronous=${this.durable ? "FULL" : "NORMAL"}`;
+    const extra = this.extra ? `, ${this.extra.split("\n").join(", ")}` : "";
+    return `${this.shards} shards, synchronous=${this.durable ? "FULL" : "NORMAL"}${extra}`;
   }
 }
 
