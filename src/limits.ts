@@ -21,6 +21,13 @@ export const limits = {
    * replica output-buffer limit, so a monitor that stops reading cannot exhaust memory.
    */
   monitorOutputMaxBytes: 64 * 1024 * 1024,
+  /** How often the idle collector (server/idle-gc.ts) looks for a quiet server. */
+  idleGcIntervalMs: 1_000,
+  /**
+   * Bytes received plus sent since the last idle collection below which a quiet server is
+   * left alone: a collection is worth its few milliseconds only after real traffic.
+   */
+  idleGcTrafficBytesMin: 64 * 1024 * 1024,
   /** Bulk replies at least this large are sent as their own chunk instead of being copied. */
   replyInlineCopyBytesMax: 64 * 1024,
   /** Queued write operations per shard before new writes wait for room. */

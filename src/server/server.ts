@@ -21,6 +21,7 @@ import { ExpirySweeper } from "../storage/ttl.ts";
 import { VERSION } from "../version.ts";
 import { Connection, type ConnectionHost, type ExecGate } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
+import { IdleCollector } from "./idle-gc.ts";
 import { MonitorFeed } from "./monitor.ts";
 import { InstantRates } from "./rates.ts";
 
@@ -65,6 +66,7 @@ export async function startServer(
   const log = options.log ?? createLogger();
   const stats = newStats();
   const rates = new InstantRates(stats);
+  const idleCollector = new IdleCollector(stats, undefined, log);
   // Metrics (src/metrics): one registry per server, none when [metrics] enabled = false.
   const metrics = config.metrics.enabled ? new MetricsRegistry() : undefined;
   let metricsServer: MetricsServer | null = null;
@@ -201,6 +203,7 @@ export async function startServer(
   }
   sweeper.start();
   rates.start();
+  idleCollector.start();
   if (metrics) {
     try {
       metricsServer = startMetricsServer(context, metrics, config.metrics.addr);
@@ -222,6 +225,7 @@ export async function startServer(
       }
       sweeper.stop();
       rates.stop();
+      idleCollector.stop();
       await metricsServer?.stop();
       await store.close();
       for (const conn of connections.values()) conn.close();
