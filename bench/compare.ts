@@ -14,6 +14,8 @@ interface MemoryRow {
   server: string;
   afterWrite: number;
   afterRead: number;
+  /** Absent in results written before it was measured. */
+  settled?: number;
   peak: number;
 }
 interface Result {
@@ -65,14 +67,14 @@ for (const name of names) {
 
 const mb = (x: number | undefined) => (x === undefined ? "-" : `${(x / 1048576).toFixed(0)} MiB`);
 if (before.memory && after.memory) {
-  console.log("\n| memory | RSS after write | RSS after read | peak |");
-  console.log("|---|---|---|---|");
+  console.log("\n| memory | RSS after write | RSS after read | RSS 5 s later | peak |");
+  console.log("|---|---|---|---|---|");
   for (const row of after.memory.rows) {
     const old = before.memory.rows.find((r) => r.server === row.server);
-    const cell = (k: "afterWrite" | "afterRead" | "peak") => `${mb(old?.[k])} → ${mb(row[k])}`;
-    console.log(
-      `| ${row.server} | ${cell("afterWrite")} | ${cell("afterRead")} | ${cell("peak")} |`,
-    );
+    const cell = (k: "afterWrite" | "afterRead" | "settled" | "peak") =>
+      `${mb(old?.[k])} → ${mb(row[k])}`;
+    const cells = [cell("afterWrite"), cell("afterRead"), cell("settled"), cell("peak")];
+    console.log(`| ${row.server} | ${cells.join(" | ")} |`);
   }
 }
 if (before.startup && after.startup) {

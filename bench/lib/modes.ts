@@ -85,6 +85,8 @@ export interface MemoryRow {
   idle: number;
   afterWrite: number;
   afterRead: number;
+  /** 5 s after the reads: after our idle collection (server/idle-gc.ts) has had its chance. */
+  settled: number;
   peak: number;
   disk: number | null;
   writeSeconds: number;
@@ -122,11 +124,14 @@ export async function memoryMode(
       readArgs.push("--size", size, "--prefix", "mem:", "--connections", "8", "--pipeline", "4");
       await runLoadClient(s.port, [...readArgs, "--duration", "600"], 700);
       const afterRead = await settle(s.pid);
+      await Bun.sleep(4000);
+      const settled = memoryOf(s.pid)?.rss ?? Number.NaN;
       rows.push({
         server: s.name,
         idle,
         afterWrite,
         afterRead,
+        settled,
         peak: memoryOf(s.pid)?.hwm ?? Number.NaN,
         disk: s.name === "ours" ? diskBytes(s.dataDir) : null,
         writeSeconds: fill.fill?.seconds ?? Number.NaN,
@@ -137,7 +142,7 @@ export async function memoryMode(
   }
   return {
     rows,
-    what: `${keys.toLocaleString("en-US")} values of ${o.valueBytes} B (${mib(keys * o.valueBytes)}), then ${keys.toLocaleString("en-US")} random GETs; RSS = VmRSS 1 s after each step, peak = VmHWM`,
+    what: `${keys.toLocaleString("en-US")} values of ${o.valueBytes} B (${mib(keys * o.valueBytes)}), then ${keys.toLocaleString("en-US")} random GETs; RSS = VmRSS 1 s after each step, and 5 s after the reads; peak = VmHWM`,
   };
 }
 

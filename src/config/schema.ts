@@ -202,7 +202,7 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
   key("batch_timeout_ms", int(0, int32Max), 0, {
     doc: "How long a shard writer waits for more writes before committing; 0 = commit at once.",
   }),
-  key("value_cache_mb", int(0), 192, {
+  key("value_cache_mb", int(0), 160, {
     doc: "Memory in MB for recently read or written values kept in front of SQLite (0 = off), split across shards.",
   }),
   key("storage_compression.enabled", bool, false, {
@@ -224,7 +224,7 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
   key("storage_compression.min_size_bytes", int(0), 64, {
     doc: "Values shorter than this are stored uncompressed.",
   }),
-  key("sqlite.cache_size_mb", int(0), 32, {
+  key("sqlite.cache_size_mb", int(0), 16, {
     doc: "SQLite page cache in MB for the whole process, split evenly across shards.",
   }),
   key("sqlite.busy_timeout_ms", int(0, int32Max), 5000, {

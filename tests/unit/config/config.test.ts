@@ -56,10 +56,10 @@ describe("defaults", () => {
       asyncWrite: false,
       batchSize: 1000,
       batchTimeoutMs: 0,
-      valueCacheMb: 192,
+      valueCacheMb: 160,
       storageCompression: { enabled: false, algorithm: "zstd", level: null, minSizeBytes: 64 },
       sqlite: {
-        cacheSizeMb: 32,
+        cacheSizeMb: 16,
         busyTimeoutMs: 5000,
         synchronous: "NORMAL",
         mmapSizeMb: 0,
@@ -99,7 +99,7 @@ describe("defaults", () => {
     const c = defaultConfig({ addr: { port: 0 }, sqlite: { synchronous: "FULL" } });
     expect(c.addr).toEqual({ host: "127.0.0.1", port: 0, text: "127.0.0.1:0" });
     expect(c.sqlite.synchronous).toBe("FULL");
-    expect(c.sqlite.cacheSizeMb).toBe(32);
+    expect(c.sqlite.cacheSizeMb).toBe(16);
   });
 
   test("defaultConfig validates its overrides like a file", () => {
