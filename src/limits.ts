@@ -51,7 +51,7 @@ export const limits = {
   walAutoCheckpointPages: 16_384,
   /**
    * A value larger than this fraction of a shard's value cache is never cached, so one big
-   * blob cannot flush it (with the default 160 MB over 4 shards: values up to 2.5 MiB).
+   * blob cannot flush it (with the default 176 MB over 4 shards: values up to 2.75 MiB).
    */
   valueCacheEntryShare: 1 / 16,
   /**

@@ -202,7 +202,7 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
   key("batch_timeout_ms", int(0, int32Max), 0, {
     doc: "How long a shard writer waits for more writes before committing; 0 = commit at once.",
   }),
-  key("value_cache_mb", int(0), 160, {
+  key("value_cache_mb", int(0), 176, {
     doc: "Memory in MB for recently read or written values kept in front of SQLite (0 = off), split across shards.",
   }),
   key("storage_compression.enabled", bool, false, {

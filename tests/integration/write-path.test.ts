@@ -125,7 +125,7 @@ test("written values are served from the value cache once committed", async () =
   expect(field("value_cache_hits")).toBe(cache.hits);
   expect(field("value_cache_entries")).toBe(2);
   expect(field("value_cache_used_bytes")).toBeGreaterThan(0);
-  expect(field("value_cache_max_bytes")).toBe(160 * 1024 * 1024);
+  expect(field("value_cache_max_bytes")).toBe(176 * 1024 * 1024);
   // Overwrites and deletes replace the cached entry rather than leaving the old one.
   await a.set("k", "v2");
   expect(await a.get("k")).toBe("v2");

@@ -56,7 +56,7 @@ describe("defaults", () => {
       asyncWrite: false,
       batchSize: 1000,
       batchTimeoutMs: 0,
-      valueCacheMb: 160,
+      valueCacheMb: 176,
       storageCompression: { enabled: false, algorithm: "zstd", level: null, minSizeBytes: 64 },
       sqlite: {
         cacheSizeMb: 16,
