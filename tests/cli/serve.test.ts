@@ -84,14 +84,14 @@ test("a data dir whose shard files don't match num_shards refuses to start", asy
   );
   const server = await startProcess(["--config", first]);
   server.proc.kill("SIGTERM");
-  expect(await server.proc.exited).toBe(0);
+  expect(await server.proc.exited, server.output()).toBe(0);
   const second = writeConfig(
     d,
     `data_dir = "${d}/data"\nnum_shards = 2\naddr = "127.0.0.1:${port}"\n`,
     "two.toml",
   );
   const { code, out } = await run(["--config", second]);
-  expect(code).not.toBe(0);
+  expect(code, out).not.toBe(0);
   expect(out).toContain("shard count mismatch");
   expect(out).toContain("shard_3.db");
 });

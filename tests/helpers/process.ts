@@ -1,7 +1,7 @@
 /**
  * Runs the real entry point as a subprocess, for CLI tests: config files, signals, exit codes.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
@@ -14,12 +14,44 @@ export function writeConfig(dir: string, body: string, name = "config.toml"): st
   return path;
 }
 
-/** Picks a free TCP port by binding port 0 and releasing it. */
+/**
+ * The kernel's range for ephemeral ports (outgoing connections and listeners on port 0).
+ * A port handed to a subprocess must come from outside it: a port picked by binding port 0
+ * and releasing it can be taken by any client connection before the subprocess binds it,
+ * which made a CLI test fail about once in fifteen full runs.
+ */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (lo! > 0 && hi! >= lo!) return [lo!, hi!];
+  } catch {
+    // Not Linux: fall back to the IANA dynamic range.
+  }
+  return [49152, 65535];
+}
+
+const handedOut = new Set<number>();
+
+/** A free TCP port below the ephemeral range, never the same one twice in this process. */
 export function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
-  return port;
+  const [ephemeralLow, ephemeralHigh] = ephemeralRange();
+  const [low, high] =
+    ephemeralLow > 20_000 ? [10_000, ephemeralLow - 1] : [ephemeralHigh + 1, 65_535];
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port)) continue;
+    try {
+      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+    } catch {
+      continue; // in use
+    }
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port found in ${low}-${high}`);
 }
 
 export interface Running {
