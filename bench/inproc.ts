@@ -5,6 +5,8 @@
  * of the kernel's share. Bounded by --requests; touches only a temporary directory.
  *
  *   bun bench/inproc.ts [--cmd get|set|hget|hset] [--pipeline 16] [--conns 50] [--requests 400000]
+ *                       [--keyspace 100000] [--value-bytes 100]   (values up to 64 KiB: replies are
+ *                       counted per written chunk, and larger ones are written in pieces)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,6 +31,7 @@ const { values: o } = parseArgs({
     conns: { type: "string", default: "50" },
     requests: { type: "string", default: "400000" },
     keyspace: { type: "string", default: "100000" },
+    "value-bytes": { type: "string", default: "100" },
     reps: { type: "string", default: "3" },
   },
 });
@@ -125,7 +128,7 @@ function countReplies(chunk: Uint8Array): number {
 }
 
 const enc = new TextEncoder();
-const value = "v".repeat(100);
+const value = "v".repeat(Number(o["value-bytes"]));
 function frame(parts: string[]): string {
   let s = `*${parts.length}\r\n`;
   for (const p of parts) s += `$${Buffer.byteLength(p)}\r\n${p}\r\n`;
