@@ -92,8 +92,20 @@ export function levelRange(algorithm: Algorithm): CodecImpl["levels"] | null {
   return algorithm === "none" ? null : IMPLS[algorithm].levels;
 }
 
-/** Header 0 followed by the value's bytes: one allocation, one copy. */
+/**
+ * Header 0 followed by the value's bytes: one allocation, one copy. Except when the value
+ * sits at offset 1 of a buffer exactly one byte longer, as the parser lays out a payload it
+ * assembled from several chunks (protocol/parser.ts): the header then goes into that spare
+ * byte and the stored form is a view, with no copy. The only other values with that layout
+ * are raw values decoded by decodeValue(), whose spare byte already holds header 0, so the
+ * write never changes a byte anyone else reads.
+ */
 export function rawEncode(value: Uint8Array): Uint8Array {
+  if (value.byteOffset === 1 && value.buffer.byteLength === value.length + 1) {
+    const stored = new Uint8Array(value.buffer, 0, value.length + 1);
+    stored[0] = CODEC_HEADER.raw;
+    return stored;
+  }
   const out = new Uint8Array(value.length + 1);
   out[0] = CODEC_HEADER.raw;
   out.set(value, 1);

@@ -253,6 +253,28 @@ describe("format", () => {
     expect(Array.from(rawEncode(new Uint8Array([1, 2, 3])))).toEqual([0, 1, 2, 3]);
   });
 
+  test("a value with a spare byte in front is stored without a copy; others are copied", () => {
+    // The parser's layout for a payload split across chunks (protocol/parser.ts).
+    const value = new Uint8Array(5).subarray(1);
+    value.set([7, 8, 9, 10]);
+    const stored = rawEncode(value);
+    expect(stored.buffer).toBe(value.buffer);
+    expect(Array.from(stored)).toEqual([0, 7, 8, 9, 10]);
+    expect(Array.from(value)).toEqual([7, 8, 9, 10]);
+    expect(Array.from(decodeValue(stored))).toEqual([7, 8, 9, 10]);
+    // Any other layout is copied, so the caller's buffer is never written.
+    const wider = new Uint8Array(6);
+    const view = wider.subarray(1, 5);
+    view.set([1, 2, 3, 4]);
+    const copied = rawEncode(view);
+    expect(copied.buffer).not.toBe(wider.buffer);
+    expect(Array.from(wider)).toEqual([0, 1, 2, 3, 4, 0]);
+    expect(Array.from(copied)).toEqual([0, 1, 2, 3, 4]);
+    // A raw value read back (a view at offset 1 behind its own header 0) re-encodes to itself.
+    const reread = decodeValue(Uint8Array.from([0, 5, 6]));
+    expect(Array.from(rawEncode(reread))).toEqual([0, 5, 6]);
+  });
+
   test("payloads are the standard streams", () => {
     const magic = (algorithm: Exclude<Algorithm, "none">) =>
       Array.from(new ValueCodec(settings(algorithm, null)).encode(JSON_16K).subarray(1, 5));
