@@ -1,8 +1,9 @@
 /**
- * SLOWLOG and the slow log it reads; MONITOR (its feed lives in server/monitor.ts). Dispatch times every command anyway (for INFO
- * commandstats); when a command took at least `thresholdUsec` it hands the entry to
- * SlowLog.record(), which copies the arguments (they are views of the receive buffer) into a
- * bounded ring. With no slow commands the cost is one comparison per command.
+ * SLOWLOG and the slow log it reads, and the MONITOR command (its feed is server/monitor.ts).
+ * Dispatch times every command anyway (for INFO commandstats); when a command took at least
+ * `thresholdUsec` it hands the entry to SlowLog.record(), which copies the arguments (they are
+ * views of the receive buffer) into a bounded ring. With no slow commands the cost is one
+ * comparison per command.
  *
  * Defaults follow Redis (slowlog-log-slower-than 10000 µs, slowlog-max-len 128); both can be
  * changed at run time with CONFIG SET, as in Redis, and are not persisted. Entry format and
