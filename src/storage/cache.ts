@@ -17,6 +17,14 @@ export interface CachedRow {
   expiresAt: number | null;
 }
 
+/**
+ * Whether a row (cached, pending or read) holds a value that has not expired at `now`: the
+ * one liveness rule of every read path (key table, namespaces, both async overlays).
+ */
+export function isLive<R extends CachedRow>(row: R, now: number): row is R & { value: Uint8Array } {
+  return row.value !== null && (row.expiresAt === null || row.expiresAt > now);
+}
+
 /** Fixed bookkeeping cost charged per entry on top of its value and key. */
 const ENTRY_OVERHEAD_BYTES = 64;
 

@@ -13,6 +13,7 @@
  * Inside a writer flush (the scheduler is running queued operations) the view goes straight
  * to the namespace table: SQLite then holds exactly the writes queued before that point.
  */
+import { isLive } from "./cache.ts";
 import type { ValueCodec } from "./codecs/codec.ts";
 import type { AsyncFailureSink } from "./inflight.ts";
 import { type KeyParam, keyId } from "./keys.ts";
@@ -133,8 +134,7 @@ export class FieldView implements FieldRows {
     if (!this.flushing) {
       const p = this.owner.get(this.ns, keyId(field));
       if (p) {
-        if (p.value === null || (p.expiresAt !== null && p.expiresAt <= now)) return null;
-        return { value: p.value, expiresAt: p.expiresAt };
+        return isLive(p, now) ? { value: p.value, expiresAt: p.expiresAt } : null;
       }
     }
     return this.table?.live(field, now) ?? null;

@@ -11,6 +11,7 @@
  * writes SQLite directly instead: multi-shard and maintenance operations run there, and at
  * that point SQLite holds exactly the writes queued before them.
  */
+import { isLive } from "./cache.ts";
 import { type KeyParam, keyId } from "./keys.ts";
 import type { ExpiryMs } from "./shard.ts";
 import type { KeyTable, LiveEntry, RowTable } from "./store.ts";
@@ -50,8 +51,7 @@ export class PendingTable implements RowTable {
     if (this.pending.size > 0 && !this.scheduler.flushing) {
       const p = this.pending.get(keyId(key));
       if (p) {
-        if (p.value === null || (p.expiresAt !== null && p.expiresAt <= now)) return null;
-        return { value: p.value, expiresAt: p.expiresAt };
+        return isLive(p, now) ? { value: p.value, expiresAt: p.expiresAt } : null;
       }
     }
     return this.table.live(key, now);

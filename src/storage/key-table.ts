@@ -4,7 +4,7 @@
  * and the value cache applied, and touches WATCHed keys. Knows nothing of the protocol.
  */
 import { StorageError } from "../errors.ts";
-import { type CachedRow, cacheableValue, expiryNumber, type ValueCache } from "./cache.ts";
+import { type CachedRow, cacheableValue, expiryNumber, isLive, type ValueCache } from "./cache.ts";
 import type { ValueCodec } from "./codecs/codec.ts";
 import { type KeyParam, keyId } from "./keys.ts";
 import type { ExpiryMs, TableStatements } from "./shard.ts";
@@ -57,8 +57,7 @@ export class KeyTable implements RowTable {
           : { value: this.decode(key, stored.value), expiresAt: stored.expires_at };
       this.cache.set(id, row);
     }
-    if (row.value === null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
-    return row as LiveEntry;
+    return isLive(row, now) ? (row as LiveEntry) : null;
   }
 
   has(key: KeyParam, now: number): boolean {

@@ -8,7 +8,7 @@
  * It must not import protocol, commands or cluster code; row SQL comes from sql.ts.
  */
 import type { Database, Statement } from "bun:sqlite";
-import { type CachedRow, cacheableValue, type ValueCache } from "./cache.ts";
+import { type CachedRow, cacheableValue, isLive, type ValueCache } from "./cache.ts";
 import type { ValueCodec } from "./codecs/codec.ts";
 import type { FieldRows, PendingFields } from "./inflight-fields.ts";
 import { type KeyParam, keyId } from "./keys.ts";
@@ -142,8 +142,7 @@ export class NamespaceTable {
           : { value: this.codec.decode(stored.value), expiresAt: stored.expires_at };
       this.cache.set(id, row);
     }
-    if (row.value === null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
-    return row as FieldEntry;
+    return isLive(row, now) ? (row as FieldEntry) : null;
   }
 
   has(field: KeyParam, now: number): boolean {
