@@ -47,17 +47,10 @@ export class Dispatcher {
       result = spec.handler!(ctx, args);
     } catch (error) {
       this.observe(ctx, spec, args, stat, started);
-      this.monitor(ctx, spec, args);
+      if (this.server.monitors.active) this.monitor(ctx, spec, args, null);
       return this.failure(spec, stat, error);
     }
-    // EXEC is shown after the commands it ran, as in Redis; everything else once it has run
-    // (a write's commit may still be pending, but its place in the order is fixed).
-    if (this.server.monitors.active) {
-      if (spec.name === "exec" && result instanceof Promise) {
-        const feed = () => this.monitor(ctx, spec, args);
-        result.then(feed, feed);
-      } else this.monitor(ctx, spec, args);
-    }
+    if (this.server.monitors.active) this.monitor(ctx, spec, args, result);
     if (result instanceof Promise) {
       // The slow log, like Redis's, counts execution only, not the wait for a group commit.
       const execUsec = (performance.now() - started) * 1000;
@@ -115,9 +108,14 @@ export class Dispatcher {
     if (slowlog.wants(slow)) slowlog.record(args, slow, ctx.client);
   }
 
-  private monitor(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): void {
-    const monitors = this.server.monitors;
-    if (monitors.active) monitors.feed(ctx.client, spec, args);
+  /**
+   * Shows the command to MONITOR once it has run (a write's commit may still be pending, but
+   * its place in the order is fixed); EXEC after the commands it ran, as in Redis.
+   */
+  private monitor(ctx: Ctx, spec: CommandSpec, args: Uint8Array[], result: Reply | Promise<Reply>) {
+    const feed = () => this.server.monitors.feed(ctx.client, spec, args);
+    if (spec.name === "exec" && result instanceof Promise) result.then(feed, feed);
+    else feed();
   }
 
   private failure(spec: CommandSpec, stat: CommandStat, error: unknown): RespError {

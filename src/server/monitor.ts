@@ -27,7 +27,7 @@ export class MonitorFeed {
 
   /** Renders the line once and hands it to every monitoring client. */
   feed(client: ClientState, spec: CommandSpec, args: readonly Uint8Array[]): void {
-    if (spec.flags.includes("admin")) return;
+    if (this.watchers.size === 0 || spec.flags.includes("admin")) return;
     const line = simple(monitorLine(wallClockMicros(), client.addr, redacted(spec, args)));
     for (const watcher of this.watchers.values()) deliver(watcher, line);
   }
