@@ -76,4 +76,6 @@ export const errors = {
       `unknown subcommand '${sanitizeLine(sub.length > 128 ? sub.slice(0, 128) : sub)}'. Try ${container.toUpperCase()} HELP.`,
     ),
   storage: () => new RespError("ERR", "storage error; see the server log"),
+  wrongType: () =>
+    new RespError("WRONGTYPE", "Operation against a key holding the wrong kind of value"),
 } as const;

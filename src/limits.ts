@@ -38,6 +38,8 @@ export const limits = {
   sweepIdleIntervalMs: 1_000,
   /** Most keys one SCAN/KEYS step reads from one shard at a time. */
   scanRowsPerStepMax: 10_000,
+  /** Hash fields moved per transaction by the format 1 → 2 upgrade (storage/upgrade.ts). */
+  upgradeRowsPerTransaction: 1000,
   /** Startup prewarm (prewarm.ts) reads the shard files only when they fit in this share of MemAvailable. */
   prewarmMemoryShare: 0.5,
   /** WAL size at which the background checkpointer folds it back into the database. */

@@ -52,6 +52,8 @@ export interface ClientState {
   libName: string | null;
   libVer: string | null;
   protocol: ProtocolVersion;
+  /** The selected Redis database (SELECT); every key command acts on it. */
+  db: number;
   lastInteraction: number;
   lastCommand: string;
   /** CLIENT REPLY: "off" drops every reply, "skip" drops the next one (server/connection.ts). */

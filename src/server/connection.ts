@@ -74,6 +74,7 @@ export class Connection {
       libName: null,
       libVer: null,
       protocol: 2,
+      db: 0,
       lastInteraction: now,
       lastCommand: "NULL",
       replyMode: "on",

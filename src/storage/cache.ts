@@ -15,6 +15,8 @@ export interface CachedRow {
   /** null when the key is known to be absent. */
   value: Uint8Array | null;
   expiresAt: number | null;
+  /** The row type (sql.ts): 0 string, 1 small hash; large hashes are never cached. */
+  type: number;
 }
 
 /**

@@ -1,25 +1,35 @@
 /**
- * The pending-writes overlay used when `async_write = true`. A write's logic runs at request
- * time against this view, so its reply (NX, GET, DEL counts...) is decided at once; only its
- * physical effect is queued for the next group commit. Until that commit lands, every read
- * and existence check sees the pending value here first. Per key the newest pending write
- * wins (a sequence number decides which commit may remove an entry), a delete is a pending
- * write too, and nothing pending is ever evicted: the writer queue bound limits the overlay.
- * A failed commit is reported and its entry removed, so reads fall back to what is stored.
+ * The pending-writes overlay (the "async overlay"), used when `async_write = true` and while
+ * EXEC runs. A write's logic runs at request time against this view, so its reply (NX, GET,
+ * DEL counts...) is decided at once; only its physical effect is queued for the next group
+ * commit. Until that commit lands, every read and existence check sees the pending row here
+ * first. Per key the newest pending write wins (a sequence number decides which commit may
+ * remove an entry), a delete is a pending write too, and nothing pending is ever evicted: the
+ * writer queue bound limits the overlay. A failed commit is reported and its entry removed,
+ * so reads fall back to what is stored.
+ *
+ * Rows of every type pass through here whole (a string, a small hash's serialized fields, a
+ * large hash's key row); field-level writes of hashes do not: they are queued on the writer
+ * and acknowledged after COMMIT (Keyspace.writeHash), so they never need an overlay of their own.
  *
  * When called inside a writer transaction (the scheduler is flushing), the view reads and
  * writes SQLite directly instead: multi-shard and maintenance operations run there, and at
  * that point SQLite holds exactly the writes queued before them.
  */
+import { errors } from "../errors.ts";
 import { isLive } from "./cache.ts";
-import { type KeyParam, keyId } from "./keys.ts";
+import { type HashView, InlineHashWriter } from "./hash-rows.ts";
+import { inlineHasLive } from "./inline-hash.ts";
+import type { KeyParam } from "./keys.ts";
+import type { KeyEntry, KeyTable, LiveEntry, RowTable } from "./key-table.ts";
 import type { ExpiryMs } from "./shard.ts";
-import type { KeyTable, LiveEntry, RowTable } from "./store.ts";
+import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING, type RowType } from "./sql.ts";
 import type { ShardWriter, WriteScheduler } from "./writer.ts";
 
 interface Pending {
   /** null = deleted */
   value: Uint8Array | null;
+  type: RowType;
   /** Lossy beyond 2^53, for comparisons; `exact` keeps the stored value. */
   expiresAt: number | null;
   exact: ExpiryMs | null;
@@ -40,25 +50,49 @@ export class PendingTable implements RowTable {
     private readonly onFailure: AsyncFailureSink,
   ) {}
 
+  get db(): number {
+    return this.table.db;
+  }
+
   /** Keys with a write not yet committed. */
   get size(): number {
     return this.pending.size;
   }
 
-  live(key: KeyParam, now: number): LiveEntry | null {
+  /** The pending row of a key, when one exists and the overlay is in charge. */
+  private peek(key: KeyParam): Pending | undefined {
     // Inside a flush, SQLite holds exactly the writes queued before this point: the overlay
     // may already show later ones, so operations running there must not read it.
-    if (this.pending.size > 0 && !this.scheduler.flushing) {
-      const p = this.pending.get(keyId(key));
-      if (p) {
-        return isLive(p, now) ? { value: p.value, expiresAt: p.expiresAt } : null;
-      }
-    }
-    return this.table.live(key, now);
+    if (this.pending.size === 0 || this.scheduler.flushing) return undefined;
+    return this.pending.get(this.table.idOf(key));
+  }
+
+  entry(key: KeyParam, now: number): KeyEntry | null {
+    const p = this.peek(key);
+    if (!p) return this.table.entry(key, now);
+    if (!isLive(p, now)) return null;
+    if (p.type === ROW_HASH_INLINE && !inlineHasLive(p.value, now)) return null;
+    if (p.type === ROW_HASH_TABLE) return this.table.entry(key, now);
+    return { value: p.value, expiresAt: p.expiresAt, type: p.type };
+  }
+
+  live(key: KeyParam, now: number): LiveEntry | null {
+    const row = this.entry(key, now);
+    if (row !== null && row.type !== ROW_STRING) throw errors.wrongType();
+    return row;
   }
 
   has(key: KeyParam, now: number): boolean {
-    return this.live(key, now) !== null;
+    return this.entry(key, now) !== null;
+  }
+
+  hash(key: KeyParam, now: number): HashView | null {
+    const p = this.peek(key);
+    if (!p || p.type === ROW_HASH_TABLE) return this.table.hash(key, now);
+    const row = this.entry(key, now);
+    if (row === null) return null;
+    if (row.type === ROW_STRING) throw errors.wrongType();
+    return InlineHashWriter.open(this.table, key, row.value, p.exact, this.table.hashLimits);
   }
 
   put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
@@ -66,13 +100,29 @@ export class PendingTable implements RowTable {
       this.table.put(key, value, now, expiresAt);
       return;
     }
-    this.record(key, value, expiresAt, (at) => this.table.put(key, value, at, expiresAt));
+    this.record(key, value, ROW_STRING, expiresAt, (at) => this.table.put(key, value, at, expiresAt));
+  }
+
+  putRow(
+    key: KeyParam,
+    type: RowType,
+    value: Uint8Array,
+    now: number,
+    expiresAt: ExpiryMs | null,
+  ): void {
+    if (this.scheduler.flushing) {
+      this.table.putRow(key, type, value, now, expiresAt);
+      return;
+    }
+    this.record(key, value, type, expiresAt, (at) =>
+      this.table.putRow(key, type, value, at, expiresAt),
+    );
   }
 
   remove(key: KeyParam, now: number): boolean {
     if (this.scheduler.flushing) return this.table.remove(key, now);
-    const existed = this.live(key, now) !== null;
-    this.record(key, null, null, (at) => this.table.remove(key, at));
+    const existed = this.entry(key, now) !== null;
+    this.record(key, null, ROW_STRING, null, (at) => this.table.remove(key, at));
     return existed;
   }
 
@@ -81,9 +131,11 @@ export class PendingTable implements RowTable {
       this.table.setExpiry(key, expiresAt);
       return;
     }
-    const current = this.live(key, Number.NEGATIVE_INFINITY);
+    const current = this.entry(key, Number.NEGATIVE_INFINITY);
     if (current === null) return;
-    this.record(key, current.value, expiresAt, () => this.table.setExpiry(key, expiresAt));
+    this.record(key, current.value, current.type, expiresAt, () =>
+      this.table.setExpiry(key, expiresAt),
+    );
   }
 
   /** Forgets every pending entry (FLUSHDB): their queued commits still run, then get cleared. */
@@ -92,22 +144,23 @@ export class PendingTable implements RowTable {
   }
 
   exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined {
-    const p =
-      this.pending.size > 0 && !this.scheduler.flushing ? this.pending.get(keyId(key)) : undefined;
+    const p = this.peek(key);
     if (!p) return this.table.exactExpiry(key, now);
-    return this.live(key, now) === null ? undefined : p.exact;
+    return this.entry(key, now) === null ? undefined : p.exact;
   }
 
   private record(
     key: KeyParam,
     value: Uint8Array | null,
+    type: RowType,
     expiresAt: ExpiryMs | null,
     apply: (now: number) => void,
   ): void {
-    const id = keyId(key);
+    const id = this.table.idOf(key);
     const seq = ++this.seq;
     this.pending.set(id, {
       value,
+      type,
       expiresAt: expiresAt === null ? null : Number(expiresAt),
       exact: expiresAt,
       seq,

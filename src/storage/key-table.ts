@@ -1,13 +1,24 @@
 /**
- * The default `blobs` table of one shard as commands see it: RowTable is the interface write
- * closures and reads use; KeyTable implements it over SQLite with the codec, the expiry rule
- * and the value cache applied, and touches WATCHed keys. Knows nothing of the protocol.
+ * One Redis database's keys in one shard as commands see them: RowTable is the interface write
+ * closures and reads use; KeyTable implements it over SQLite with the codec, the expiry rule,
+ * the row types (string, small hash, large hash: sql.ts) and the value cache applied, and
+ * touches WATCHed keys. String reads of a hash, and hash reads of a string, throw WRONGTYPE
+ * here, once, for every command. Knows nothing of the protocol.
  */
-import { StorageError } from "../errors.ts";
+import { errors, StorageError } from "../errors.ts";
 import { type CachedRow, cacheableValue, expiryNumber, isLive, type ValueCache } from "./cache.ts";
 import type { ValueCodec } from "./codecs/codec.ts";
+import {
+  type HashLimits,
+  type HashView,
+  type HashWriter,
+  InlineHashWriter,
+  TableHashWriter,
+} from "./hash-rows.ts";
+import { inlineHasLive } from "./inline-hash.ts";
 import { type KeyParam, keyId } from "./keys.ts";
-import type { ExpiryMs, TableStatements } from "./shard.ts";
+import type { ExpiryMs, KeyspaceStatements } from "./shard.ts";
+import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING, type RowType } from "./sql.ts";
 import type { KeyWatches } from "./watch.ts";
 
 export interface LiveEntry {
@@ -15,84 +26,195 @@ export interface LiveEntry {
   expiresAt: number | null;
 }
 
+/** A live key of any type. For a large hash `value` is empty (its fields are rows). */
+export interface KeyEntry extends LiveEntry {
+  type: RowType;
+}
+
 /**
- * What write closures and reads see of one shard's default table. In the default mode it is
- * the KeyTable itself (SQL inside the writer's transaction); with async_write it is the
+ * What write closures and reads see of one shard's keys in one database. In the default mode
+ * it is the KeyTable itself (SQL inside the writer's transaction); with async_write it is the
  * pending-writes overlay (inflight.ts). Closures must touch rows only through this view.
  */
 export interface RowTable {
   readonly shardIndex: number;
+  readonly db: number;
+  /** The live key whatever its type, or null. */
+  entry(key: KeyParam, now: number): KeyEntry | null;
+  /** The live string, or null; WRONGTYPE when the key holds a hash. */
   live(key: KeyParam, now: number): LiveEntry | null;
   has(key: KeyParam, now: number): boolean;
+  /** Writes a string, replacing a key of any type. */
   put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void;
-  /** True when a live row was removed. */
+  /** Writes a string or a small hash's serialized fields (RENAME, COPY, MOVE, RESTORE). */
+  putRow(
+    key: KeyParam,
+    type: RowType,
+    value: Uint8Array,
+    now: number,
+    expiresAt: ExpiryMs | null,
+  ): void;
+  /** True when a live key was removed (a large hash's fields go with it). */
   remove(key: KeyParam, now: number): boolean;
   /** Changes the expiry of an existing row. */
   setExpiry(key: KeyParam, expiresAt: ExpiryMs | null): void;
   /** The live row's expiry exactly as stored (bigint beyond 2^53), for TTL replies. */
   exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined;
+  /** The live hash for reading, or null; WRONGTYPE when the key holds a string. */
+  hash(key: KeyParam, now: number): HashView | null;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
- * Row operations on the default table of one shard, with expiry and codec applied and the
- * value cache kept coherent (see cache.ts: writes drop the key, reads fill it).
+ * Row operations on one database's keys in one shard, with expiry and codec applied and the
+ * value cache kept coherent (see cache.ts: writes replace the entry, reads fill it). Large
+ * hashes are never cached: their key row changes with every field count.
  */
 export class KeyTable implements RowTable {
+  /** Prefix of this database's cache and WATCH ids ("" for database 0, the hot path). */
+  private readonly idPrefix: string;
+
   constructor(
     readonly shardIndex: number,
-    readonly statements: TableStatements,
+    readonly db: number,
+    readonly statements: KeyspaceStatements,
     private readonly codec: ValueCodec,
     readonly cache: ValueCache,
     private readonly watches: KeyWatches,
-  ) {}
+    readonly hashLimits: HashLimits,
+  ) {
+    // A lone high surrogate never occurs in decoded UTF-8 nor starts a binary key's id.
+    this.idPrefix = db === 0 ? "" : `\udbff${db}\u0000`;
+  }
 
-  live(key: KeyParam, now: number): LiveEntry | null {
-    const id = keyId(key);
+  /** The cache and WATCH id of a key in this database. */
+  idOf(key: KeyParam): string {
+    return this.idPrefix === "" ? keyId(key) : this.idPrefix + keyId(key);
+  }
+
+  entry(key: KeyParam, now: number): KeyEntry | null {
+    const id = this.idOf(key);
     let row = this.cache.get(id);
     if (row === undefined) {
       const stored = this.statements.getStmt.get(key);
-      row =
-        stored === null
-          ? ABSENT
-          : { value: this.decode(key, stored.value), expiresAt: stored.expires_at };
+      if (stored === null) row = ABSENT;
+      else if (stored.type === ROW_HASH_TABLE) {
+        if (stored.expires_at !== null && stored.expires_at <= now) return null;
+        if (stored.fields <= 0) return null;
+        return { type: ROW_HASH_TABLE, value: EMPTY, expiresAt: stored.expires_at };
+      } else {
+        row = {
+          value: this.decode(key, stored.value),
+          expiresAt: stored.expires_at,
+          type: stored.type,
+        };
+      }
       this.cache.set(id, row);
     }
-    return isLive(row, now) ? (row as LiveEntry) : null;
+    if (!isLive(row, now)) return null;
+    if (row.type === ROW_HASH_INLINE && !inlineHasLive(row.value, now)) return null;
+    return row as KeyEntry;
+  }
+
+  live(key: KeyParam, now: number): LiveEntry | null {
+    const row = this.entry(key, now);
+    if (row !== null && row.type !== ROW_STRING) throw errors.wrongType();
+    return row;
   }
 
   has(key: KeyParam, now: number): boolean {
-    return this.live(key, now) !== null;
+    return this.entry(key, now) !== null;
   }
 
   put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
-    const id = keyId(key);
+    const id = this.idOf(key);
     this.watches.touch(id);
     const stored = this.codec.encode(value);
-    this.statements.upsert(key, stored, now, expiresAt);
+    this.statements.upsertStmt.run(key, stored, now, expiresAt, ROW_STRING);
     // Write-through, after the statement succeeded (cache.ts stages it until COMMIT).
     if (this.cache.takesWrite(value.length)) {
       const cached = cacheableValue(value);
-      this.cache.set(id, { value: cached, expiresAt: expiryNumber(expiresAt) });
+      this.cache.set(id, { value: cached, expiresAt: expiryNumber(expiresAt), type: ROW_STRING });
+    } else this.cache.delete(id);
+  }
+
+  putRow(
+    key: KeyParam,
+    type: RowType,
+    value: Uint8Array,
+    now: number,
+    expiresAt: ExpiryMs | null,
+  ): void {
+    if (type === ROW_STRING) {
+      this.put(key, value, now, expiresAt);
+      return;
+    }
+    const id = this.idOf(key);
+    this.watches.touch(id);
+    this.statements.upsertStmt.run(key, this.codec.encode(value), now, expiresAt, type);
+    if (type === ROW_HASH_INLINE && this.cache.takesWrite(value.length)) {
+      this.cache.set(id, { value: cacheableValue(value), expiresAt: expiryNumber(expiresAt), type });
     } else this.cache.delete(id);
   }
 
   remove(key: KeyParam, now: number): boolean {
-    const id = keyId(key);
+    const id = this.idOf(key);
     this.watches.touch(id);
-    const removed = this.statements.remove(key, now);
+    const row = this.statements.deleteStmt.get(key);
     this.cache.set(id, ABSENT);
-    return removed;
+    return row !== null && (row.expires_at === null || row.expires_at > now);
   }
 
   setExpiry(key: KeyParam, expiresAt: ExpiryMs | null): void {
-    const id = keyId(key);
+    const id = this.idOf(key);
     this.cache.delete(id);
     this.watches.touch(id);
     this.statements.setExpiryStmt.run(key, expiresAt);
   }
 
+  exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined {
+    const entry = this.entry(key, now);
+    if (entry === null) return undefined;
+    if (entry.expiresAt === null || entry.expiresAt <= Number.MAX_SAFE_INTEGER)
+      return entry.expiresAt;
+    return this.statements.exactExpiryStmt.get(key)?.expires_at ?? null;
+  }
+
+  hash(key: KeyParam, now: number): HashView | null {
+    const row = this.entry(key, now);
+    if (row === null) return null;
+    if (row.type === ROW_STRING) throw errors.wrongType();
+    return this.openHash(key, row, now);
+  }
+
+  /**
+   * The hash at `key` for writing, created empty when absent; WRONGTYPE when it holds a
+   * string. Only inside this shard's writer transaction; the caller ends with save().
+   */
+  hashWriter(key: KeyParam, now: number): HashWriter {
+    const row = this.entry(key, now);
+    if (row === null) {
+      // A dead row (expired key, or a hash whose fields all expired) is dropped first, so a
+      // large hash's stale fields never join the new one.
+      if (this.statements.getStmt.get(key) !== null) this.remove(key, now);
+      return new InlineHashWriter(this, key, [], null, this.hashLimits);
+    }
+    if (row.type === ROW_STRING) throw errors.wrongType();
+    return this.openHash(key, row, now);
+  }
+
+  private openHash(key: KeyParam, row: KeyEntry, now: number): InlineHashWriter | TableHashWriter {
+    const expiresAt = row.expiresAt !== null ? this.exactExpiry(key, now) ?? null : null;
+    if (row.type === ROW_HASH_INLINE) {
+      return InlineHashWriter.open(this, key, row.value, expiresAt, this.hashLimits);
+    }
+    const counted = this.statements.hashRowStmt.get(key)!;
+    return new TableHashWriter(this, key, counted.id, counted.fields);
+  }
+
   /** Decodes a stored value; a corrupt one becomes a StorageError naming shard and key. */
-  private decode(key: KeyParam, stored: Uint8Array): Uint8Array {
+  decode(key: KeyParam, stored: Uint8Array): Uint8Array {
     try {
       return this.codec.decode(stored);
     } catch (error) {
@@ -100,31 +222,25 @@ export class KeyTable implements RowTable {
         `${(error as Error).message} at key ${printableKey(key)}`,
         this.shardIndex,
         "read",
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
+  }
+
+  encode(value: Uint8Array): Uint8Array {
+    return this.codec.encode(value);
   }
 
   /** Marks the key as written for WATCH (the overlay calls this for pending writes). */
   touch(id: string): void {
     this.watches.touch(id);
   }
-
-  exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined {
-    const entry = this.live(key, now);
-    if (entry === null) return undefined;
-    if (entry.expiresAt === null || entry.expiresAt <= Number.MAX_SAFE_INTEGER)
-      return entry.expiresAt;
-    return this.statements.exactExpiryStmt.get(key)?.expires_at ?? null;
-  }
 }
 
-const ABSENT: CachedRow = Object.freeze({ value: null, expiresAt: null });
+const ABSENT: CachedRow = Object.freeze({ value: null, expiresAt: null, type: ROW_STRING });
 
 /** A key for log lines: at most 64 characters, control bytes escaped. */
-function printableKey(key: KeyParam): string {
+export function printableKey(key: KeyParam): string {
   const text = typeof key === "string" ? key : Buffer.from(key).toString("latin1");
   const short = text.length > 64 ? `${text.slice(0, 64)}…` : text;
   return JSON.stringify(short);

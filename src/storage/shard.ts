@@ -1,13 +1,25 @@
 /**
  * One shard: one SQLite file (`shard_<i>.db`) opened once, in WAL mode, with its prepared
- * statements. Reads run here directly; every write goes through the shard's writer
- * (writer.ts) so it lands in a group-commit transaction. Knows nothing of the protocol.
+ * statements per Redis database (sql.ts names the tables). Reads run here directly; every
+ * write goes through the shard's writer (writer.ts) so it lands in a group-commit
+ * transaction. Knows nothing of the protocol.
  */
 import { Database, type Statement } from "bun:sqlite";
 import { limits } from "../limits.ts";
 import type { ValueCache } from "./cache.ts";
 import type { KeyParam } from "./keys.ts";
-import { createTableSql, FORMAT_VERSION, tableSql } from "./sql.ts";
+import {
+  createKeyspaceSql,
+  dbOfKeysTable,
+  FORMAT_VERSION,
+  fieldSql,
+  type KeyspaceTables,
+  keySql,
+  keyspaceTables,
+  maintenanceSql,
+  type RowType,
+} from "./sql.ts";
+import { upgradeSchemaV1 } from "./upgrade.ts";
 
 export interface SqliteSettings {
   cacheSizeMb: number;
@@ -30,22 +42,40 @@ export type ExpiryMs = number | bigint;
 export interface StoredRow {
   value: Uint8Array;
   expires_at: number | null;
+  type: RowType;
+  /** A large hash's field count (0 for other types). */
+  fields: number;
+  /** The rowid: a large hash's fields carry it as hash_id. */
+  id: number;
 }
 
-/** Prepared statements for one table of one shard. */
-export class TableStatements {
+export interface StoredField {
+  value: Uint8Array;
+  expires_at: number | null;
+}
+
+export interface FieldPageRow {
+  rowid: number;
+  field: KeyParam;
+  value: Uint8Array;
+  expires_at: number | null;
+}
+
+/** Prepared statements for one database's keys and fields tables in one shard. */
+export class KeyspaceStatements {
   readonly getStmt: Statement<StoredRow, [KeyParam]>;
-  readonly upsertStmt: Statement<unknown, [KeyParam, Uint8Array, number, ExpiryMs | null]>;
-  readonly upsertVersionStmt: Statement<
-    { version: number },
-    [KeyParam, Uint8Array, number, ExpiryMs | null]
-  >;
+  readonly hashRowStmt: Statement<{ id: number; fields: number }, [KeyParam]>;
+  readonly upsertStmt: Statement<unknown, [KeyParam, Uint8Array, number, ExpiryMs | null, number]>;
   /** Reads expires_at as an exact 64-bit integer (only for commands that report it). */
   readonly exactExpiryStmt: Statement<{ expires_at: bigint | null }, [KeyParam]>;
-  readonly deleteStmt: Statement<{ expires_at: number | null }, [KeyParam]>;
+  readonly deleteStmt: Statement<{ expires_at: number | null; type: RowType }, [KeyParam]>;
   readonly setExpiryStmt: Statement<unknown, [KeyParam, ExpiryMs | null]>;
+  readonly renameStmt: Statement<unknown, [KeyParam, KeyParam]>;
+  readonly addFieldsStmt: Statement<unknown, [number, number]>;
+  readonly dropIfEmptyStmt: Statement<{ key: KeyParam }, [number]>;
+  readonly keyOfIdStmt: Statement<{ key: KeyParam }, [number]>;
   readonly scanStmt: Statement<
-    { rowid: number; key: KeyParam; expires_at: number | null },
+    { rowid: number; key: KeyParam; expires_at: number | null; type: RowType },
     [number, number]
   >;
   readonly countLiveStmt: Statement<{ n: number }, [number]>;
@@ -54,50 +84,60 @@ export class TableStatements {
   readonly clearStmt: Statement<unknown, []>;
   readonly randomAfterStmt: Statement<{ key: KeyParam }, [number, number]>;
   readonly maxRowidStmt: Statement<{ m: number | null }, []>;
+  // Fields of large hashes.
+  readonly fieldGetStmt: Statement<StoredField, [number, KeyParam]>;
+  readonly fieldUpsertStmt: Statement<unknown, [number, KeyParam, Uint8Array, number | null]>;
+  readonly fieldDeleteStmt: Statement<{ expires_at: number | null }, [number, KeyParam]>;
+  readonly fieldSetExpiryStmt: Statement<unknown, [number, KeyParam, number | null]>;
+  readonly fieldPageStmt: Statement<FieldPageRow, [number, number, number]>;
+  readonly fieldCountExpiredStmt: Statement<{ n: number }, [number, number]>;
+  readonly fieldSweepStmt: Statement<{ hash_id: number }, [number, number]>;
+  readonly fieldClearStmt: Statement<unknown, []>;
 
-  constructor(db: Database, table: string) {
-    const sql = tableSql(table);
-    this.getStmt = db.prepare(sql.get);
-    this.upsertStmt = db.prepare(sql.upsert);
-    this.upsertVersionStmt = db.prepare(sql.upsertVersion);
-    this.deleteStmt = db.prepare(sql.delete);
-    this.setExpiryStmt = db.prepare(sql.setExpiry);
-    this.exactExpiryStmt = db.prepare(sql.exactExpiry);
+  constructor(
+    db: Database,
+    readonly tables: KeyspaceTables,
+  ) {
+    const k = keySql(tables);
+    this.getStmt = db.prepare(k.get);
+    this.hashRowStmt = db.prepare(k.hashRow);
+    this.upsertStmt = db.prepare(k.upsert);
+    this.deleteStmt = db.prepare(k.delete);
+    this.setExpiryStmt = db.prepare(k.setExpiry);
+    this.exactExpiryStmt = db.prepare(k.exactExpiry);
     this.exactExpiryStmt.safeIntegers(true);
-    this.scanStmt = db.prepare(sql.scan);
-    this.countLiveStmt = db.prepare(sql.countLive);
-    this.countExpiringStmt = db.prepare(sql.countExpiring);
-    this.sweepStmt = db.prepare(sql.sweep);
-    this.clearStmt = db.prepare(sql.clear);
-    this.randomAfterStmt = db.prepare(sql.randomAfter);
-    this.maxRowidStmt = db.prepare(sql.maxRowid);
-  }
-
-  /** The live row for a key, or null when absent or expired at `now`. */
-  live(key: KeyParam, now: number): StoredRow | null {
-    const row = this.getStmt.get(key);
-    if (row === null) return null;
-    if (row.expires_at !== null && row.expires_at <= now) return null;
-    return row;
-  }
-
-  /** Deletes the key; true when a live row was removed (an expired row counts as absent). */
-  remove(key: KeyParam, now: number): boolean {
-    const row = this.deleteStmt.get(key);
-    return row !== null && (row.expires_at === null || row.expires_at > now);
-  }
-
-  upsert(key: KeyParam, stored: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
-    this.upsertStmt.run(key, stored, now, expiresAt);
+    this.renameStmt = db.prepare(k.rename);
+    this.addFieldsStmt = db.prepare(k.addFields);
+    this.dropIfEmptyStmt = db.prepare(k.dropIfEmpty);
+    this.keyOfIdStmt = db.prepare(k.keyOfId);
+    this.scanStmt = db.prepare(k.scan);
+    this.countLiveStmt = db.prepare(k.countLive);
+    this.countExpiringStmt = db.prepare(k.countExpiring);
+    this.sweepStmt = db.prepare(k.sweep);
+    this.clearStmt = db.prepare(k.clear);
+    this.randomAfterStmt = db.prepare(k.randomAfter);
+    this.maxRowidStmt = db.prepare(k.maxRowid);
+    const f = fieldSql(tables);
+    this.fieldGetStmt = db.prepare(f.get);
+    this.fieldUpsertStmt = db.prepare(f.upsert);
+    this.fieldDeleteStmt = db.prepare(f.delete);
+    this.fieldSetExpiryStmt = db.prepare(f.setExpiry);
+    this.fieldPageStmt = db.prepare(f.page);
+    this.fieldCountExpiredStmt = db.prepare(f.countExpired);
+    this.fieldSweepStmt = db.prepare(f.sweep);
+    this.fieldClearStmt = db.prepare(f.clear);
   }
 }
 
 export class Shard {
   readonly db: Database;
-  readonly blobs: TableStatements;
+  /** Statements of every database whose tables exist in this file, by database index. */
+  private readonly keyspaces = new Map<number, KeyspaceStatements>();
   private readonly begin: Statement;
   private readonly commit: Statement;
   private readonly rollback: Statement;
+  /** The file's format when it was opened (1 = needs the namespace move of upgrade.ts). */
+  readonly openedFormat: number;
 
   constructor(
     readonly index: number,
@@ -120,20 +160,60 @@ export class Shard {
     db.run(`PRAGMA journal_size_limit = ${Math.trunc(settings.journalSizeLimitMb * 1024 * 1024)}`);
     // Checkpoints normally run in the checkpoint Worker (checkpointer.ts), off the request path.
     db.run(`PRAGMA wal_autocheckpoint = ${limits.walAutoCheckpointPages}`);
-    db.run(createTableSql("blobs"));
-    const version = (db.query("PRAGMA user_version").get() as { user_version: number })
+    const version = (db.query(maintenanceSql.userVersion).get() as { user_version: number })
       .user_version;
-    if (version === 0) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);
-    else if (version > FORMAT_VERSION) {
+    this.openedFormat = version === 0 ? FORMAT_VERSION : version;
+    if (version > FORMAT_VERSION) {
       db.close();
       throw new Error(
         `${path} has data format ${version}, newer than this server understands (${FORMAT_VERSION}); upgrade blobasaur`,
       );
     }
-    this.blobs = new TableStatements(db, "blobs");
+    if (version === 1) upgradeSchemaV1(db);
+    else {
+      db.transaction(() => {
+        db.run(createKeyspaceSql(keyspaceTables(0)));
+        if (version === 0) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);
+      })();
+    }
+    for (const { name } of db.query(maintenanceSql.listKeyTables).all() as { name: string }[]) {
+      const n = dbOfKeysTable(name);
+      if (n !== null) this.keyspaces.set(n, new KeyspaceStatements(db, keyspaceTables(n)));
+    }
     this.begin = db.prepare("BEGIN IMMEDIATE");
     this.commit = db.prepare("COMMIT");
     this.rollback = db.prepare("ROLLBACK");
+  }
+
+  /** Database 0's statements (its tables always exist). */
+  get blobs(): KeyspaceStatements {
+    return this.keyspaces.get(0)!;
+  }
+
+  /** The statements of database `n`, or null while its tables don't exist in this file. */
+  statements(n: number): KeyspaceStatements | null {
+    return this.keyspaces.get(n) ?? null;
+  }
+
+  /**
+   * Creates database `n`'s tables (once per database and file, never per key) and returns
+   * their statements. Runs in a transaction of its own, so it must not be called from inside
+   * a writer transaction: Store opens a database before any command uses it.
+   */
+  createKeyspace(n: number): KeyspaceStatements {
+    const existing = this.keyspaces.get(n);
+    if (existing) return existing;
+    const tables = keyspaceTables(n);
+    if (this.db.inTransaction) this.db.run(createKeyspaceSql(tables));
+    else this.db.transaction(() => this.db.run(createKeyspaceSql(tables)))();
+    const made = new KeyspaceStatements(this.db, tables);
+    this.keyspaces.set(n, made);
+    return made;
+  }
+
+  /** Database indexes with tables in this file. */
+  databases(): number[] {
+    return [...this.keyspaces.keys()].sort((a, b) => a - b);
   }
 
   /**

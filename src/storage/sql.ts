@@ -1,62 +1,160 @@
 /**
- * Every SQL statement the server runs, by name, in one place. Table names are passed in so
- * the same text serves `blobs` and the per-namespace tables; they are always produced by
- * schema.ts (validated identifiers), never by client input directly.
- * Times are milliseconds since the epoch. A row is live when expires_at IS NULL or > now.
+ * Every SQL statement the server runs, by name, in one place. Table names come from
+ * keyspaceTables() (a database index, never client bytes). Times are milliseconds since the
+ * epoch. A row is live when expires_at IS NULL or > now.
+ *
+ * Format 2 (this file): one keyspace per Redis database and shard file.
+ *   <keys>   (`blobs` for database 0, `db<N>_blobs` for database N): one row per Redis key,
+ *            whatever its type. `type` says how `value` reads:
+ *              0 string       value = the codec-encoded bytes
+ *              1 small hash   value = the codec-encoded inline hash (inline-hash.ts), fields in
+ *                             insertion order, as Redis's listpack
+ *              2 large hash   value = empty; the fields are rows of <fields> whose hash_id is
+ *                             this row's rowid, and `fields` counts them (HLEN in O(1))
+ *   <fields> (`fields` / `db<N>_fields`): the fields of large hashes. Its rowid order is the
+ *            insertion order (an upsert keeps a row's rowid), indexed per hash.
+ * Triggers drop a large hash's fields whenever its key row is deleted or stops being a large
+ * hash, so DEL, SET over a hash, FLUSHDB and the expiry sweep never leave fields behind.
+ * Format 1 had `blobs` without `type` and `fields`, and a `blobs_<namespace>` table per hash;
+ * upgrade.ts turns it into format 2 in place (strings are never rewritten).
  */
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
-export function createTableSql(table: string): string {
-  return `CREATE TABLE IF NOT EXISTS "${table}" (
+/** Row types stored in the `type` column. */
+export const ROW_STRING = 0;
+export const ROW_HASH_INLINE = 1;
+export const ROW_HASH_TABLE = 2;
+export type RowType = typeof ROW_STRING | typeof ROW_HASH_INLINE | typeof ROW_HASH_TABLE;
+
+export interface KeyspaceTables {
+  readonly db: number;
+  readonly keys: string;
+  readonly fields: string;
+}
+
+/** The table names of one database: `blobs` and `fields` for database 0, as format 1 had. */
+export function keyspaceTables(db: number): KeyspaceTables {
+  if (db === 0) return { db, keys: "blobs", fields: "fields" };
+  return { db, keys: `db${db}_blobs`, fields: `db${db}_fields` };
+}
+
+/** The database a keys table belongs to, or null when the name is not one of ours. */
+export function dbOfKeysTable(name: string): number | null {
+  if (name === "blobs") return 0;
+  const m = /^db([1-9][0-9]{0,5})_blobs$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** Creates (idempotently) every table, index and trigger of one database's keyspace. */
+export function createKeyspaceSql(t: KeyspaceTables): string {
+  const k = `"${t.keys}"`;
+  const f = `"${t.fields}"`;
+  return `CREATE TABLE IF NOT EXISTS ${k} (
   key        TEXT PRIMARY KEY,
   value      BLOB NOT NULL,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   expires_at INTEGER,
-  version    INTEGER NOT NULL DEFAULT 0
+  version    INTEGER NOT NULL DEFAULT 0,
+  type       INTEGER NOT NULL DEFAULT 0,
+  fields     INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON "${table}"(expires_at) WHERE expires_at IS NOT NULL;`;
+CREATE INDEX IF NOT EXISTS "${t.keys}_expires_at" ON ${k}(expires_at) WHERE expires_at IS NOT NULL;
+${createFieldsSql(t)}`;
 }
 
-/** Statements prepared once per table and shard. */
-export function tableSql(table: string) {
-  const t = `"${table}"`;
+/** The fields table, its indexes and the triggers tying it to the keys table. */
+export function createFieldsSql(t: KeyspaceTables): string {
+  const k = `"${t.keys}"`;
+  const f = `"${t.fields}"`;
+  return `CREATE TABLE IF NOT EXISTS ${f} (
+  hash_id    INTEGER NOT NULL,
+  field      TEXT NOT NULL,
+  value      BLOB NOT NULL,
+  expires_at INTEGER,
+  UNIQUE (hash_id, field)
+);
+CREATE INDEX IF NOT EXISTS "${t.fields}_order" ON ${f}(hash_id);
+CREATE INDEX IF NOT EXISTS "${t.fields}_expires_at" ON ${f}(expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "${t.fields}_hash_expires_at" ON ${f}(hash_id, expires_at) WHERE expires_at IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS "${t.keys}_drop_fields" AFTER DELETE ON ${k}
+  WHEN old.type = ${ROW_HASH_TABLE}
+  BEGIN DELETE FROM ${f} WHERE hash_id = old.rowid; END;
+CREATE TRIGGER IF NOT EXISTS "${t.keys}_retype_fields" AFTER UPDATE OF type ON ${k}
+  WHEN old.type = ${ROW_HASH_TABLE} AND new.type <> ${ROW_HASH_TABLE}
+  BEGIN DELETE FROM ${f} WHERE hash_id = old.rowid; END;`;
+}
+
+/** Statements on one database's keys table, prepared once per shard (shard.ts). */
+export function keySql(t: KeyspaceTables) {
+  const k = `"${t.keys}"`;
   /**
-   * Insert or replace the value. Overwriting a row whose expiry has passed starts a fresh
-   * key: created_at and version are reset, as if the old row had been swept first.
+   * Insert or replace the row. Overwriting a row whose expiry has passed starts a fresh key:
+   * created_at and version are reset, as if the old row had been swept first. A row that
+   * stops being a large hash loses its fields through the retype trigger.
    */
-  const upsert = `INSERT INTO ${t} (key, value, created_at, updated_at, expires_at, version)
-VALUES (?1, ?2, ?3, ?3, ?4, 0)
+  const upsert = `INSERT INTO ${k} (key, value, created_at, updated_at, expires_at, version, type, fields)
+VALUES (?1, ?2, ?3, ?3, ?4, 0, ?5, 0)
 ON CONFLICT(key) DO UPDATE SET
   value = excluded.value,
   updated_at = excluded.updated_at,
   expires_at = excluded.expires_at,
-  created_at = CASE WHEN ${t}.expires_at IS NOT NULL AND ${t}.expires_at <= excluded.updated_at
-                    THEN excluded.created_at ELSE ${t}.created_at END,
-  version = CASE WHEN ${t}.expires_at IS NOT NULL AND ${t}.expires_at <= excluded.updated_at
-                 THEN 0 ELSE ${t}.version + 1 END`;
+  type = excluded.type,
+  fields = CASE WHEN excluded.type = ${ROW_HASH_TABLE} AND ${k}.type = ${ROW_HASH_TABLE}
+                THEN ${k}.fields ELSE 0 END,
+  created_at = CASE WHEN ${k}.expires_at IS NOT NULL AND ${k}.expires_at <= excluded.updated_at
+                    THEN excluded.created_at ELSE ${k}.created_at END,
+  version = CASE WHEN ${k}.expires_at IS NOT NULL AND ${k}.expires_at <= excluded.updated_at
+                 THEN 0 ELSE ${k}.version + 1 END`;
   return {
-    /** The row whatever its expiry; TableStatements.live and KeyTable.live filter by expiry. */
-    get: `SELECT value, expires_at FROM ${t} WHERE key = ?1`,
+    /** The row whatever its expiry; KeyTable filters by expiry. */
+    get: `SELECT value, expires_at, type, fields, rowid AS id FROM ${k} WHERE key = ?1`,
+    /** A large hash's key row: its rowid (the fields' hash_id) and field count. */
+    hashRow: `SELECT rowid AS id, fields FROM ${k} WHERE key = ?1`,
     upsert,
-    /** The same upsert, reporting whether the key is new: version 0 = inserted or revived. */
-    upsertVersion: `${upsert} RETURNING version`,
     /** Deletes and reports the old expiry so the caller can tell a live row from a dead one. */
-    delete: `DELETE FROM ${t} WHERE key = ?1 RETURNING expires_at`,
-    setExpiry: `UPDATE ${t} SET expires_at = ?2 WHERE key = ?1`,
-    exactExpiry: `SELECT expires_at FROM ${t} WHERE key = ?1`,
+    delete: `DELETE FROM ${k} WHERE key = ?1 RETURNING expires_at, type`,
+    setExpiry: `UPDATE ${k} SET expires_at = ?2 WHERE key = ?1`,
+    exactExpiry: `SELECT expires_at FROM ${k} WHERE key = ?1`,
+    /** Renames a row in place (same shard): its rowid, and so a large hash's fields, stay. */
+    rename: `UPDATE ${k} SET key = ?2 WHERE key = ?1`,
+    addFields: `UPDATE ${k} SET fields = fields + ?2 WHERE rowid = ?1`,
+    /** Deletes a large hash that has no field left (the sweep and HDEL call it). */
+    dropIfEmpty: `DELETE FROM ${k} WHERE rowid = ?1 AND type = ${ROW_HASH_TABLE} AND fields <= 0 RETURNING key`,
+    keyOfId: `SELECT key FROM ${k} WHERE rowid = ?1`,
     /** Up to ?2 rows after rowid ?1, in rowid order: rowids survive upserts, so a cursor is stable. */
-    scan: `SELECT rowid, key, expires_at FROM ${t} WHERE rowid > ?1 ORDER BY rowid LIMIT ?2`,
-    countLive: `SELECT count(*) AS n FROM ${t} WHERE expires_at IS NULL OR expires_at > ?1`,
-    countExpiring: `SELECT count(*) AS n FROM ${t} WHERE expires_at IS NOT NULL AND expires_at > ?1`,
-    /** One bounded batch of the expiry sweep. */
-    sweep: `DELETE FROM ${t} WHERE rowid IN
-  (SELECT rowid FROM ${t} WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)`,
-    clear: `DELETE FROM ${t}`,
+    scan: `SELECT rowid, key, expires_at, type FROM ${k} WHERE rowid > ?1 ORDER BY rowid LIMIT ?2`,
+    countLive: `SELECT count(*) AS n FROM ${k} WHERE expires_at IS NULL OR expires_at > ?1`,
+    countExpiring: `SELECT count(*) AS n FROM ${k} WHERE expires_at IS NOT NULL AND expires_at > ?1`,
+    /** One bounded batch of the expiry sweep (a large hash's fields go with it: trigger). */
+    sweep: `DELETE FROM ${k} WHERE rowid IN
+  (SELECT rowid FROM ${k} WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)`,
+    clear: `DELETE FROM ${k}`,
     /** A random live row: pick a random rowid and take the next one at or after it. */
-    randomAfter: `SELECT key FROM ${t} WHERE rowid >= ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT 1`,
-    maxRowid: `SELECT max(rowid) AS m FROM ${t}`,
+    randomAfter: `SELECT key FROM ${k} WHERE rowid >= ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT 1`,
+    maxRowid: `SELECT max(rowid) AS m FROM ${k}`,
+  } as const;
+}
+
+/** Statements on one database's fields table (large hashes only). */
+export function fieldSql(t: KeyspaceTables) {
+  const f = `"${t.fields}"`;
+  return {
+    get: `SELECT value, expires_at FROM ${f} WHERE hash_id = ?1 AND field = ?2`,
+    /** Writes a field; an existing one keeps its rowid, and so its place in the order. */
+    upsert: `INSERT INTO ${f} (hash_id, field, value, expires_at) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT(hash_id, field) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+    delete: `DELETE FROM ${f} WHERE hash_id = ?1 AND field = ?2 RETURNING expires_at`,
+    setExpiry: `UPDATE ${f} SET expires_at = ?3 WHERE hash_id = ?1 AND field = ?2`,
+    /** Up to ?3 fields after rowid ?2 in insertion order, expired ones included. */
+    page: `SELECT rowid, field, value, expires_at FROM ${f} WHERE hash_id = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3`,
+    /** Fields of one hash whose expiry has passed but that the sweep has not removed yet. */
+    countExpired: `SELECT count(*) AS n FROM ${f} WHERE hash_id = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2`,
+    /** One bounded batch of the field expiry sweep; the caller fixes the counts. */
+    sweep: `DELETE FROM ${f} WHERE rowid IN
+  (SELECT rowid FROM ${f} WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2) RETURNING hash_id`,
+    clear: `DELETE FROM ${f}`,
   } as const;
 }
 
@@ -66,22 +164,31 @@ ON CONFLICT(key) DO UPDATE SET
  * out expired rows, which are dropped rather than copied.
  */
 export const maintenanceSql = {
-  /** `blobs` and every `blobs_*` table of one file (ours or the Rust original's). */
-  listTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'blobs' OR name LIKE 'blobs\\_%' ESCAPE '\\') ORDER BY name`,
+  /** Every keys table of one file (format 2). */
+  listKeyTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'blobs' OR name GLOB 'db[1-9]*_blobs') ORDER BY name`,
+  /** `blobs` and every `blobs_*` table of one file (format 1, or the Rust original's). */
+  listLegacyTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'blobs' OR name LIKE 'blobs\\_%' ESCAPE '\\') ORDER BY name`,
   countLive: (table: string) =>
     `SELECT count(*) AS n FROM "${table}" WHERE expires_at IS NULL OR expires_at > ?1`,
-  /** Up to ?3 live rows after rowid ?1 (our format). */
+  /** Up to ?3 live rows after rowid ?1 of a keys table (format 2). */
   pageLive: (table: string) =>
+    `SELECT rowid, key, value, created_at, updated_at, expires_at, version, type FROM "${table}"
+WHERE rowid > ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT ?3`,
+  /** Up to ?3 live rows after rowid ?1 of a format 1 table (no type column). */
+  pageLiveV1: (table: string) =>
     `SELECT rowid, key, value, created_at, updated_at, expires_at, version FROM "${table}"
 WHERE rowid > ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT ?3`,
-  /** Every live row (our format), for checksums. */
-  allLive: (table: string) =>
-    `SELECT key, value, created_at, updated_at, expires_at, version FROM "${table}"
-WHERE expires_at IS NULL OR expires_at > ?1`,
-  /** Inserts a whole row; a key already present is left alone (changes = 0 tells the caller). */
+  /** Every live field of a large hash, in insertion order. */
+  fieldsOf: (table: string) =>
+    `SELECT field, value, expires_at FROM "${table}" WHERE hash_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid`,
+  /** Inserts a whole key row; a key already present is left alone (changes = 0 tells the caller). */
   insertRow: (table: string) =>
-    `INSERT OR IGNORE INTO "${table}" (key, value, created_at, updated_at, expires_at, version)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
+    `INSERT OR IGNORE INTO "${table}" (key, value, created_at, updated_at, expires_at, version, type, fields)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0) RETURNING rowid AS id`,
+  insertField: (table: string) =>
+    `INSERT INTO "${table}" (hash_id, field, value, expires_at) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT(hash_id, field) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+  setFieldCount: (table: string) => `UPDATE "${table}" SET fields = ?2 WHERE rowid = ?1`,
   /** Overwrites every column of an existing row (import: a newer duplicate wins). */
   replaceRow: (table: string) =>
     `UPDATE "${table}" SET value = ?2, created_at = ?3, updated_at = ?4, expires_at = ?5, version = ?6

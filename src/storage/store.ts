@@ -11,17 +11,16 @@ import type { Logger } from "../log.ts";
 import { ValueCache } from "./cache.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
-import { PendingTable } from "./inflight.ts";
-import { PendingFields } from "./inflight-fields.ts";
-import { KeyTable, type LiveEntry, type RowTable } from "./key-table.ts";
-import { keyParam } from "./keys.ts";
+import type { HashLimits } from "./hash-rows.ts";
+import type { KeyEntry, KeyTable, LiveEntry, RowTable } from "./key-table.ts";
+import { Keyspace } from "./keyspace.ts";
 import { acquireDataDirLock } from "./maintenance.ts";
 import { migrationInProgress } from "./migrate.ts";
-import { Namespaces } from "./namespaces.ts";
 import { availableMemory, Prewarmer, planPrewarm } from "./prewarm.ts";
 import { createRouter, type Router } from "./routing.ts";
 import { Shard, type SqliteSettings } from "./shard.ts";
 import { WalSyncer } from "./syncer.ts";
+import { upgradeNamespaces } from "./upgrade.ts";
 import { type AutoVacuumUpgradeReport, upgradeLegacyAutoVacuum } from "./vacuum.ts";
 import { KeyWatches } from "./watch.ts";
 import { ShardWriter, type WriteFn, type WriterEvents, WriteScheduler } from "./writer.ts";
@@ -43,6 +42,10 @@ export interface StoreOptions {
   valueCacheMb?: number;
   /** Let SQLite fsync inside COMMIT even for synchronous = FULL (no fsync Worker). */
   inlineFsync?: boolean;
+  /** Redis databases (SELECT 0..databases-1); default 16. */
+  databases?: number;
+  /** When a small (inline) hash converts to the large encoding; Redis's defaults 128 / 64. */
+  hashLimits?: HashLimits;
 }
 
 /** The lock file that keeps one server (or offline tool) per data dir; see maintenance.ts. */
@@ -52,17 +55,17 @@ const SHARD_FILE = /^shard_(\d+)\.db$/;
 
 export class StoreOpenError extends Error {}
 
-export { KeyTable, type LiveEntry, type RowTable };
+export type { KeyEntry, KeyTable, LiveEntry, RowTable };
+export { Keyspace };
 
 export class Store {
   readonly shards: Shard[] = [];
   readonly writers: ShardWriter[] = [];
-  /** Per shard: the view reads and write closures use (the overlay in async mode). */
-  readonly tables: RowTable[] = [];
-  /** Per shard: the SQL-backed table, whatever the mode. */
-  readonly keyTables: KeyTable[] = [];
-  /** Per shard: the pending-writes overlay (used always in async mode, and during EXEC). */
-  readonly pendingTables: PendingTable[] = [];
+  /** The Redis databases opened so far, by index (database 0 always). */
+  private readonly keyspaces = new Map<number, Keyspace>();
+  readonly databases: number;
+  /** Shared by every hash of every database; CONFIG SET hash-max-listpack-* changes it. */
+  readonly hashLimits: HashLimits;
   /** Which clients WATCH which keys. */
   readonly watches = new KeyWatches();
   /** Nesting depth of exclusive sections (EXEC): writes then go through the overlay. */
@@ -71,8 +74,6 @@ export class Store {
   readonly scheduler: WriteScheduler;
   readonly router: Router;
   readonly codec: ValueCodec;
-  /** The hash commands' per-namespace tables of every shard (namespaces.ts). */
-  readonly namespaces: Namespaces;
   readonly now: () => number;
   readonly checkpointer: Checkpointer;
   /** The startup prewarm of the shard files; null when `[sqlite] prewarm = false`. */
@@ -87,6 +88,8 @@ export class Store {
   constructor(readonly options: StoreOptions) {
     this.now = options.clock ?? Date.now;
     this.asyncWrite = options.asyncWrite ?? false;
+    this.databases = options.databases ?? 16;
+    this.hashLimits = { ...(options.hashLimits ?? { maxEntries: 128, maxValueBytes: 64 }) };
     this.codec = new ValueCodec(options.compression);
     this.router = createRouter(options.numShards);
     mkdirSync(options.dataDir, { recursive: true });
@@ -148,29 +151,14 @@ export class Store {
           limits.writeThroughBytesMax,
         );
         shard.cache = cache;
-        const keyTable = new KeyTable(i, shard.blobs, this.codec, cache, this.watches);
-        this.keyTables.push(keyTable);
-        const pending = new PendingTable(i, keyTable, writer, this.scheduler, (s, e) =>
-          this.asyncFailure(s, e),
-        );
-        this.pendingTables.push(pending);
-        this.tables.push(this.asyncWrite ? pending : keyTable);
       }
-      this.namespaces = new Namespaces(
-        this.shards,
-        this.codec,
-        this.keyTables.map((t) => t.cache),
-      );
-      if (this.asyncWrite) {
-        this.namespaces.useOverlay(
-          this.namespaces.shards.map(
-            (catalog, i) =>
-              new PendingFields(i, catalog, this.codec, this.writers[i]!, this.scheduler, (s, e) =>
-                this.asyncFailure(s, e),
-              ),
-          ),
-        );
+      this.keyspaces.set(0, new Keyspace(0, this));
+      // Databases that already hold tables are opened now, so SCAN/INFO see them at once.
+      const found = new Set(this.shards.flatMap((shard) => shard.databases()));
+      for (const n of [...found].sort((a, b) => a - b)) {
+        if (n > 0 && n < this.databases) this.keyspaces.set(n, new Keyspace(n, this));
       }
+      if (this.shards.some((s) => s.openedFormat < 2)) upgradeNamespaces(this, options.log);
     } catch (error) {
       for (const shard of this.shards) shard.db.close();
       this.releaseLock();
@@ -205,7 +193,8 @@ export class Store {
     misses: number;
   } {
     const total = { entries: 0, usedBytes: 0, limitBytes: 0, hits: 0, misses: 0 };
-    for (const { cache } of this.keyTables) {
+    for (const { cache } of this.shards) {
+      if (!cache) continue;
       total.entries += cache.size;
       total.usedBytes += cache.usedBytes;
       total.limitBytes += cache.limitBytes;
@@ -223,42 +212,29 @@ export class Store {
     return this.router.shardOf(key);
   }
 
-  /** The default-table view of the shard that owns `key`. */
-  tableFor(key: Uint8Array): RowTable {
-    return this.tables[this.router.shardOf(key)]!;
-  }
-
-  /** Reads the live value of one key. */
-  get(key: Uint8Array): LiveEntry | null {
-    return this.tableFor(key).live(keyParam(key), this.now());
-  }
-
   /**
-   * Runs a row-level write on `key`'s shard. Default mode: inside the next group commit,
-   * resolving after COMMIT. Async mode: at once against the overlay, resolving immediately,
-   * with the physical writes queued (it waits only when the shard's queue is full).
+   * Redis database `n` (0 ≤ n < databases). Its tables are created in every shard file the
+   * first time it is used (a handful of tables per database, never one per key).
    */
-  write<T>(key: Uint8Array, fn: (table: RowTable, now: number) => T): Promise<T> {
-    return this.writeRows(this.router.shardOf(key), fn);
+  keyspace(n: number): Keyspace {
+    let ks = this.keyspaces.get(n);
+    if (ks === undefined) {
+      if (!Number.isInteger(n) || n < 0 || n >= this.databases)
+        throw new RangeError(`database ${n} outside 0..${this.databases - 1}`);
+      ks = new Keyspace(n, this);
+      this.keyspaces.set(n, ks);
+    }
+    return ks;
   }
 
-  /** Like write(), for a shard chosen by the caller (multi-key commands group keys by shard). */
-  writeRows<T>(shard: number, fn: (table: RowTable, now: number) => T): Promise<T> {
-    const writer = this.writers[shard]!;
-    if (!this.asyncWrite && this.exclusiveDepth === 0) {
-      const table = this.keyTables[shard]!;
-      return writer.submit((now) => fn(table, now));
-    }
-    if (!writer.hasRoom) {
-      // Inside EXEC nothing may wait for the event loop: commit what is queued right now.
-      if (this.exclusiveDepth > 0) this.scheduler.run();
-      else return writer.waitForRoom().then(() => this.writeRows(shard, fn));
-    }
-    try {
-      return Promise.resolve(fn(this.tables[shard]!, this.now()));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** Database 0, where every client starts. */
+  get db0(): Keyspace {
+    return this.keyspaces.get(0)!;
+  }
+
+  /** The databases opened so far (those that may hold keys), by index. */
+  openKeyspaces(): Keyspace[] {
+    return [...this.keyspaces.values()].sort((a, b) => a.index - b.index);
   }
 
   /**
@@ -269,6 +245,11 @@ export class Store {
     return this.writers[shard]!.submit(fn);
   }
 
+  /** True while EXEC runs (see exclusive()). */
+  get inExclusive(): boolean {
+    return this.exclusiveDepth > 0;
+  }
+
   /**
    * Runs `body` with every shard's writes going through the pending overlay, so it reads its
    * own writes at once, then commits them all in one synchronous pass: the writes of one
@@ -277,13 +258,11 @@ export class Store {
   async exclusive<T>(body: () => Promise<T>): Promise<{ result: T; failed: boolean }> {
     const failuresBefore = this.asyncFailures;
     this.exclusiveDepth++;
-    const saved = this.tables.splice(0, this.tables.length, ...this.pendingTables);
     let result: T;
     try {
       result = await body();
     } finally {
       this.exclusiveDepth--;
-      this.tables.splice(0, this.tables.length, ...saved);
       if (this.exclusiveDepth === 0) this.scheduler.run();
     }
     // With the fsync Worker, commits report back only once their WAL is on disk.
@@ -293,22 +272,9 @@ export class Store {
     return { result, failed: this.asyncFailures !== failuresBefore };
   }
 
-  /** Removes every key and every namespace on every shard (FLUSHDB), after queued writes. */
+  /** Removes every key of every database (FLUSHALL), after queued writes. */
   async clear(): Promise<void> {
-    this.watches.touchAll();
-    for (const t of this.pendingTables) t.clearPending();
-    for (const fields of this.namespaces.pending) fields.clear();
-    await Promise.all(
-      this.shards.map((shard, i) =>
-        this.writeShard(i, (now) => {
-          this.keyTables[i]!.cache.clear();
-          shard.blobs.clearStmt.run();
-          // Hashes are keys too in Redis: FLUSHDB drops every namespace as well.
-          const namespaces = this.namespaces.shards[i]!;
-          for (const ns of [...namespaces.names()]) namespaces.drop(ns, now);
-        }),
-      ),
-    );
+    await Promise.all(this.openKeyspaces().map((ks) => ks.clear()));
   }
 
   /** Commits every pending write now, so scans over SQLite see them (async mode). */
@@ -316,7 +282,7 @@ export class Store {
     if (this.asyncWrite && this.scheduler.pendingOps > 0) this.scheduler.run();
   }
 
-  private asyncFailure(shard: number, error: unknown): void {
+  asyncFailure(shard: number, error: unknown): void {
     this.asyncFailures++;
     this.options.log?.error(
       `shard ${shard}: an acknowledged async write failed to commit and was dropped: ${(error as Error)?.message ?? error}`,
@@ -329,8 +295,8 @@ export class Store {
   /**
    * Runs `fn` once with every listed shard inside its own open transaction, ordered after the
    * writes already queued on each of those shards. For commands that must read and write
-   * several shards atomically (RENAME, MSETNX, cross-shard all-or-nothing hash commands).
-   * It is acknowledged after its commits in both modes.
+   * several shards atomically (RENAME, MSETNX, COPY). It is acknowledged after its commits in
+   * both modes.
    */
   writeMany<T>(shards: readonly number[], fn: WriteFn<T>): Promise<T> {
     // Shards commit in the caller's order (deadlock freedom comes from the scheduler's global
@@ -342,18 +308,6 @@ export class Store {
       unique.map((i) => this.writers[i]!),
       fn,
     );
-  }
-
-  /** Groups keys by shard, preserving each key's position, for multi-key commands. */
-  groupByShard(keys: Uint8Array[]): Map<number, number[]> {
-    const groups = new Map<number, number[]>();
-    for (let i = 0; i < keys.length; i++) {
-      const s = this.router.shardOf(keys[i]!);
-      const list = groups.get(s);
-      if (list) list.push(i);
-      else groups.set(s, [i]);
-    }
-    return groups;
   }
 
   /** Waits for every queued write, then closes the databases and releases the lock. */

@@ -1,5 +1,5 @@
 /**
- * The background expiry sweep, over `blobs` and every namespace table of the hash commands.
+ * The background expiry sweep, over every database's keys and the fields of large hashes.
  * Reads already hide expired rows; the sweep only reclaims their space. Each round deletes at
  * most limits.sweepRowsPerBatch rows per shard, through the shard's writer, so it shares group
  * commits with client writes and never holds a shard's write lock for long. A round that found
@@ -72,21 +72,40 @@ export class ExpirySweeper {
   }
 
   /**
-   * One round: per shard, up to sweepRowsPerBatch expired rows of `blobs`, then, with what is
-   * left of that budget, of the namespace tables (at most sweepRowsPerBatch tables visited,
-   * resuming where the previous round stopped, so every table is reached eventually).
+   * One round: per shard and database, up to sweepRowsPerBatch expired keys (a large hash's
+   * fields go with its key row), then, with what is left of that budget, expired fields of
+   * large hashes; a hash left without fields is deleted. Small hashes drop expired fields
+   * whenever they are rewritten, and read as absent once every field has expired.
    * `more` says a shard used its whole budget, so expired rows probably remain.
    */
   private async sweepRound(): Promise<{ removed: number; more: boolean }> {
     const batch = limits.sweepRowsPerBatch;
-    const namespaces = this.store.namespaces.shards;
+    const keyspaces = this.store.openKeyspaces();
     const results = await Promise.all(
-      this.store.shards.map((shard, i) =>
+      this.store.shards.map((_, i) =>
         this.store.writeShard(i, (now) => {
-          const plain = shard.blobs.sweepStmt.run(now, batch).changes;
-          if (plain >= batch) return { removed: plain, more: true };
-          const hashes = namespaces[i]!.sweep(now, batch - plain, batch);
-          return { removed: plain + hashes.removed, more: hashes.more };
+          let budget = batch;
+          let removed = 0;
+          for (const ks of keyspaces) {
+            if (budget <= 0) break;
+            const table = ks.keyTables[i]!;
+            const s = table.statements;
+            const keys = s.sweepStmt.run(now, budget).changes;
+            removed += keys;
+            budget -= keys;
+            if (budget <= 0) break;
+            const hashes = new Map<number, number>();
+            for (const { hash_id } of s.fieldSweepStmt.all(now, budget)) {
+              hashes.set(hash_id, (hashes.get(hash_id) ?? 0) + 1);
+              budget--;
+            }
+            for (const [id, n] of hashes) {
+              s.addFieldsStmt.run(id, -n);
+              const dropped = s.dropIfEmptyStmt.get(id);
+              if (dropped) table.touch(table.idOf(dropped.key));
+            }
+          }
+          return { removed, more: budget <= 0 };
         }),
       ),
     );

@@ -1,0 +1,10 @@
+/**
+ * The database a command acts on: the client's selected one (SELECT). Handlers reach keys only
+ * through this Keyspace, never through shards or statements.
+ */
+import type { Keyspace } from "../storage/keyspace.ts";
+import type { Ctx } from "./spec.ts";
+
+export function ks(ctx: Ctx): Keyspace {
+  return ctx.server.store.keyspace(ctx.client.db);
+}

@@ -1,0 +1,264 @@
+/**
+ * A hash's fields, read and written the same way whatever its encoding: small hashes inline
+ * in their key row (inline-hash.ts, Redis's listpack), large ones as rows of the fields table
+ * (sql.ts, Redis's hashtable). Both keep insertion order: an overwritten field keeps its
+ * place, a deleted and re-added one moves to the end, as in a Redis listpack.
+ *
+ * A small hash becomes large once it holds more than `maxEntries` fields or a field or value
+ * longer than `maxValueBytes` (Redis's hash-max-listpack-entries / -value, so OBJECT ENCODING
+ * agrees with Redis); a large hash never shrinks back, as in Redis.
+ *
+ * Writers exist only inside the shard's writer transaction. An inline writer edits a copy of
+ * the fields and writes the key row once, in save(); a table writer writes each field as it
+ * goes and save() drops the key when no field is left. Every write path ends with save().
+ */
+import { type FieldItem, bytesEqual, decodeInline, encodeInline } from "./inline-hash.ts";
+import { type KeyParam, keyBytes, keyParam } from "./keys.ts";
+import type { KeyTable } from "./key-table.ts";
+import type { ExpiryMs } from "./shard.ts";
+import { ROW_HASH_INLINE, ROW_HASH_TABLE } from "./sql.ts";
+
+export type { FieldItem };
+
+/** When a small hash converts to the large encoding (see the file comment). */
+export interface HashLimits {
+  maxEntries: number;
+  maxValueBytes: number;
+}
+
+export interface FieldEntry {
+  value: Uint8Array;
+  /** ms since the epoch, null = no expiry. */
+  expiresAt: number | null;
+}
+
+/** One page of a hash's live fields; `next` = 0 when the walk is over. */
+export interface FieldPage {
+  items: FieldItem[];
+  next: number;
+}
+
+/** Reading a hash. Field arguments are the client's bytes. */
+export interface HashView {
+  readonly encoding: "listpack" | "hashtable";
+  get(field: Uint8Array, now: number): FieldEntry | null;
+  /** Live fields. */
+  len(now: number): number;
+  /**
+   * Up to about `limit` live fields after cursor `after` (0 = from the start), in insertion
+   * order. Memory stays bounded by one page whatever the hash's size.
+   */
+  page(after: number, limit: number, now: number): FieldPage;
+}
+
+/** Writing a hash (inside its shard's writer transaction). */
+export interface HashWriter extends HashView {
+  /** Writes a field; true when it was absent or expired. */
+  set(field: Uint8Array, value: Uint8Array, expiresAt: number | null, now: number): boolean;
+  /** Changes a live field's expiry. */
+  setExpiry(field: Uint8Array, expiresAt: number | null, now: number): void;
+  /** Deletes a field; true when it was live. */
+  delete(field: Uint8Array, now: number): boolean;
+  /** Writes the changes back; a hash left without fields stops existing. */
+  save(now: number): void;
+}
+
+function live(item: { expiresAt: number | null }, now: number): boolean {
+  return item.expiresAt === null || item.expiresAt > now;
+}
+
+/** A small hash: the decoded fields of its key row, written back whole by save(). */
+export class InlineHashWriter implements HashWriter {
+  readonly encoding = "listpack" as const;
+  private dirty = false;
+
+  constructor(
+    private readonly table: KeyTable,
+    private readonly key: KeyParam,
+    private readonly items: FieldItem[],
+    /** The key's own TTL, kept on every rewrite. */
+    private readonly keyExpiry: ExpiryMs | null,
+    private readonly limits: HashLimits,
+  ) {}
+
+  static open(
+    table: KeyTable,
+    key: KeyParam,
+    bytes: Uint8Array,
+    keyExpiry: ExpiryMs | null,
+    limits: HashLimits,
+  ): InlineHashWriter {
+    return new InlineHashWriter(table, key, decodeInline(bytes), keyExpiry, limits);
+  }
+
+  private find(field: Uint8Array): number {
+    const items = this.items;
+    for (let i = 0; i < items.length; i++) if (bytesEqual(items[i]!.field, field)) return i;
+    return -1;
+  }
+
+  get(field: Uint8Array, now: number): FieldEntry | null {
+    const i = this.find(field);
+    if (i < 0) return null;
+    const item = this.items[i]!;
+    return live(item, now) ? item : null;
+  }
+
+  len(now: number): number {
+    let n = 0;
+    for (const item of this.items) if (live(item, now)) n++;
+    return n;
+  }
+
+  page(after: number, limit: number, now: number): FieldPage {
+    // The cursor is a position; a small hash is returned whole, as Redis's HSCAN does.
+    void limit;
+    const items = this.items.slice(after).filter((item) => live(item, now));
+    return { items, next: 0 };
+  }
+
+  set(field: Uint8Array, value: Uint8Array, expiresAt: number | null, now: number): boolean {
+    this.dirty = true;
+    const i = this.find(field);
+    if (i >= 0) {
+      const old = this.items[i]!;
+      if (live(old, now)) {
+        this.items[i] = { field: old.field, value, expiresAt };
+        return false;
+      }
+      this.items.splice(i, 1);
+    }
+    this.items.push({ field, value, expiresAt });
+    return true;
+  }
+
+  setExpiry(field: Uint8Array, expiresAt: number | null, now: number): void {
+    const i = this.find(field);
+    if (i < 0 || !live(this.items[i]!, now)) return;
+    this.dirty = true;
+    this.items[i] = { ...this.items[i]!, expiresAt };
+  }
+
+  delete(field: Uint8Array, now: number): boolean {
+    const i = this.find(field);
+    if (i < 0) return false;
+    const wasLive = live(this.items[i]!, now);
+    this.items.splice(i, 1);
+    this.dirty = true;
+    return wasLive;
+  }
+
+  save(now: number): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    // Expired fields are dropped whenever the hash is rewritten anyway.
+    const kept = this.items.filter((item) => live(item, now));
+    if (kept.length === 0) {
+      this.table.remove(this.key, now);
+      return;
+    }
+    if (this.outgrown(kept)) {
+      convertToTable(this.table, this.key, kept, this.keyExpiry, now);
+      return;
+    }
+    this.table.putRow(this.key, ROW_HASH_INLINE, encodeInline(kept), now, this.keyExpiry);
+  }
+
+  private outgrown(items: FieldItem[]): boolean {
+    if (items.length > this.limits.maxEntries) return true;
+    const max = this.limits.maxValueBytes;
+    for (const item of items) if (item.field.length > max || item.value.length > max) return true;
+    return false;
+  }
+}
+
+/** Rewrites a key as a large hash holding `items` (in this order). */
+function convertToTable(
+  table: KeyTable,
+  key: KeyParam,
+  items: FieldItem[],
+  keyExpiry: ExpiryMs | null,
+  now: number,
+): void {
+  const s = table.statements;
+  table.putRow(key, ROW_HASH_TABLE, new Uint8Array(0), now, keyExpiry);
+  const { id } = s.hashRowStmt.get(key)!;
+  for (const item of items) {
+    s.fieldUpsertStmt.run(id, keyParam(item.field), table.encode(item.value), item.expiresAt);
+  }
+  s.addFieldsStmt.run(id, items.length);
+}
+
+/** A large hash: each operation is a statement on the fields table. */
+export class TableHashWriter implements HashWriter {
+  readonly encoding = "hashtable" as const;
+  private touched = false;
+
+  constructor(
+    private readonly table: KeyTable,
+    private readonly key: KeyParam,
+    private readonly id: number,
+    private count: number,
+  ) {}
+
+  get(field: Uint8Array, now: number): FieldEntry | null {
+    const row = this.table.statements.fieldGetStmt.get(this.id, keyParam(field));
+    if (row === null || !live({ expiresAt: row.expires_at }, now)) return null;
+    return { value: this.table.decode(this.key, row.value), expiresAt: row.expires_at };
+  }
+
+  len(now: number): number {
+    return this.count - this.table.statements.fieldCountExpiredStmt.get(this.id, now)!.n;
+  }
+
+  page(after: number, limit: number, now: number): FieldPage {
+    const rows = this.table.statements.fieldPageStmt.all(this.id, after, limit);
+    const items: FieldItem[] = [];
+    for (const row of rows) {
+      if (row.expires_at !== null && row.expires_at <= now) continue;
+      items.push({
+        field: keyBytes(row.field),
+        value: this.table.decode(this.key, row.value),
+        expiresAt: row.expires_at,
+      });
+    }
+    const next = rows.length < limit ? 0 : rows[rows.length - 1]!.rowid;
+    return { items, next };
+  }
+
+  set(field: Uint8Array, value: Uint8Array, expiresAt: number | null, now: number): boolean {
+    const s = this.table.statements;
+    const param = keyParam(field);
+    const old = s.fieldGetStmt.get(this.id, param);
+    s.fieldUpsertStmt.run(this.id, param, this.table.encode(value), expiresAt);
+    this.touched = true;
+    if (old === null) {
+      this.count++;
+      s.addFieldsStmt.run(this.id, 1);
+      return true;
+    }
+    return !live({ expiresAt: old.expires_at }, now);
+  }
+
+  setExpiry(field: Uint8Array, expiresAt: number | null, _now: number): void {
+    this.table.statements.fieldSetExpiryStmt.run(this.id, keyParam(field), expiresAt);
+    this.touched = true;
+  }
+
+  delete(field: Uint8Array, now: number): boolean {
+    const s = this.table.statements;
+    const row = s.fieldDeleteStmt.get(this.id, keyParam(field));
+    if (row === null) return false;
+    this.touched = true;
+    this.count--;
+    s.addFieldsStmt.run(this.id, -1);
+    return live({ expiresAt: row.expires_at }, now);
+  }
+
+  save(now: number): void {
+    if (!this.touched) return;
+    this.touched = false;
+    this.table.touch(this.table.idOf(this.key));
+    if (this.count <= 0) this.table.remove(this.key, now);
+  }
+}

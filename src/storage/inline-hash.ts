@@ -1,0 +1,127 @@
+/**
+ * The inline encoding of a small hash: its fields, in insertion order, serialized into the
+ * value of its key row (row type 1, sql.ts), the way Redis keeps small hashes in a listpack.
+ * A one-field hash then costs one row, and HSET/HGET on it cost what SET/GET cost. This file
+ * owns the byte layout only; when a hash outgrows it is decided by hash-rows.ts.
+ *
+ * Layout (before the value codec, which wraps the whole thing like any value):
+ *   byte 0        layout tag: 1 = no field carries an expiry, 2 = every entry has one
+ *   varint        number of entries
+ *   per entry     varint field length, field bytes, varint value length, value bytes,
+ *                 and with tag 2 an f64 (little endian) expiry in ms, NaN when none
+ * Expiries are kept as doubles: exact for every time a client can set (below 2^53 ms).
+ */
+
+export interface FieldItem {
+  field: Uint8Array;
+  value: Uint8Array;
+  /** ms since the epoch, null = no expiry. */
+  expiresAt: number | null;
+}
+
+const TAG_PLAIN = 1;
+const TAG_EXPIRY = 2;
+
+export class InlineFormatError extends Error {}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}
+
+/** Serializes entries in the given order. */
+export function encodeInline(entries: readonly FieldItem[]): Uint8Array {
+  let withExpiry = false;
+  let size = 1 + varintSize(entries.length);
+  for (const e of entries) {
+    if (e.expiresAt !== null) withExpiry = true;
+    size +=
+      varintSize(e.field.length) + e.field.length + varintSize(e.value.length) + e.value.length;
+  }
+  if (withExpiry) size += 8 * entries.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out[0] = withExpiry ? TAG_EXPIRY : TAG_PLAIN;
+  let at = writeVarint(out, 1, entries.length);
+  for (const e of entries) {
+    at = writeVarint(out, at, e.field.length);
+    out.set(e.field, at);
+    at += e.field.length;
+    at = writeVarint(out, at, e.value.length);
+    out.set(e.value, at);
+    at += e.value.length;
+    if (withExpiry) {
+      view.setFloat64(at, e.expiresAt ?? Number.NaN, true);
+      at += 8;
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses an inline hash. Fields and values are views into `bytes` (callers that keep them
+ * past the bytes' lifetime copy them). A malformed blob throws InlineFormatError.
+ */
+export function decodeInline(bytes: Uint8Array): FieldItem[] {
+  const tag = bytes[0];
+  if (tag !== TAG_PLAIN && tag !== TAG_EXPIRY) throw new InlineFormatError("bad inline hash tag");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 1;
+  const varint = (): number => {
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      if (at >= bytes.length) throw new InlineFormatError("truncated inline hash");
+      const b = bytes[at++]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 128;
+    }
+  };
+  const count = varint();
+  const out: FieldItem[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const flen = varint();
+    const field = bytes.subarray(at, at + flen);
+    at += flen;
+    const vlen = varint();
+    const value = bytes.subarray(at, at + vlen);
+    at += vlen;
+    let expiresAt: number | null = null;
+    if (tag === TAG_EXPIRY) {
+      if (at + 8 > bytes.length) throw new InlineFormatError("truncated inline hash");
+      const e = view.getFloat64(at, true);
+      at += 8;
+      expiresAt = Number.isNaN(e) ? null : e;
+    }
+    if (at > bytes.length) throw new InlineFormatError("truncated inline hash");
+    out[i] = { field, value, expiresAt };
+  }
+  return out;
+}
+
+/** True when at least one field of the inline hash is live at `now` (a quick check for EXISTS). */
+export function inlineHasLive(bytes: Uint8Array, now: number): boolean {
+  if (bytes[0] === TAG_PLAIN) return bytes.length > 1 && bytes[1] !== 0;
+  for (const e of decodeInline(bytes)) if (e.expiresAt === null || e.expiresAt > now) return true;
+  return false;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
