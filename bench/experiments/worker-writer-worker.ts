@@ -4,7 +4,7 @@
  * shard, then reports the batch id back.
  */
 import { Database, type Statement } from "bun:sqlite";
-import { createTableSql, tableSql } from "../../src/storage/sql.ts";
+import { createKeyspaceSql, keySql, keyspaceTables } from "../../src/storage/sql.ts";
 
 declare const self: Worker;
 
@@ -29,10 +29,10 @@ self.onmessage = (
       const db = new Database(path, { create: true, strict: true });
       db.run("PRAGMA journal_mode = WAL");
       db.run("PRAGMA synchronous = NORMAL");
-      db.run(createTableSql("blobs"));
+      db.run(createKeyspaceSql(keyspaceTables(0)));
       shards.push({
         db,
-        upsert: db.prepare(tableSql("blobs").upsert),
+        upsert: db.prepare(keySql(keyspaceTables(0)).upsert),
         begin: db.prepare("BEGIN IMMEDIATE"),
         commit: db.prepare("COMMIT"),
       });
@@ -51,7 +51,7 @@ self.onmessage = (
       const key = utf8.decode(bytes.subarray(at + 8, at + 8 + kl));
       const value = new Uint8Array(vl + 1);
       value.set(bytes.subarray(at + 8 + kl, at + 8 + kl + vl), 1);
-      shard.upsert.run(key, value, now, null);
+      shard.upsert.run(key, value, now, null, 0);
       at += 8 + kl + vl;
     }
     shard.commit.run();

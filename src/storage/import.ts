@@ -2,13 +2,18 @@
  * Import of a data dir written by the Rust original (reference §4): tables `blobs` and
  * `blobs_<ns>` with a `data` column, times in unix seconds, values as bare codec streams with no
  * header (gzip 1f8b…, zstd 28b52ffd…, LZ4 frame 04224d18…, raw brotli, or identity for none).
- * Rows are re-routed with our ring into N new shards, times become milliseconds, and each value
- * is decoded and stored raw behind our codec header 0 (rawEncode): the server's configured
- * compression applies from the next write of each key. Expired rows are dropped.
- * The target must be empty; files are built in `<out>/.import-staging/`, verified (per table:
- * count, XOR and sum of CRC-32s over table, key, decoded value and expiry) and only then moved
- * in, highest shard first, so an interrupted move never leaves a set a server would accept
- * (shard_0.db arrives last). Sources are opened read-only and never modified.
+ * The result is format 2 (sql.ts), database 0: `blobs` rows become string keys, re-routed with
+ * our ring into N new shards; each namespace `blobs_<ns>` becomes the hash key `<ns>`, placed by
+ * its key (import-hashes.ts, which also settles a namespace whose name a string holds). Times
+ * become milliseconds, and each value is decoded and stored raw behind our codec header 0
+ * (rawEncode): the server's configured compression applies from the next write of each key.
+ * Expired rows are dropped.
+ * The target must be empty; files are built in `<out>/.import-staging/`, verified (count, XOR
+ * and sum of CRC-32s over every string's key, decoded value and expiry, every hash's key, and
+ * every field's hash, name, decoded value, expiry and position) and only then moved in,
+ * highest shard first, so an interrupted move never leaves a set a server would accept
+ * (shard_0.db arrives last). Sources are opened read-only and never modified. Data dirs of this
+ * server (format 1 or 2) are not imported: `shard migrate` re-shards them.
  * It must not import protocol, commands or cluster code, and never prints.
  */
 
@@ -17,6 +22,13 @@ import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { brotliDecompressSync } from "node:zlib";
 import { decodeValue, rawEncode } from "./codecs/codec.ts";
+import {
+  type ImportConflict,
+  importNamespaces,
+  type NamespaceSource,
+  namespaceSpellings,
+  type OnConflict,
+} from "./import-hashes.ts";
 import { type KeyParam, keyBytes, keyParam } from "./keys.ts";
 import {
   acquireDataDirLock,
@@ -28,17 +40,18 @@ import {
   fsyncDir,
   fsyncFile,
   isEmptyOrMissing,
+  legacyTables,
   MaintenanceError,
   openShardFile,
   rowCrc,
-  rowTables,
   shardIndexes,
   shardPath,
 } from "./maintenance.ts";
-import { tableNameOf } from "./namespaces.ts";
 import { createRouter } from "./routing.ts";
 import { Shard } from "./shard.ts";
-import { createTableSql, maintenanceSql } from "./sql.ts";
+import { keyspaceTables, maintenanceSql, ROW_STRING } from "./sql.ts";
+
+export { type ImportConflict, ON_CONFLICT, type OnConflict } from "./import-hashes.ts";
 
 export type LegacyCompression = "none" | "gzip" | "zstd" | "lz4" | "brotli";
 export const LEGACY_COMPRESSIONS: readonly LegacyCompression[] = [
@@ -97,6 +110,8 @@ export interface ImportOptions {
   shards: number;
   /** The Rust server's setting; null = detect per value by magic bytes, else raw. */
   compression: LegacyCompression | null;
+  /** A namespace whose name a string holds (import-hashes.ts); default "rename". */
+  onConflict?: OnConflict;
   batchRows?: number;
   /** ms since the epoch deciding which rows count as expired (default: now). */
   now?: number;
@@ -105,11 +120,16 @@ export interface ImportOptions {
 }
 
 export interface ImportResult {
-  rows: number;
-  tables: number;
+  /** String keys imported. */
+  strings: number;
+  /** Hash keys made from namespaces, and the fields they hold. */
+  hashes: number;
+  fields: number;
   sourceShards: number;
-  /** Keys found in more than one source shard (a failed Rust migration leaves them): newest kept. */
+  /** Keys or fields found in more than one source shard (a failed Rust migration leaves them): newest kept. */
   duplicates: number;
+  /** Namespaces that shared their name with a string, and what became of each. */
+  conflicts: ImportConflict[];
   /** How many values were decoded as each codec. */
   decodedAs: Record<LegacyCompression, number>;
 }
@@ -160,7 +180,9 @@ export function importLegacyDataDir(options: ImportOptions): ImportResult {
       `importing ${sources.length} shard file(s) from ${fromDir} into ${options.shards} shard(s) in ${outDir}`,
     );
     const { result, expected } = copyLegacy(fromDir, sources, newPaths, now, options);
-    info(`verifying ${result.rows} row(s) in ${staging}`);
+    info(
+      `verifying ${result.strings} string(s) and ${result.fields} field(s) in ${result.hashes} hash(es) in ${staging}`,
+    );
     const actual = digestLayout(newPaths, {
       now,
       router: createRouter(options.shards),
@@ -184,34 +206,6 @@ export function importLegacyDataDir(options: ImportOptions): ImportResult {
   }
 }
 
-/** Chooses one namespace spelling per case-folded name: SQLite (and so the Rust server) kept
- * every spelling of a namespace in one table, named by whichever spelling came first in that
- * shard. The spelling used by most shards wins (ties: sort order), so clients that always use
- * one spelling keep finding their fields. */
-function namespaceSpellings(dbs: Database[], paths: string[]): Map<string, string> {
-  const votes = new Map<string, Map<string, number>>();
-  dbs.forEach((db, s) => {
-    for (const table of rowTables(db)) {
-      if (table === "blobs") continue;
-      const ns = table.slice("blobs_".length);
-      if (!/^[A-Za-z0-9_]+$/.test(ns)) {
-        throw new MaintenanceError(
-          `${paths[s]} holds table ${table}, which is not a namespace table`,
-        );
-      }
-      const byCase = votes.get(ns.toLowerCase()) ?? new Map<string, number>();
-      byCase.set(ns, (byCase.get(ns) ?? 0) + 1);
-      votes.set(ns.toLowerCase(), byCase);
-    }
-  });
-  const chosen = new Map<string, string>();
-  for (const [folded, byCase] of votes) {
-    const best = [...byCase].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
-    chosen.set(folded, best);
-  }
-  return chosen;
-}
-
 function copyLegacy(
   fromDir: string,
   sources: number[],
@@ -227,10 +221,12 @@ function copyLegacy(
   const targets: Shard[] = [];
   const expected: Digest = new Map();
   const result: ImportResult = {
-    rows: 0,
-    tables: 0,
+    strings: 0,
+    hashes: 0,
+    fields: 0,
     sourceShards: sources.length,
     duplicates: 0,
+    conflicts: [],
     decodedAs: { none: 0, gzip: 0, zstd: 0, lz4: 0, brotli: 0 },
   };
   try {
@@ -239,43 +235,41 @@ function copyLegacy(
       targets.push(new Shard(i, p, bulkSqliteSettings, newPaths.length));
     });
     const spelling = namespaceSpellings(dbs, paths);
-    const stmts = targets.map(
-      () => new Map<string, { insert: Statement; get: Statement; replace: Statement }>(),
-    );
-    const stmtsFor = (shard: number, table: string) => {
-      let s = stmts[shard]!.get(table);
-      if (s === undefined) {
-        const db = targets[shard]!.db;
-        db.run(createTableSql(table));
-        s = {
-          insert: db.prepare(maintenanceSql.insertRow(table)),
-          get: db.prepare(maintenanceSql.getRow(table)).safeIntegers(true),
-          replace: db.prepare(maintenanceSql.replaceRow(table)),
-        };
-        stmts[shard]!.set(table, s);
-      }
-      return s;
-    };
+    const keys = keyspaceTables(0).keys;
+    const stmts = targets.map(({ db }) => ({
+      insert: db.prepare(maintenanceSql.insertRow(keys)),
+      get: db.prepare(maintenanceSql.getRow(keys)).safeIntegers(true),
+      replace: db.prepare(maintenanceSql.replaceRow(keys)),
+    }));
     let total = 0;
     for (const db of dbs) {
-      for (const t of rowTables(db))
+      for (const t of legacyTables(db))
         total += Number((db.query(maintenanceSql.countLive(t)).get(nowSec) as { n: bigint }).n);
     }
+    let done = 0;
     options.onProgress?.(0, total);
-    const seenTables = new Set<string>();
+    const decode = (data: Uint8Array, s: number, table: string, key: KeyParam): Uint8Array => {
+      let decoded: ReturnType<typeof decodeLegacy>;
+      try {
+        decoded = decodeLegacy(data, options.compression);
+      } catch (error) {
+        throw new MaintenanceError(
+          `${paths[s]}: table ${table}, key ${JSON.stringify(String(key))}: value is not a ${options.compression} stream (${(error as Error).message}); try without --compression to detect each value's codec`,
+        );
+      }
+      result.decodedAs[decoded.as]++;
+      return decoded.value;
+    };
+    // Strings first, so a namespace can see which names strings hold.
+    const namespaces = new Map<string, NamespaceSource[]>();
     dbs.forEach((db, s) => {
-      for (const table of rowTables(db)) {
-        const dest =
-          table === "blobs" ? "blobs" : tableNameOf(spelling.get(table.slice(6).toLowerCase())!);
-        seenTables.add(dest);
-        let page: Statement;
-        try {
-          page = db.query(maintenanceSql.legacyPageLive(table));
-        } catch (error) {
-          throw new MaintenanceError(
-            `${paths[s]}: table ${table} is not in the Rust original's format (${(error as Error).message}); a data dir of this server is migrated with \`shard migrate\`, not imported`,
-          );
+      for (const table of legacyTables(db)) {
+        if (table !== "blobs") {
+          const ns = spelling.get(table.slice("blobs_".length).toLowerCase())!;
+          namespaces.set(ns, [...(namespaces.get(ns) ?? []), { source: s, table }]);
+          continue;
         }
+        const page = legacyPage(db, table, paths[s]!);
         let after = 0n;
         for (;;) {
           const rows = page.all(after, nowSec, batch) as LegacyRow[];
@@ -283,27 +277,13 @@ function copyLegacy(
           for (const t of targets) t.beginImmediate();
           for (const row of rows) {
             const key = keyParam(keyBytes(row.key));
-            const data =
-              row.data === null
-                ? new Uint8Array(0)
-                : typeof row.data === "string"
-                  ? encoder.encode(row.data)
-                  : row.data;
-            let decoded: ReturnType<typeof decodeLegacy>;
-            try {
-              decoded = decodeLegacy(data, options.compression);
-            } catch (error) {
-              throw new MaintenanceError(
-                `${paths[s]}: table ${table}, key ${JSON.stringify(String(row.key))}: value is not a ${options.compression} stream (${(error as Error).message}); try without --compression to detect each value's codec`,
-              );
-            }
-            result.decodedAs[decoded.as]++;
+            const value = decode(bytesOf(row.data), s, table, row.key);
             const expiresMs = row.expires_at === null ? null : toMs(row.expires_at);
             copyRow(
-              stmtsFor(router.shardOf(keyBytes(key)), dest),
-              dest,
+              stmts[router.shardOf(keyBytes(key))]!,
+              keys,
               key,
-              decoded.value,
+              value,
               row,
               expiresMs,
               expected,
@@ -311,14 +291,39 @@ function copyLegacy(
             );
           }
           for (const t of targets) t.commitTransaction();
-          result.rows += rows.length;
-          options.onProgress?.(result.rows, total);
+          result.strings += rows.length;
+          done += rows.length;
+          options.onProgress?.(done, total);
           after = rows[rows.length - 1]!.rowid;
         }
       }
     });
-    result.rows -= result.duplicates;
-    result.tables = seenTables.size;
+    result.strings -= result.duplicates;
+    // Every namespace table must be readable as the Rust original's before any is imported.
+    for (const list of namespaces.values())
+      for (const { source, table } of list) legacyPage(dbs[source]!, table, paths[source]!);
+    const hashes = importNamespaces(
+      {
+        dbs,
+        paths,
+        targets,
+        router,
+        now,
+        batchRows: batch,
+        onConflict: options.onConflict ?? "rename",
+        decode,
+        expected,
+        onRows: (n) => {
+          done += n;
+          options.onProgress?.(done, total);
+        },
+      },
+      namespaces,
+    );
+    result.hashes = hashes.hashes;
+    result.fields = hashes.fields;
+    result.duplicates += hashes.duplicates;
+    result.conflicts = hashes.conflicts;
     return { result, expected };
   } finally {
     for (const db of dbs) db.close();
@@ -328,6 +333,22 @@ function copyLegacy(
     }
     for (const p of newPaths) if (existsSync(p)) fsyncFile(p);
   }
+}
+
+/** The page query of a Rust table; our own tables (no `data` column) are refused here. */
+function legacyPage(db: Database, table: string, path: string): Statement {
+  try {
+    return db.query(maintenanceSql.legacyPageLive(table));
+  } catch (error) {
+    throw new MaintenanceError(
+      `${path}: table ${table} is not in the Rust original's format (${(error as Error).message}); a data dir of this server is migrated with \`shard migrate\`, not imported`,
+    );
+  }
+}
+
+function bytesOf(data: Uint8Array | string | null): Uint8Array {
+  if (data === null) return new Uint8Array(0);
+  return typeof data === "string" ? encoder.encode(data) : data;
 }
 
 /** Inserts one row; on a duplicate key the newer row (updated_at, then version) is kept. */
@@ -349,7 +370,7 @@ function copyRow(
     expiresMs,
     row.version,
   ] as const;
-  if (stmts.insert.run(...args).changes === 1) {
+  if (stmts.insert.run(...args, ROW_STRING).changes === 1) {
     addToDigest(expected, table, rowCrc(table, key, value, expiresMs));
     return;
   }

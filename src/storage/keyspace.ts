@@ -116,6 +116,9 @@ export class Keyspace {
       if (host.inExclusive) host.scheduler.run();
       else return writer.waitForRoom().then(() => this.writeRows(shard, fn));
     }
+    // A queued direct write (HSET, RENAME…) has not reached SQL yet: run the queue now, so
+    // this write's reply is decided on the state those writes leave.
+    if (writer.directOps > 0) host.scheduler.run();
     try {
       return Promise.resolve(fn(this.pendingTables[shard]!, host.now()));
     } catch (error) {
@@ -136,9 +139,7 @@ export class Keyspace {
   /** writeHash() for a shard chosen by the caller. */
   writeTable<T>(shard: number, fn: (table: KeyTable, now: number) => T): Promise<T> {
     const table = this.keyTables[shard]!;
-    const done = this.host.writers[shard]!.submit((now) => fn(table, now));
-    if (this.host.inExclusive) this.host.scheduler.run();
-    return done;
+    return this.direct([shard], this.host.writers[shard]!.submit((now) => fn(table, now)));
   }
 
   /**
@@ -146,7 +147,20 @@ export class Keyspace {
    * COPY across shards): see Store.writeMany. `fn` reads and writes the SQL tables.
    */
   writeMany<T>(shards: readonly number[], fn: (tables: KeyTable[], now: number) => T): Promise<T> {
-    const done = this.host.writeMany(shards, (now) => fn(this.keyTables, now));
+    return this.direct(shards, this.host.writeMany(shards, (now) => fn(this.keyTables, now)));
+  }
+
+  /**
+   * Bookkeeping for a queued direct write on `shards`: counted on their writers until it
+   * settles (see writeRows), and run at once inside EXEC so the next command reads it.
+   */
+  private direct<T>(shards: readonly number[], done: Promise<T>): Promise<T> {
+    const writers = [...new Set(shards)].map((i) => this.host.writers[i]!);
+    for (const w of writers) w.directOps++;
+    const release = () => {
+      for (const w of writers) w.directOps--;
+    };
+    done.then(release, release);
     if (this.host.inExclusive) this.host.scheduler.run();
     return done;
   }

@@ -19,10 +19,18 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { decodeValue } from "./codecs/codec.ts";
+import { decodeInline, type FieldItem } from "./inline-hash.ts";
 import { type KeyParam, keyBytes } from "./keys.ts";
 import type { Router } from "./routing.ts";
 import type { SqliteSettings } from "./shard.ts";
-import { maintenanceSql } from "./sql.ts";
+import {
+  dbOfKeysTable,
+  keyspaceTables,
+  maintenanceSql,
+  ROW_HASH_INLINE,
+  ROW_HASH_TABLE,
+  ROW_STRING,
+} from "./sql.ts";
 
 /**
  * The server's lock file name, as store.ts's LOCK_FILE (a unit test asserts they are equal).
@@ -244,58 +252,130 @@ export function openShardFile(path: string, readonly = false): Database {
   }
 }
 
-/** The row tables (`blobs`, `blobs_*`) of one open file. */
-export function rowTables(db: Database): string[] {
-  return (db.query(maintenanceSql.listTables).all() as { name: string }[]).map((r) => r.name);
+/** The keys tables (`blobs`, `db<N>_blobs`) of one open file (format 2). */
+export function keyTables(db: Database): string[] {
+  return (db.query(maintenanceSql.listKeyTables).all() as { name: string }[]).map((r) => r.name);
+}
+
+/** `blobs` and every `blobs_*` table of one open file (format 1, or the Rust original's). */
+export function legacyTables(db: Database): string[] {
+  return (db.query(maintenanceSql.listLegacyTables).all() as { name: string }[]).map((r) => r.name);
+}
+
+/** The fields table that belongs to a keys table (`blobs` → `fields`). */
+export function fieldsTableOf(keysTable: string): string {
+  const n = dbOfKeysTable(keysTable);
+  if (n === null) throw new MaintenanceError(`${keysTable} is not a keys table`);
+  return keyspaceTables(n).fields;
+}
+
+/**
+ * CRC-32 of one field of a hash: the table label, the hash's key bytes, the field bytes, value
+ * and expiry, length-prefixed like rowCrc. `meta` adds the field's position in the hash, so a
+ * digest also checks insertion order (HGETALL's order).
+ */
+export function fieldCrc(
+  table: string,
+  hashKey: Uint8Array,
+  field: Uint8Array,
+  value: Uint8Array,
+  expiresAt: bigint | number | null,
+  meta = "",
+): number {
+  let crc = Bun.hash.crc32(`${table.length}:${table}|${hashKey.length}:`);
+  crc = Bun.hash.crc32(hashKey, crc);
+  crc = Bun.hash.crc32(`|${field.length}:`, crc);
+  crc = Bun.hash.crc32(field, crc);
+  return rowCrc(table, "", value, expiresAt, `${crc}|${meta}`);
 }
 
 interface FullRow {
+  id: bigint;
   key: KeyParam;
   value: Uint8Array;
   created_at: bigint;
   updated_at: bigint;
   expires_at: bigint | null;
   version: bigint;
+  type: bigint;
+}
+
+interface FieldRow {
+  field: KeyParam;
+  value: Uint8Array;
+  expires_at: bigint | null;
 }
 
 export interface DigestOptions {
-  /** Live at this time (ms): rows with expires_at <= now are left out. */
+  /** Live at this time (ms): rows and fields with expires_at <= now are left out. */
   now: number;
   /** When set, every row must sit in the shard this router picks for its key. */
   router?: Router;
-  /** Checksum decoded values (import) instead of stored bytes plus metadata (migrate). */
+  /**
+   * Checksum decoded values (import): strings under their keys table, hash keys under
+   * `<keys>:hashes` (empty value) and every live field of a hash, inline or large, under
+   * `<keys>:fields`. Otherwise (migrate) stored bytes plus every column, per table.
+   */
   decoded?: boolean;
 }
 
 /**
- * The digest of a whole layout (shard i = paths[i], our format). Throws MaintenanceError when a
- * row sits in the wrong shard for `router`. Each file is opened and closed here.
+ * The digest of a whole layout (shard i = paths[i], format 2): every live key row of every
+ * database and, for large hashes, their live fields (a large hash without one is dead and left
+ * out, as the copy leaves it out). Throws MaintenanceError when a row sits in the wrong shard
+ * for `router`. Each file is opened and closed here.
  */
 export function digestLayout(paths: readonly string[], options: DigestOptions): Digest {
   const digest: Digest = new Map();
   paths.forEach((path, shard) => {
     const db = openShardFile(path);
     try {
-      for (const table of rowTables(db)) {
-        const stmt = db.query(maintenanceSql.allLive(table));
+      for (const table of keyTables(db)) {
+        const fieldsTable = fieldsTableOf(table);
+        const fieldsOf = db.query(maintenanceSql.fieldsOf(fieldsTable));
+        const stmt = db.query(maintenanceSql.allLiveKeys(table));
         for (const row of stmt.iterate(options.now) as IterableIterator<FullRow>) {
-          if (options.router && options.router.shardOf(keyBytes(row.key)) !== shard) {
+          const key = keyBytes(row.key);
+          if (options.router && options.router.shardOf(key) !== shard) {
             throw new MaintenanceError(
-              `table ${table} in ${path}: key ${JSON.stringify(String(row.key))} belongs in shard ${options.router.shardOf(keyBytes(row.key))}, not ${shard}`,
+              `table ${table} in ${path}: key ${JSON.stringify(String(row.key))} belongs in shard ${options.router.shardOf(key)}, not ${shard}`,
             );
           }
-          const crc = options.decoded
-            ? rowCrc(table, row.key, decodeValue(row.value), row.expires_at)
-            : rowCrc(
+          const type = Number(row.type);
+          const fields: FieldItem[] = [];
+          if (type === ROW_HASH_TABLE) {
+            for (const f of fieldsOf.iterate(row.id, options.now) as IterableIterator<FieldRow>) {
+              const value = options.decoded ? decodeValue(f.value) : f.value;
+              fields.push({ field: keyBytes(f.field), value, expiresAt: expiryOf(f.expires_at) });
+            }
+            if (fields.length === 0) continue;
+          } else if (type === ROW_HASH_INLINE && options.decoded) {
+            for (const f of decodeInline(decodeValue(row.value))) {
+              if (f.expiresAt === null || f.expiresAt > options.now) fields.push(f);
+            }
+          }
+          if (options.decoded) {
+            if (type === ROW_STRING) {
+              addToDigest(
+                digest,
                 table,
-                row.key,
-                row.value,
-                row.expires_at,
-                `${row.created_at}|${row.updated_at}|${row.version}`,
+                rowCrc(table, row.key, decodeValue(row.value), row.expires_at),
               );
-          addToDigest(digest, table, crc);
+            } else {
+              const label = `${table}:hashes`;
+              addToDigest(digest, label, rowCrc(label, row.key, new Uint8Array(0), row.expires_at));
+            }
+          } else {
+            const meta = `${row.created_at}|${row.updated_at}|${row.version}|${type}|${fields.length}`;
+            addToDigest(digest, table, rowCrc(table, row.key, row.value, row.expires_at, meta));
+          }
+          const label = options.decoded ? `${table}:fields` : fieldsTable;
+          fields.forEach((f, i) => {
+            addToDigest(digest, label, fieldCrc(label, key, f.field, f.value, f.expiresAt, `${i}`));
+          });
         }
         stmt.finalize();
+        fieldsOf.finalize();
       }
     } finally {
       db.close();
@@ -303,3 +383,5 @@ export function digestLayout(paths: readonly string[], options: DigestOptions): 
   });
   return digest;
 }
+
+const expiryOf = (at: bigint | null): number | null => (at === null ? null : Number(at));

@@ -4,13 +4,16 @@
  * commands or cluster code, and never prints (the CLI gets lines through callbacks).
  *
  * Phases (the data-dir lock `blobasaur.lock` is held throughout, so no server runs meanwhile):
- *  1. copy: every live row of `blobs` and of every namespace table, with all its columns
- *     (created_at, updated_at, version, expires_at) and its stored bytes unchanged, goes into a
- *     staging dir `<data_dir>/.migrate-<old>-to-<new>/shard_<i>.db`, routed by the new ring,
- *     in batches. Expired rows are dropped. The source files are only read.
+ *  1. copy: every live key row of every database's keys table, with all its columns
+ *     (created_at, updated_at, version, expires_at, type) and its stored bytes unchanged, and
+ *     the live fields of each large hash, go into a staging dir
+ *     `<data_dir>/.migrate-<old>-to-<new>/shard_<i>.db`, routed by the new ring, in batches
+ *     (migrate-copy.ts). Expired rows are dropped. The source files (format 2) are only read.
  *  2. verify: per table, row counts plus XOR and sum of per-row CRC-32s over (table, key,
- *     stored value, expires_at, created_at, updated_at, version) of the old layout must equal
- *     those of the staged layout, and every staged row must sit in the shard the new ring picks.
+ *     stored value, expires_at, created_at, updated_at, version, type, live field count) and
+ *     per large hash field (hash key, field, stored value, expiry, position) of the old layout
+ *     must equal those of the staged layout, and every staged row must sit in the shard the
+ *     new ring picks.
  *  3. swap: write the marker `<data_dir>/MIGRATING` (JSON naming old, new, staging and backup
  *     dirs), move every old shard file into `<data_dir>/.migrate-backup-<old>-to-<new>-<stamp>/`,
  *     move the staged files in, fsync the directories, remove the marker.
@@ -35,6 +38,7 @@ import {
   acquireDataDirLock,
   compareDigests,
   crashPoint,
+  type Digest,
   digestLayout,
   digestRows,
   fsyncDir,
@@ -46,6 +50,7 @@ import {
 } from "./maintenance.ts";
 import { copyLayout } from "./migrate-copy.ts";
 import { createRouter } from "./routing.ts";
+import { dbOfKeysTable } from "./sql.ts";
 
 export const MIGRATION_MARKER = "MIGRATING";
 const STAGING_DIR = /^\.migrate-\d+-to-\d+$/;
@@ -75,7 +80,11 @@ export interface MigrateOptions {
 }
 
 export interface MigrateResult {
-  rows: number;
+  /** Key rows (strings and hashes of every database). */
+  keys: number;
+  /** Field rows of large hashes (small hashes' fields live inside their key row). */
+  fields: number;
+  /** Databases holding keys. */
   tables: number;
   /** The old layout, kept until the next successful migration. */
   backupDir: string;
@@ -128,6 +137,18 @@ function writeMarker(dataDir: string, marker: MigrationMarker): void {
 function removeMarker(dataDir: string): void {
   rmSync(join(dataDir, MIGRATION_MARKER), { force: true });
   fsyncDir(dataDir);
+}
+
+/** Databases in a digest (migrate digests label key rows by keys table, fields by fields table). */
+function keysTables(digest: Digest): number {
+  return [...digest.keys()].filter((t) => dbOfKeysTable(t) !== null).length;
+}
+
+/** Field rows of large hashes in a digest. */
+function fieldRows(digest: Digest): number {
+  let n = 0;
+  for (const [table, d] of digest) if (dbOfKeysTable(table) === null) n += d.rows;
+  return n;
 }
 
 function range(n: number): number[] {
@@ -196,19 +217,22 @@ export function migrateShards(options: MigrateOptions): MigrateResult {
       `copying ${oldShards} shard(s) in ${dataDir} into ${newShards} staged shard(s) in ${staging}`,
     );
     const copied = copyLayout(oldPaths, newPaths, now, options);
+    const copiedRows = copied.keys + copied.fields;
     info(`verifying ${staging} against ${dataDir}`);
     const expected = digestLayout(oldPaths, { now });
     const actual = digestLayout(newPaths, { now, router: createRouter(newShards) });
     const problems = compareDigests(expected, actual, "the old layout", "the staged layout");
-    if (problems.length > 0 || digestRows(expected) !== copied) {
+    if (problems.length > 0 || digestRows(expected) !== copiedRows) {
       throw new MaintenanceError(
-        `verification failed before the swap; ${dataDir} is unchanged (staged copy left in ${staging}): ${problems.join("; ") || `copied ${copied} rows, expected ${digestRows(expected)}`}`,
+        `verification failed before the swap; ${dataDir} is unchanged (staged copy left in ${staging}): ${problems.join("; ") || `copied ${copiedRows} rows, expected ${digestRows(expected)}`}`,
       );
     }
-    info(`verified ${copied} row(s) in ${expected.size} table(s); swapping layouts`);
+    info(
+      `verified ${copied.keys} key(s) and ${copied.fields} field(s) of large hashes in ${keysTables(expected)} database table(s); swapping layouts`,
+    );
     writeMarker(dataDir, marker);
     finishSwap(dataDir, marker);
-    return afterSwap(options, marker, false, { rows: copied, tables: expected.size });
+    return afterSwap(options, marker, false, { ...copied, tables: keysTables(expected) });
   } finally {
     release();
   }
@@ -248,7 +272,7 @@ function afterSwap(
   options: MigrateOptions,
   marker: MigrationMarker,
   resumed: boolean,
-  copied: { rows: number; tables: number } | null,
+  copied: { keys: number; fields: number; tables: number } | null,
 ): MigrateResult {
   const { dataDir } = options;
   const backup = join(dataDir, marker.backup);
@@ -270,10 +294,11 @@ function afterSwap(
         `verification after the swap failed (the old layout is kept in ${backup}): ${problems.join("; ")}`,
       );
     }
+    const fields = fieldRows(actual);
     options.onInfo?.(
-      `verified ${dataDir} against the backup ${backup}: ${digestRows(actual)} row(s) match`,
+      `verified ${dataDir} against the backup ${backup}: ${digestRows(actual) - fields} key(s) and ${fields} field(s) of large hashes match`,
     );
-    stats = { rows: digestRows(actual), tables: actual.size };
+    stats = { keys: digestRows(actual) - fields, fields, tables: keysTables(actual) };
   }
   for (const name of readdirSync(dataDir)) {
     if (BACKUP_DIR.test(name) && name !== marker.backup) {

@@ -17,6 +17,7 @@ import {
   keySql,
   keyspaceTables,
   maintenanceSql,
+  ROW_STRING,
   type RowType,
 } from "./sql.ts";
 import { upgradeSchemaV1 } from "./upgrade.ts";
@@ -126,6 +127,11 @@ export class KeyspaceStatements {
     this.fieldCountExpiredStmt = db.prepare(f.countExpired);
     this.fieldSweepStmt = db.prepare(f.sweep);
     this.fieldClearStmt = db.prepare(f.clear);
+  }
+
+  /** Writes a string row from already encoded bytes (tests and tools; commands use KeyTable). */
+  upsert(key: KeyParam, stored: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
+    this.upsertStmt.run(key, stored, now, expiresAt, ROW_STRING);
   }
 }
 

@@ -199,6 +199,17 @@ WHERE key = ?1`,
   legacyPageLive: (table: string) =>
     `SELECT rowid, key, data, created_at, updated_at, expires_at, version FROM "${table}"
 WHERE rowid > ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT ?3`,
+  /** Every table of one file (the tools refuse files holding tables they do not know). */
+  listAllTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`,
+  /** Every live row of a keys table (format 2), for checksums. */
+  allLiveKeys: (table: string) =>
+    `SELECT rowid AS id, key, value, created_at, updated_at, expires_at, version, type FROM "${table}"
+WHERE expires_at IS NULL OR expires_at > ?1`,
+  /** Deletes one key row (import --on-conflict keep-hash drops the string). */
+  deleteRow: (table: string) => `DELETE FROM "${table}" WHERE key = ?1`,
+  /** Whether a live row holds ?1 in a table written by the Rust original, and how new it is. */
+  legacyGetLive: (table: string) =>
+    `SELECT updated_at, version FROM "${table}" WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)`,
   /** A consistent copy of the whole file, taken inside one read transaction. */
   vacuumInto: "VACUUM INTO ?1",
   checkpointTruncate: "PRAGMA wal_checkpoint(TRUNCATE)",

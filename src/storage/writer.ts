@@ -43,6 +43,12 @@ export class ShardWriter {
   private queue: QueuedOp[] = [];
   private waitingForRoom: (() => void)[] = [];
   lastCommitError: string | null = null;
+  /**
+   * Operations queued that read and write SQL directly (hash field writes, multi-shard
+   * commands) and have not settled yet. While any is queued, an async-mode overlay write to
+   * this shard must not decide its reply from SQL that lacks them (Keyspace.writeRows).
+   */
+  directOps = 0;
 
   constructor(
     readonly shard: Shard,

@@ -9,6 +9,7 @@ import { type CachedRow, cacheableValue, ValueCache } from "../../../src/storage
 const row = (text: string, expiresAt: number | null = null): CachedRow => ({
   value: new TextEncoder().encode(text),
   expiresAt,
+  type: 0,
 });
 const text = (r: CachedRow | undefined) =>
   r === undefined ? undefined : r.value === null ? null : new TextDecoder().decode(r.value);
@@ -196,6 +197,7 @@ describe("ValueCache against a reference model", () => {
           const r: CachedRow = {
             value: value === null ? null : new TextEncoder().encode(value),
             expiresAt: null,
+            type: 0,
           };
           cache.set(id, r);
           (pending ?? committed).set(id, value);

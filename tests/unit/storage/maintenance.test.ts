@@ -12,10 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { brotliCompressSync } from "node:zlib";
 import { compressFrameSync } from "lz4-napi";
+import { defaultConfig } from "../../../src/config/index.ts";
 import { backupDataDir } from "../../../src/storage/backup.ts";
 import { rawEncode } from "../../../src/storage/codecs/codec.ts";
 import { decodeLegacy, sniffCodec } from "../../../src/storage/import.ts";
-import { keyBytes } from "../../../src/storage/keys.ts";
+import { keyBytes, keyParam } from "../../../src/storage/keys.ts";
 import {
   acquireDataDirLock,
   addToDigest,
@@ -34,8 +35,13 @@ import {
 } from "../../../src/storage/migrate.ts";
 import { createRouter } from "../../../src/storage/routing.ts";
 import { Shard } from "../../../src/storage/shard.ts";
-import { maintenanceSql } from "../../../src/storage/sql.ts";
-import { LOCK_FILE as STORE_LOCK_FILE } from "../../../src/storage/store.ts";
+import {
+  maintenanceSql,
+  ROW_HASH_INLINE,
+  ROW_HASH_TABLE,
+  ROW_STRING,
+} from "../../../src/storage/sql.ts";
+import { LOCK_FILE as STORE_LOCK_FILE, Store } from "../../../src/storage/store.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -66,6 +72,7 @@ function writeLayout(dataDir: string, shards: number, rows: number): void {
       2,
       i % 2 ? null : Date.now() + 60_000,
       3,
+      ROW_STRING,
     );
   }
   for (const f of files) f.close();
@@ -154,7 +161,7 @@ test("an in-process migration moves every row and its metadata, keeping a backup
     { now },
   );
   const result = migrateShards({ dataDir: d, oldShards: 3, newShards: 5, now, batchRows: 64 });
-  expect(result.rows).toBe(500);
+  expect(result.keys).toBe(500);
   const after = digestLayout(
     [0, 1, 2, 3, 4].map((i) => join(d, `shard_${i}.db`)),
     { now, router: createRouter(5) },
@@ -202,4 +209,187 @@ test("backup refuses a target inside the data dir and a data dir mid-migration",
   );
   rmSync(join(d, MIGRATION_MARKER));
   expect(backupDataDir({ dataDir: d, toDir: elsewhere }).shards).toBe(2);
+});
+
+// ---- migrate of hashes and of other databases, through a real Store -----------------------
+
+function openStore(dataDir: string, numShards: number): Store {
+  const config = defaultConfig({ dataDir, numShards });
+  return new Store({
+    dataDir,
+    numShards,
+    sqlite: { ...config.sqlite, prewarm: false },
+    compression: config.storageCompression,
+    batchSize: 1000,
+    batchTimeoutMs: 0,
+  });
+}
+
+interface Written {
+  db: number;
+  key: Uint8Array;
+  /** A string's value, or a hash's fields in insertion order. */
+  value: Uint8Array | { field: Uint8Array; value: Uint8Array; expiresAt: number | null }[];
+  expiresAt: number | null;
+}
+
+/** Strings, small hashes and large hashes (> 128 fields, some with TTLs) in databases 0 and 3. */
+async function writeMixed(store: Store): Promise<Written[]> {
+  const later = Date.now() + 3_600_000;
+  const written: Written[] = [];
+  for (const db of [0, 3]) {
+    const ks = store.keyspace(db);
+    for (let i = 0; i < 40; i++) {
+      const key = bytes(`db${db}:s${i}`);
+      const value = bytes(`string ${i} of db ${db}`);
+      const expiresAt = i % 4 === 0 ? later + i : null;
+      await ks.write(key, (t, now) => t.put(keyParam(key), value, now, expiresAt));
+      written.push({ db, key, value, expiresAt });
+    }
+    for (const [name, n] of [
+      ["small", 5],
+      ["large", 300],
+      ["wide", 130],
+    ] as const) {
+      for (let h = 0; h < 3; h++) {
+        const key =
+          h === 2 ? new Uint8Array([0xff, db, n & 0xff, 0]) : bytes(`db${db}:${name}:${h}`);
+        const fields = Array.from({ length: n }, (_, i) => ({
+          field: i === 1 ? new Uint8Array([0xfe, i, 0]) : bytes(`f${(i * 7919) % 1000}`),
+          value: bytes(`v${i}-${name}-${db}`),
+          expiresAt: i % 9 === 0 ? later + i : null,
+        }));
+        const keyExpiry = h === 1 ? later + 5 : null;
+        await ks.writeHash(key, (table, now) => {
+          const w = table.hashWriter(keyParam(key), now);
+          for (const f of fields) w.set(f.field, f.value, f.expiresAt, now);
+          w.save(now);
+          if (keyExpiry !== null) table.setExpiry(keyParam(key), keyExpiry);
+        });
+        written.push({ db, key, value: fields, expiresAt: keyExpiry });
+      }
+    }
+  }
+  return written;
+}
+
+/** Every written key reads back equal: type, value or fields in order, TTLs; nothing else. */
+function expectReadBack(store: Store, written: Written[]): void {
+  const now = Date.now();
+  for (const w of written) {
+    const ks = store.keyspace(w.db);
+    const table = ks.tableFor(w.key);
+    const entry = table.entry(keyParam(w.key), now);
+    expect(entry).not.toBeNull();
+    expect(entry!.expiresAt).toBe(w.expiresAt);
+    if (w.value instanceof Uint8Array) {
+      expect(entry!.type).toBe(ROW_STRING);
+      expect(Buffer.from(entry!.value).equals(Buffer.from(w.value))).toBe(true);
+      continue;
+    }
+    const hash = table.hash(keyParam(w.key), now)!;
+    expect(hash.encoding).toBe(w.value.length > 128 ? "hashtable" : "listpack");
+    expect(entry!.type).toBe(w.value.length > 128 ? ROW_HASH_TABLE : ROW_HASH_INLINE);
+    expect(hash.len(now)).toBe(w.value.length);
+    const got: { field: string; value: string; expiresAt: number | null }[] = [];
+    for (let after = 0; ; ) {
+      const page = hash.page(after, 50, now);
+      for (const item of page.items)
+        got.push({
+          field: Buffer.from(item.field).toString("hex"),
+          value: Buffer.from(item.value).toString("hex"),
+          expiresAt: item.expiresAt,
+        });
+      if (page.next === 0) break;
+      after = page.next;
+    }
+    expect(got).toEqual(
+      w.value.map((f) => ({
+        field: Buffer.from(f.field).toString("hex"),
+        value: Buffer.from(f.value).toString("hex"),
+        expiresAt: f.expiresAt,
+      })),
+    );
+  }
+  for (const db of [0, 3]) {
+    expect(store.keyspace(db).countKeys(now)).toBe(written.filter((w) => w.db === db).length);
+  }
+}
+
+test("migrate moves strings, small and large hashes (fields, order, TTLs) of databases 0 and 3", async () => {
+  const d = dir();
+  const before = openStore(d, 3);
+  const written = await writeMixed(before);
+  expectReadBack(before, written);
+  // A large hash whose every field expired is dead and is not carried over.
+  const dead = bytes("db0:dead");
+  await before.db0.writeHash(dead, (table, now) => {
+    const w = table.hashWriter(keyParam(dead), now);
+    for (let i = 0; i < 200; i++) w.set(bytes(`x${i}`), bytes("x"), now + 1, now);
+    w.save(now);
+  });
+  await before.close();
+  await Bun.sleep(5);
+  const now = Date.now();
+  const result = migrateShards({ dataDir: d, oldShards: 3, newShards: 5, now, batchRows: 7 });
+  const large = written.filter((w) => !(w.value instanceof Uint8Array) && w.value.length > 128);
+  expect(result.keys).toBe(written.length);
+  expect(result.fields).toBe(large.reduce((n, w) => n + (w.value as unknown[]).length, 0));
+  expect(result.tables).toBe(2);
+  const after = openStore(d, 5);
+  try {
+    expectReadBack(after, written);
+    expect(after.db0.entry(dead)).toBeNull();
+  } finally {
+    await after.close();
+  }
+  // And back down to one shard, verified against the backup after the swap.
+  const down = migrateShards({ dataDir: d, oldShards: 5, newShards: 1, verifyAfterSwap: true });
+  expect(down.keys).toBe(written.length);
+  const one = openStore(d, 1);
+  try {
+    expectReadBack(one, written);
+  } finally {
+    await one.close();
+  }
+});
+
+test("the migrate digest covers large hash fields: a changed field fails verification", () => {
+  const d = dir();
+  writeLayout(d, 1, 3);
+  const db = new Database(join(d, "shard_0.db"));
+  const id = (
+    db
+      .query(maintenanceSql.insertRow("blobs"))
+      .get("h", new Uint8Array(0), 1, 1, null, 0, ROW_HASH_TABLE) as { id: number }
+  ).id;
+  for (let i = 0; i < 3; i++)
+    db.query(maintenanceSql.insertField("fields")).run(id, `f${i}`, rawEncode(bytes("v")), null);
+  db.query(maintenanceSql.setFieldCount("blobs")).run(id, 3);
+  db.close();
+  const now = Date.now();
+  const a = digestLayout([join(d, "shard_0.db")], { now });
+  expect(a.get("fields")?.rows).toBe(3);
+  const db2 = new Database(join(d, "shard_0.db"));
+  db2.run(`UPDATE fields SET value = ?1 WHERE field = 'f1'`, [rawEncode(bytes("w"))]);
+  db2.close();
+  const b = digestLayout([join(d, "shard_0.db")], { now });
+  expect(compareDigests(a, b, "a", "b")[0]).toContain("table fields");
+});
+
+test("migrate refuses a format 1 data dir and says how to upgrade it", () => {
+  const d = dir();
+  const db = new Database(join(d, "shard_0.db"));
+  db.run(
+    "CREATE TABLE blobs (key TEXT PRIMARY KEY, value BLOB NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER, version INTEGER NOT NULL DEFAULT 0)",
+  );
+  db.run(
+    "CREATE TABLE blobs_users (key TEXT PRIMARY KEY, value BLOB NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER, version INTEGER NOT NULL DEFAULT 0)",
+  );
+  db.run("PRAGMA user_version = 1");
+  db.close();
+  expect(() => migrateShards({ dataDir: d, oldShards: 1, newShards: 2 })).toThrow(
+    "start the server on this data dir once",
+  );
+  expect(readdirSync(d).filter((n) => n.endsWith(".db"))).toEqual(["shard_0.db"]);
 });

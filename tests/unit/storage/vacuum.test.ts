@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { defaultConfig } from "../../../src/config/index.ts";
 import { limits } from "../../../src/limits.ts";
 import { silentLogger } from "../../../src/log.ts";
+import { ROW_STRING } from "../../../src/storage/sql.ts";
 import { Store } from "../../../src/storage/store.ts";
 import { ExpirySweeper } from "../../../src/storage/ttl.ts";
 import {
@@ -235,7 +236,7 @@ describe("background incremental vacuum", () => {
     const value = new Uint8Array(40 * 1024).map((_, i) => (i * 7) % 253);
     await store.writeShard(0, (at) => {
       for (let i = 0; i < limits.sweepRowsPerBatch; i++)
-        store.shards[0]!.blobs.upsert(`e${i}`, value, at, at + 1000);
+        store.shards[0]!.blobs.upsertStmt.run(`e${i}`, value, at, at + 1000, ROW_STRING);
     });
     now += 5000;
     const db = store.shards[0]!.db;
