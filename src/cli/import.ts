@@ -1,15 +1,20 @@
 /**
  * `blobasaur import --from DIR --shards N [--compression none|gzip|zstd|lz4|brotli]
- * [--data-dir OUT]`: converts a data dir written by the Rust original into this server's format
- * in an empty data dir (storage/import.ts). Without --compression each value's codec is
- * detected by its magic bytes (brotli has none: pass --compression brotli). Exit codes: 0 ok,
- * 1 failure, 2 bad arguments.
+ * [--on-conflict keep-string|keep-hash|rename] [--data-dir OUT]`: converts a data dir written
+ * by the Rust original into this server's format in an empty data dir (storage/import.ts):
+ * strings stay strings, each namespace becomes a hash key. Without --compression each value's
+ * codec is detected by its magic bytes (brotli has none: pass --compression brotli).
+ * --on-conflict says what happens when a namespace and a string share a name (default rename:
+ * the hash becomes `<name>:hash`); every such name is reported. Exit codes: 0 ok, 1 failure,
+ * 2 bad arguments.
  */
 import { defineCommand } from "citty";
 import {
   importLegacyDataDir,
   LEGACY_COMPRESSIONS,
   type LegacyCompression,
+  ON_CONFLICT,
+  type OnConflict,
 } from "../storage/import.ts";
 import { type CliContext, configArg } from "./context.ts";
 import {
@@ -39,6 +44,11 @@ export function importCommand(ctx: CliContext) {
         type: "string",
         description: "The Rust server's storage_compression algorithm (default: detect per value)",
       },
+      "on-conflict": {
+        type: "string",
+        description:
+          "When a namespace and a string share a name: keep-string, keep-hash or rename (default: the hash becomes <name>:hash)",
+      },
       "data-dir": {
         type: "string",
         alias: "d",
@@ -53,13 +63,15 @@ export function importCommand(ctx: CliContext) {
           "from",
           "shards",
           "compression",
+          "on-conflict",
+          "onConflict",
           "data-dir",
           "d",
           "dataDir",
         ]);
         if (typeof args.from !== "string" || args.from === "") {
           throw new UsageError(
-            "usage: import --from DIR --shards N [--compression ALG] [--data-dir OUT]",
+            "usage: import --from DIR --shards N [--compression ALG] [--on-conflict keep-string|keep-hash|rename] [--data-dir OUT]",
           );
         }
         if (args._.length > 0) throw new UsageError(`unexpected argument ${args._[0]}`);
@@ -73,6 +85,12 @@ export function importCommand(ctx: CliContext) {
           }
           compression = args.compression as LegacyCompression;
         }
+        const onConflict = (args["on-conflict"] ?? "rename") as OnConflict;
+        if (!ON_CONFLICT.includes(onConflict)) {
+          throw new UsageError(
+            `--on-conflict must be one of ${ON_CONFLICT.join(", ")}, got ${args["on-conflict"]}`,
+          );
+        }
         const outDir = dataDirFrom(ctx, args["data-dir"]);
         const info = infoPrinter(NAME);
         const started = performance.now();
@@ -81,6 +99,7 @@ export function importCommand(ctx: CliContext) {
           outDir,
           shards,
           compression,
+          onConflict,
           onInfo: info,
           onProgress: progressPrinter(`blobasaur ${NAME}`),
         });
@@ -89,12 +108,23 @@ export function importCommand(ctx: CliContext) {
           .filter(([, n]) => n > 0)
           .map(([c, n]) => `${c} ${n}`)
           .join(", ");
+        for (const c of result.conflicts) {
+          const what =
+            c.resolution === "keep-string"
+              ? "the string was kept and the namespace was NOT imported"
+              : c.resolution === "keep-hash"
+                ? "the string was DROPPED and the hash took the name"
+                : `the string kept the name and the hash is the key ${JSON.stringify(c.hashKey)}`;
+          info(
+            `conflict: the string key ${JSON.stringify(c.key)} and the namespace ${JSON.stringify(c.key)} share a name; ${what} (--on-conflict ${c.resolution})`,
+          );
+        }
         if (result.duplicates > 0)
           info(
-            `${result.duplicates} key(s) were present in more than one source shard; the newest copy was kept`,
+            `${result.duplicates} key(s) or field(s) were present in more than one source shard; the newest copy was kept`,
           );
         process.stdout.write(
-          `imported ${result.rows} row(s) in ${result.tables} table(s) from ${result.sourceShards} shard file(s) in ${args.from} into ${shards} shard(s) in ${outDir} in ${seconds}s (values decoded as: ${codecs || "none"}; stored uncompressed)\n`,
+          `imported ${result.strings} string key(s) and ${result.hashes} hash key(s) holding ${result.fields} field(s) from ${result.sourceShards} shard file(s) in ${args.from} into ${shards} shard(s) in ${outDir} in ${seconds}s (values decoded as: ${codecs || "none"}; stored uncompressed${result.conflicts.length > 0 ? `; ${result.conflicts.length} name conflict(s), see above` : ""})\n`,
         );
         const config = args["data-dir"] ? null : optionalConfig(ctx);
         if (config !== null && config.numShards !== shards) {

@@ -82,7 +82,7 @@ export function migrateCommand(ctx: CliContext) {
         });
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
         process.stdout.write(
-          `migrated ${result.rows} row(s) in ${result.tables} table(s) from ${oldShards} to ${newShards} shard(s) in ${dataDir} in ${seconds}s${result.resumed ? " (finished an interrupted swap)" : ""}; the old layout is kept in ${result.backupDir} until the next successful migration\n`,
+          `migrated ${result.keys} key(s) and ${result.fields} field(s) of large hashes in ${result.tables} database(s) from ${oldShards} to ${newShards} shard(s) in ${dataDir} in ${seconds}s${result.resumed ? " (finished an interrupted swap)" : ""}; the old layout is kept in ${result.backupDir} until the next successful migration\n`,
         );
         const config = args["data-dir"] ? null : optionalConfig(ctx);
         if (config !== null && config.numShards !== newShards) {

@@ -1,14 +1,13 @@
 /**
- * HINCRBY and HINCRBYFLOAT on namespace fields: the arithmetic of INCRBY/INCRBYFLOAT
- * (numeric.ts) inside the field's shard writer, so concurrent increments never lose one.
+ * HINCRBY and HINCRBYFLOAT: the arithmetic of INCRBY/INCRBYFLOAT (numeric.ts) inside the
+ * hash's shard writer, so concurrent increments never lose one. The increment is parsed
+ * before the key's type is checked, as in Redis.
  * A field keeps its TTL, as in Redis 7.4.
  */
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/keys.ts";
-import { writeFields } from "../storage/namespace-writes.ts";
 import { bigInteger } from "./args.ts";
-import { namespaceArg } from "./hash.ts";
+import { editHash } from "./hash.ts";
 import { addFloat, addInteger, parseIncrement } from "./numeric.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
@@ -22,18 +21,12 @@ function updateField<T>(
   args: Uint8Array[],
   next: (old: Uint8Array | null) => { text: string; reply: T },
 ): Promise<T> {
-  const ns = namespaceArg(args);
-  const store = ctx.server.store;
-  const field = keyParam(args[2]!);
-  const shard = store.shardOf(args[2]!);
-  return writeFields(store, shard, (now) => {
-    const old = store.namespaces.table(shard, ns)?.live(field, now) ?? null;
+  const field = args[2]!;
+  return editHash(ctx, args[1]!, (hash, now) => {
+    const old = hash.get(field, now);
+    // next() throws on a non-numeric value or an overflow, before anything is written.
     const { text, reply } = next(old?.value ?? null);
-    const value = encoder.encode(text);
-    const stored = store.codec.encode(value);
-    store.namespaces
-      .ensure(shard, ns)
-      .putEncoded(field, value, stored, now, old?.expiresAt ?? null);
+    hash.set(field, encoder.encode(text), old?.expiresAt ?? null, now);
     return reply;
   });
 }

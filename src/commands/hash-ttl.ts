@@ -3,15 +3,15 @@
  * HTTL, HPTTL, HEXPIRETIME, HPEXPIRETIME and HPERSIST (Redis 7.4), with Redis's argument
  * order, error texts and per-field reply codes. An expired field is absent for all of them:
  * HEXPIRE never revives it (-2) and HSETEX on it creates a fresh field. Reads inside write
- * commands happen in their queued operations (see the ordering rules in hash.ts).
+ * commands happen in their queued operations (see the ordering rules in hash.ts); a hash
+ * whose last field expires or is deleted stops existing (HashWriter.save).
  */
 import { errors, RespError, sanitizeLine } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/keys.ts";
-import { writeJointly } from "../storage/namespace-writes.ts";
 import { equalsToken, parseInt64, text } from "./args.ts";
+import { ks } from "./db.ts";
 import { conditionAllows, type ExpireCondition, type ExpireUnit } from "./expiry.ts";
-import { fieldsAt, forEachLiveField, namespaceArg, perShard } from "./hash.ts";
+import { editHash, fieldsAt, readHash } from "./hash.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 /** Redis's largest field expiry, HFE_MAX_ABS_TIME_MSEC = (2^48 - 1) >> 2 ms (year 4199). */
@@ -90,78 +90,60 @@ function parseHsetex(args: Uint8Array[], now: number): HsetexOptions {
 }
 
 /**
- * HSETEX ns [FNX|FXX] [EX|PX|EXAT|PXAT t|KEEPTTL] FIELDS n field value …: 1 when the fields
+ * HSETEX key [FNX|FXX] [EX|PX|EXAT|PXAT t|KEEPTTL] FIELDS n field value …: 1 when the fields
  * were set, 0 when FNX/FXX refused them all. Without an expiry option the fields lose their
  * TTL (Redis 8); KEEPTTL keeps a live field's TTL; a time already past deletes the fields.
+ * Arguments are checked before the key's type, as in Redis 8.
  */
-async function hsetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
-  const ns = namespaceArg(args);
-  const store = ctx.server.store;
-  const opts = parseHsetex(args, store.now());
-  const fields: Uint8Array[] = [];
-  const values: Uint8Array[] = [];
-  const stored: Uint8Array[] = [];
-  for (let i = opts.first; i < args.length; i += 2) {
-    fields.push(args[i]!);
-    values.push(args[i + 1]!);
-    stored.push(store.codec.encode(args[i + 1]!));
-  }
-  const params = fields.map(keyParam);
-  const groups = store.groupByShard(fields);
-  const namespaces = store.namespaces;
-  const apply = (shard: number, positions: number[], now: number): void => {
-    const table = namespaces.ensure(shard, ns);
-    for (const p of positions) {
-      const at = opts.expiresAt;
+function hsetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  const opts = parseHsetex(args, ks(ctx).now());
+  return editHash(ctx, args[1]!, (hash, now) => {
+    if (opts.condition !== null) {
+      // FNX/FXX: every field is checked before any is written (all or nothing).
+      const wantLive = opts.condition === "FXX";
+      for (let i = opts.first; i < args.length; i += 2) {
+        if ((hash.get(args[i]!, now) !== null) !== wantLive) return 0;
+      }
+    }
+    const at = opts.expiresAt;
+    for (let i = opts.first; i < args.length; i += 2) {
+      const field = args[i]!;
       if (at !== null && at <= now) {
-        table.remove(params[p]!, now);
+        hash.delete(field, now);
         continue;
       }
-      const keep = opts.keepTtl ? (table.live(params[p]!, now)?.expiresAt ?? null) : null;
-      table.putEncoded(params[p]!, values[p]!, stored[p]!, now, at ?? keep);
+      const keep = opts.keepTtl ? (hash.get(field, now)?.expiresAt ?? null) : null;
+      hash.set(field, args[i + 1]!, at ?? keep, now);
     }
-  };
-  if (opts.condition === null) {
-    await perShard(store, fields, apply);
-    return 1;
-  }
-  // FNX/FXX: one operation over every involved shard, checking all fields before writing any.
-  const wantLive = opts.condition === "FXX";
-  return writeJointly(store, [...groups.keys()], (now) => {
-    for (const [shard, positions] of groups) {
-      const table = namespaces.table(shard, ns);
-      for (const p of positions) {
-        if ((table?.has(params[p]!, now) ?? false) !== wantLive) return 0;
-      }
-    }
-    for (const [shard, positions] of groups) apply(shard, positions, now);
     return 1;
   });
 }
 
-/** HGETEX ns [EX|PX|EXAT|PXAT t|PERSIST] FIELDS n field … (Redis 8.0): values, then TTL change. */
-async function hgetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
-  const ns = namespaceArg(args);
-  const store = ctx.server.store;
+/** HGETEX key [EX|PX|EXAT|PXAT t|PERSIST] FIELDS n field … (Redis 8.0): values, then TTL change. */
+function hgetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  // Redis 8 checks the key's type before the arguments.
+  readHash(ctx, args[1]!);
   const kind = expiryKind(args[2]!);
   const persist = !kind && equalsToken(args[2]!, "PERSIST");
   let when: number | null = null;
   let at = 2;
   if (kind) {
     const unit = kind === "EX" || kind === "EXAT" ? "s" : "ms";
-    const base = kind === "EX" || kind === "PX" ? store.now() : 0;
+    const base = kind === "EX" || kind === "PX" ? ks(ctx).now() : 0;
     when = fieldExpiry(args[3]!, unit, base, "hgetex");
     at = 4;
   } else if (persist) at = 3;
   const fields = fieldsAt(args, at, POSITIVE_COUNT);
-  const out: Reply[] = new Array(fields.length).fill(null);
-  await forEachLiveField(store, ns, fields, (table, p, field, entry, now) => {
-    out[p] = entry.value;
-    if (persist && entry.expiresAt !== null) table.setExpiry(field, null);
-    else if (when !== null && when <= now) table.remove(field, now);
-    else if (when !== null) table.setExpiry(field, when);
-  });
-  return out;
+  return editHash(ctx, args[1]!, (hash, now) =>
+    fields.map((field) => {
+      const entry = hash.get(field, now);
+      if (entry === null) return null;
+      if (persist && entry.expiresAt !== null) hash.setExpiry(field, null, now);
+      else if (when !== null && when <= now) hash.delete(field, now);
+      else if (when !== null) hash.setExpiry(field, when, now);
+      return entry.value;
+    }),
+  );
 }
 
 /**
@@ -170,10 +152,10 @@ async function hgetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
  * Redis 7.4; a field without TTL counts as never expiring for GT and LT.
  */
 function hexpireCommand(name: string, unit: ExpireUnit, relative: boolean) {
-  return async (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
-    const ns = namespaceArg(args);
-    const store = ctx.server.store;
-    const when = fieldExpiry(args[2]!, unit, relative ? store.now() : 0, name);
+  return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
+    // Redis checks the key's type before the arguments.
+    readHash(ctx, args[1]!);
+    const when = fieldExpiry(args[2]!, unit, relative ? ks(ctx).now() : 0, name);
     const condition = (["NX", "XX", "GT", "LT"] as const).find((c) => equalsToken(args[3]!, c));
     const fields = fieldsAt(
       args,
@@ -181,18 +163,19 @@ function hexpireCommand(name: string, unit: ExpireUnit, relative: boolean) {
       "Parameter `numFields` should be greater than 0",
     );
     const cond: ExpireCondition = condition ?? null;
-    const codes: number[] = new Array(fields.length).fill(-2);
-    await forEachLiveField(store, ns, fields, (table, p, field, entry, now) => {
-      if (!conditionAllows(cond, entry.expiresAt, when)) codes[p] = 0;
-      else if (when <= now) {
-        table.remove(field, now);
-        codes[p] = 2;
-      } else {
-        table.setExpiry(field, when);
-        codes[p] = 1;
-      }
-    });
-    return codes;
+    return editHash(ctx, args[1]!, (hash, now) =>
+      fields.map((field) => {
+        const entry = hash.get(field, now);
+        if (entry === null) return -2;
+        if (!conditionAllows(cond, entry.expiresAt, when)) return 0;
+        if (when <= now) {
+          hash.delete(field, now);
+          return 2;
+        }
+        hash.setExpiry(field, when, now);
+        return 1;
+      }),
+    );
   };
 }
 
@@ -202,14 +185,12 @@ function hexpireCommand(name: string, unit: ExpireUnit, relative: boolean) {
  */
 function httlCommand(unit: ExpireUnit, absolute: boolean) {
   return (ctx: Ctx, args: Uint8Array[]): Reply => {
-    const ns = namespaceArg(args);
-    const store = ctx.server.store;
+    const hash = readHash(ctx, args[1]!);
     const fields = fieldsAt(args, 2, POSITIVE_COUNT);
-    const now = store.now();
+    const now = ks(ctx).now();
     const base = absolute ? 0 : now;
     return fields.map((field) => {
-      const table = store.namespaces.table(store.shardOf(field), ns);
-      const entry = table?.live(keyParam(field), now) ?? null;
+      const entry = hash?.get(field, now) ?? null;
       if (entry === null) return -2;
       if (entry.expiresAt === null) return -1;
       const ms = entry.expiresAt - base;
@@ -219,19 +200,18 @@ function httlCommand(unit: ExpireUnit, absolute: boolean) {
 }
 
 /** HPERSIST: per field -2 (no such field), -1 (no TTL) or 1 (TTL removed). */
-async function hpersist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
-  const ns = namespaceArg(args);
-  const store = ctx.server.store;
+function hpersist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  readHash(ctx, args[1]!);
   const fields = fieldsAt(args, 2, POSITIVE_COUNT);
-  const codes: number[] = new Array(fields.length).fill(-2);
-  await forEachLiveField(store, ns, fields, (table, p, field, entry) => {
-    if (entry.expiresAt === null) codes[p] = -1;
-    else {
-      table.setExpiry(field, null);
-      codes[p] = 1;
-    }
-  });
-  return codes;
+  return editHash(ctx, args[1]!, (hash, now) =>
+    fields.map((field) => {
+      const entry = hash.get(field, now);
+      if (entry === null) return -2;
+      if (entry.expiresAt === null) return -1;
+      hash.setExpiry(field, null, now);
+      return 1;
+    }),
+  );
 }
 
 const K1 = { first: 1, last: 1, step: 1 } as const;

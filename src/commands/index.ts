@@ -1,8 +1,10 @@
 /** Every command row, gathered from the per-group files: the one command table's input. */
+import { bitCommands } from "./bitops.ts";
 import { connectionCommands } from "./connection.ts";
 import { genericCommands } from "./generic.ts";
 import { hashCommands } from "./hash.ts";
 import { hashIncrCommands } from "./hash-incr.ts";
+import { hashScanCommands } from "./hash-scan.ts";
 import { hashTtlCommands } from "./hash-ttl.ts";
 import { keyspaceExtCommands } from "./keyspace-ext.ts";
 import { lcsCommands } from "./lcs.ts";
@@ -18,10 +20,12 @@ export const commandRows: readonly CommandSpec[] = [
   ...stringCommands,
   ...stringExtCommands,
   ...lcsCommands,
+  ...bitCommands,
   ...genericCommands,
   ...keyspaceExtCommands,
   ...hashCommands,
   ...hashIncrCommands,
+  ...hashScanCommands,
   ...hashTtlCommands,
   ...connectionCommands,
   ...serverCommands,

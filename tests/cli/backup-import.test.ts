@@ -2,14 +2,22 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { brotliCompressSync } from "node:zlib";
 import Redis from "ioredis";
-import { compressFrameSync } from "lz4-napi";
+import { defaultConfig } from "../../src/config/index.ts";
 import { decodeValue } from "../../src/storage/codecs/codec.ts";
 import { keyBytes } from "../../src/storage/keys.ts";
-import { tableNameOf } from "../../src/storage/namespaces.ts";
 import { createRouter } from "../../src/storage/routing.ts";
-import { checkDataset, configFor, fillDataset, runCli, startServer } from "../helpers/dataset.ts";
+import { Store } from "../../src/storage/store.ts";
+import {
+  type Codec,
+  checkDataset,
+  configFor,
+  fillDataset,
+  type RustRow,
+  runCli,
+  startServer,
+  writeRustDir,
+} from "../helpers/dataset.ts";
 import { tempDir } from "../helpers/server.ts";
 
 const dirs: string[] = [];
@@ -79,147 +87,33 @@ test("a backup taken under write load restores every key acknowledged before it 
   }
 }, 30_000);
 
-// ---- Rust-format fixtures -------------------------------------------------------------
-
-type Codec = "none" | "gzip" | "zstd" | "lz4" | "brotli";
-const compressors: Record<Codec, (b: Uint8Array) => Uint8Array> = {
-  none: (b) => b,
-  gzip: (b) => Bun.gzipSync(b as Uint8Array<ArrayBuffer>),
-  zstd: (b) => Bun.zstdCompressSync(b as Uint8Array<ArrayBuffer>),
-  lz4: (b) => compressFrameSync(Buffer.from(b)),
-  brotli: (b) => brotliCompressSync(b),
+/** The hash key a Rust namespace table becomes: the spelling most shards used (see import.ts). */
+const HASH_OF: Record<string, string> = {
+  blobs_Users: "Users",
+  blobs_users: "Users",
+  blobs_items: "items",
 };
-
-interface RustRow {
-  table: string;
-  key: string;
-  value: Buffer;
-  created: number;
-  updated: number;
-  expires: number | null;
-  version: number;
-}
-
-const RUST_SHARDS = 3;
-
-/** Our namespace for a Rust table: the spelling most shards used (see import.ts). */
-const OUR_TABLE: Record<string, string> = {
-  blobs: "blobs",
-  blobs_Users: tableNameOf("Users"),
-  blobs_users: tableNameOf("Users"),
-  blobs_items: tableNameOf("items"),
-};
-
 /**
- * A data dir as the Rust server writes it: `data` column, seconds, bare codec streams (the
- * codec chosen per row by `codecOf`). Returns the live rows expected after import.
+ * Reads the imported data dir: strings straight from the files (each row in the shard our ring
+ * picks, decoded, in ms), hash fields through a Store (each namespace is one hash key).
  */
-function writeRustDir(dirPath: string, codecOf: (i: number) => Codec): RustRow[] {
-  mkdirSync(dirPath, { recursive: true });
-  const now = Math.floor(Date.now() / 1000);
-  const rows: (RustRow & { shard: number })[] = [];
-  for (let i = 0; i < 300; i++) {
-    rows.push({
-      table: "blobs",
-      key: i === 7 ? "lossy\uFFFDkey" : `rk:${i}`,
-      value: Buffer.from(`rust-value-${i}-${"abc".repeat(30)}`),
-      created: now - 100,
-      updated: now - 50,
-      expires: i % 4 === 0 ? now + 3600 + i : null,
-      version: i % 3,
-      shard: i % RUST_SHARDS,
-    });
-  }
-  for (let i = 0; i < 60; i++) {
-    // `Users` in shards 0 and 1, `users` in shard 2: the Rust server's one case-folded table.
-    const shard = i % RUST_SHARDS;
-    const table = i % 2 === 0 ? (shard === 2 ? "blobs_users" : "blobs_Users") : "blobs_items";
-    rows.push({
-      table,
-      key: `uf${i}`,
-      value: Buffer.from(`field-${i}-${"xyz".repeat(20)}`),
-      created: now - 10,
-      updated: now - 5,
-      expires: i % 5 === 0 ? now + 7200 : null,
-      version: 1,
-      shard,
-    });
-  }
-  const dbs = Array.from({ length: RUST_SHARDS }, (_, i) => {
-    const db = new Database(join(dirPath, `shard_${i}.db`), { create: true });
-    db.run("PRAGMA auto_vacuum = INCREMENTAL");
-    db.run("PRAGMA journal_mode = WAL");
-    return db;
-  });
-  const ensure = (db: Database, table: string) => {
-    const idx = table === "blobs" ? "idx_expires_at" : `idx_${table.slice(6)}_expires_at`;
-    db.run(`CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, data BLOB, created_at INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL, expires_at INTEGER, version INTEGER NOT NULL DEFAULT 0)`);
-    db.run(
-      `CREATE INDEX IF NOT EXISTS ${idx} ON ${table}(expires_at) WHERE expires_at IS NOT NULL`,
-    );
-  };
-  const insert = (db: Database, r: RustRow, data: Uint8Array) => {
-    ensure(db, r.table);
-    db.query(`INSERT INTO ${r.table} VALUES (?, ?, ?, ?, ?, ?)`).run(
-      r.key,
-      data,
-      r.created,
-      r.updated,
-      r.expires,
-      r.version,
-    );
-  };
-  rows.forEach((r, i) => {
-    insert(dbs[r.shard]!, r, compressors[codecOf(i)](r.value));
-  });
-  // Dropped: an expired row. Deduplicated: a key left in two shards by a failed Rust migration.
-  insert(
-    dbs[0]!,
-    {
-      table: "blobs",
-      key: "expired",
-      value: Buffer.from("x"),
-      created: now - 9,
-      updated: now - 9,
-      expires: now - 1,
-      version: 0,
-    },
-    compressors[codecOf(0)](Buffer.from("x")),
-  );
-  const dupOld = {
-    table: "blobs",
-    key: "dup",
-    value: Buffer.from("old copy"),
-    created: now - 9,
-    updated: now - 9,
-    expires: null,
-    version: 0,
-  };
-  const dupNew = { ...dupOld, value: Buffer.from("new copy"), updated: now - 1, version: 1 };
-  insert(dbs[1]!, dupOld, compressors[codecOf(1)](dupOld.value));
-  insert(dbs[2]!, dupNew, compressors[codecOf(2)](dupNew.value));
-  for (const db of dbs) db.close();
-  return [...rows, dupNew];
-}
-
-/** Reads the imported files directly: each row in the shard our ring picks, decoded, in ms. */
-function checkImported(outDir: string, shards: number, expected: RustRow[]): void {
+async function checkImported(outDir: string, shards: number, expected: RustRow[]): Promise<void> {
   const router = createRouter(shards);
   const dbs = Array.from(
     { length: shards },
     (_, i) => new Database(join(outDir, `shard_${i}.db`), { readonly: true }),
   );
   let bad = 0;
-  for (const r of expected) {
-    const table = OUR_TABLE[r.table]!;
+  const strings = expected.filter((r) => r.table === "blobs");
+  for (const r of strings) {
     const db = dbs[router.shardOf(keyBytes(r.key))]!;
-    const row = db.query(`SELECT * FROM "${table}" WHERE key = ?`).get(r.key) as Record<
+    const row = db.query(`SELECT * FROM blobs WHERE key = ?`).get(r.key) as Record<
       string,
       unknown
     > | null;
     const ok =
       row !== null &&
+      row.type === 0 &&
       Buffer.from(decodeValue(row.value as Uint8Array)).equals(r.value) &&
       row.created_at === r.created * 1000 &&
       row.updated_at === r.updated * 1000 &&
@@ -229,17 +123,40 @@ function checkImported(outDir: string, shards: number, expected: RustRow[]): voi
   }
   let total = 0;
   for (const db of dbs) {
-    for (const t of new Set(Object.values(OUR_TABLE))) {
-      try {
-        total += (db.query(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n;
-      } catch {
-        // This shard got no row of that table.
-      }
-    }
+    total += (db.query("SELECT count(*) AS n FROM blobs").get() as { n: number }).n;
     db.close();
   }
   expect(bad).toBe(0);
-  expect(total).toBe(expected.length);
+  const hashes = new Set(expected.filter((r) => r.table !== "blobs").map((r) => HASH_OF[r.table]));
+  expect(total).toBe(strings.length + hashes.size);
+  const config = defaultConfig({ dataDir: outDir, numShards: shards });
+  const store = new Store({
+    dataDir: outDir,
+    numShards: shards,
+    sqlite: { ...config.sqlite, prewarm: false },
+    compression: config.storageCompression,
+    batchSize: 100,
+    batchTimeoutMs: 0,
+  });
+  try {
+    const now = Date.now();
+    for (const r of expected.filter((e) => e.table !== "blobs")) {
+      const hash = store.db0.tableFor(keyBytes(HASH_OF[r.table]!)).hash(HASH_OF[r.table]!, now);
+      const got = hash?.get(keyBytes(r.key), now) ?? null;
+      const ok =
+        got !== null &&
+        Buffer.from(got.value).equals(r.value) &&
+        got.expiresAt === (r.expires === null ? null : r.expires * 1000);
+      if (!ok) bad++;
+    }
+    expect(bad).toBe(0);
+    for (const name of hashes) {
+      const n = expected.filter((r) => HASH_OF[r.table] === name).length;
+      expect(store.db0.tableFor(keyBytes(name!)).hash(name!, now)!.len(now)).toBe(n);
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 for (const codec of ["none", "gzip", "zstd", "lz4", "brotli"] as const) {
@@ -264,7 +181,7 @@ for (const codec of ["none", "gzip", "zstd", "lz4", "brotli"] as const) {
       err: expect.stringContaining("newest copy was kept"),
     });
     expect(res.out).toContain(
-      `imported ${expected.length} row(s) in 3 table(s) from 3 shard file(s)`,
+      `imported ${expected.length - 60} string key(s) and 2 hash key(s) holding 60 field(s) from 3 shard file(s)`,
     );
     expect(res.out).toContain(`${codec} `);
     expect(shardFiles(out).sort()).toEqual([
@@ -274,7 +191,7 @@ for (const codec of ["none", "gzip", "zstd", "lz4", "brotli"] as const) {
       "shard_3.db",
       "shard_4.db",
     ]);
-    checkImported(out, 5, expected);
+    await checkImported(out, 5, expected);
   });
 }
 
@@ -287,7 +204,7 @@ test("import detects each value's codec by magic bytes, and a server serves the 
   const res = await runCli(["import", "--from", from, "--shards", "2", "--data-dir", out]);
   expect(res.code).toBe(0);
   expect(res.out).toMatch(/decoded as: none \d+, gzip \d+, zstd \d+, lz4 \d+/);
-  checkImported(out, 2, expected);
+  await checkImported(out, 2, expected);
   const { path, port } = configFor(base, out, 2);
   const server = await startServer(path, port);
   try {

@@ -7,7 +7,7 @@ import {
   configFor,
   type Dataset,
   fillDataset,
-  rowCount,
+  migratedText,
   runCli,
   startServer,
 } from "../helpers/dataset.ts";
@@ -74,7 +74,7 @@ test("migrating 4 -> 8 -> 3 shards with --verify keeps every key, field, value a
   const up = await runCli(["shard", "migrate", "4", "8", "--verify", "--config", path]);
   expect(up.err).toContain("rows/s");
   expect(up.code).toBe(0);
-  expect(up.out).toContain(`migrated ${rowCount(data)} row(s)`);
+  expect(up.out).toContain(migratedText(data));
   expect(up.err).toContain("set num_shards = 8");
   expect(shardFiles(dataDir)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `shard_${i}.db`).sort());
   expect(existsSync(join(dataDir, "MIGRATING"))).toBe(false);
@@ -93,7 +93,7 @@ test("migrating 4 -> 8 -> 3 shards with --verify keeps every key, field, value a
     "--verify",
   ]);
   expect(down.code).toBe(0);
-  expect(down.out).toContain(`migrated ${rowCount(data)} row(s)`);
+  expect(down.out).toContain(migratedText(data));
   expect(shardFiles(dataDir)).toEqual(["shard_0.db", "shard_1.db", "shard_2.db"]);
   // Only the latest backup is kept.
   expect(readdirSync(dataDir).filter((n) => n.startsWith(".migrate-backup-"))).toHaveLength(1);
@@ -125,7 +125,7 @@ test("a migration killed while copying leaves the old layout, and a rerun comple
   expect(migrationInProgress(dataDir)).toBeNull();
   const rerun = await runCli(["shard", "migrate", "4", "8", "--data-dir", dataDir]);
   expect(rerun.code).toBe(0);
-  expect(rerun.out).toContain(`migrated ${rowCount(small.data)} row(s)`);
+  expect(rerun.out).toContain(migratedText(small.data));
   expect(readdirSync(dataDir).filter((n) => /^\.migrate-\d+-to-\d+$/.test(n))).toEqual([]);
   await expectServed(base, dataDir, 8, small.data);
 }, 30_000);

@@ -1,12 +1,16 @@
 /**
  * Test helpers for the offline tools (shard migrate, backup, import): a data set of plain keys
- * and namespaced fields with TTLs written through a real server with ioredis (pipelined), and a
+ * and hash fields with TTLs written through a real server with ioredis (pipelined), and a
  * check that every key, field, value and absolute expiry is served back exactly; plus a CLI
  * runner that returns exit code, stdout and stderr.
  */
+import { Database } from "bun:sqlite";
 import { expect } from "bun:test";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { brotliCompressSync } from "node:zlib";
 import Redis from "ioredis";
+import { compressFrameSync } from "lz4-napi";
 import { BUN, freePort, ROOT, type Running, startProcess, writeConfig } from "./process.ts";
 
 export interface CliResult {
@@ -201,13 +205,137 @@ export async function checkDataset(redis: Redis, data: Dataset, exact = true): P
   expect(await redis.exists("gone:0", "gone:9")).toBe(0);
   expect(await redis.hexists("users", "gone-field")).toBe(0);
   if (!exact) return;
-  expect(await redis.dbsize()).toBe(data.keys.size);
   const perNs = new Map<string, number>();
   for (const f of data.fields.values()) perNs.set(f.ns, (perNs.get(f.ns) ?? 0) + 1);
+  // Every hash is a key too (storage format 2), as in Redis.
+  expect(await redis.dbsize()).toBe(data.keys.size + perNs.size);
   for (const [ns, n] of perNs) expect(await redis.hlen(ns)).toBe(n);
 }
 
-/** Rows a migration reports: live keys plus live fields. */
-export function rowCount(data: Dataset): number {
-  return data.keys.size + data.fields.size;
+/**
+ * What `shard migrate` reports for a data set: every string and every hash is a key; fields
+ * are counted as rows only for large hashes (> 128 fields here; the values are short).
+ */
+export function migratedText(data: Dataset): string {
+  const perNs = new Map<string, number>();
+  for (const f of data.fields.values()) perNs.set(f.ns, (perNs.get(f.ns) ?? 0) + 1);
+  let fields = 0;
+  for (const n of perNs.values()) if (n > 128) fields += n;
+  return `migrated ${data.keys.size + perNs.size} key(s) and ${fields} field(s) of large hashes`;
+}
+
+// ---- Rust-format fixtures (import) ---------------------------------------------------
+
+export type Codec = "none" | "gzip" | "zstd" | "lz4" | "brotli";
+const compressors: Record<Codec, (b: Uint8Array) => Uint8Array> = {
+  none: (b) => b,
+  gzip: (b) => Bun.gzipSync(b as Uint8Array<ArrayBuffer>),
+  zstd: (b) => Bun.zstdCompressSync(b as Uint8Array<ArrayBuffer>),
+  lz4: (b) => compressFrameSync(Buffer.from(b)),
+  brotli: (b) => brotliCompressSync(b),
+};
+
+export interface RustRow {
+  table: string;
+  key: string;
+  value: Buffer;
+  created: number;
+  updated: number;
+  expires: number | null;
+  version: number;
+}
+
+const RUST_SHARDS = 3;
+
+/**
+ * A data dir as the Rust server writes it: `data` column, seconds, bare codec streams (the
+ * codec chosen per row by `codecOf`). Returns the live rows expected after import.
+ */
+export function writeRustDir(dirPath: string, codecOf: (i: number) => Codec): RustRow[] {
+  mkdirSync(dirPath, { recursive: true });
+  const now = Math.floor(Date.now() / 1000);
+  const rows: (RustRow & { shard: number })[] = [];
+  for (let i = 0; i < 300; i++) {
+    rows.push({
+      table: "blobs",
+      key: i === 7 ? "lossy\uFFFDkey" : `rk:${i}`,
+      value: Buffer.from(`rust-value-${i}-${"abc".repeat(30)}`),
+      created: now - 100,
+      updated: now - 50,
+      expires: i % 4 === 0 ? now + 3600 + i : null,
+      version: i % 3,
+      shard: i % RUST_SHARDS,
+    });
+  }
+  for (let i = 0; i < 60; i++) {
+    // `Users` in shards 0 and 1, `users` in shard 2: the Rust server's one case-folded table.
+    const shard = i % RUST_SHARDS;
+    const table = i % 2 === 0 ? (shard === 2 ? "blobs_users" : "blobs_Users") : "blobs_items";
+    rows.push({
+      table,
+      key: `uf${i}`,
+      value: Buffer.from(`field-${i}-${"xyz".repeat(20)}`),
+      created: now - 10,
+      updated: now - 5,
+      expires: i % 5 === 0 ? now + 7200 : null,
+      version: 1,
+      shard,
+    });
+  }
+  const dbs = Array.from({ length: RUST_SHARDS }, (_, i) => {
+    const db = new Database(join(dirPath, `shard_${i}.db`), { create: true });
+    db.run("PRAGMA auto_vacuum = INCREMENTAL");
+    db.run("PRAGMA journal_mode = WAL");
+    return db;
+  });
+  const ensure = (db: Database, table: string) => {
+    const idx = table === "blobs" ? "idx_expires_at" : `idx_${table.slice(6)}_expires_at`;
+    db.run(`CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, data BLOB, created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL, expires_at INTEGER, version INTEGER NOT NULL DEFAULT 0)`);
+    db.run(
+      `CREATE INDEX IF NOT EXISTS ${idx} ON ${table}(expires_at) WHERE expires_at IS NOT NULL`,
+    );
+  };
+  const insert = (db: Database, r: RustRow, data: Uint8Array) => {
+    ensure(db, r.table);
+    db.query(`INSERT INTO ${r.table} VALUES (?, ?, ?, ?, ?, ?)`).run(
+      r.key,
+      data,
+      r.created,
+      r.updated,
+      r.expires,
+      r.version,
+    );
+  };
+  rows.forEach((r, i) => {
+    insert(dbs[r.shard]!, r, compressors[codecOf(i)](r.value));
+  });
+  // Dropped: an expired row. Deduplicated: a key left in two shards by a failed Rust migration.
+  insert(
+    dbs[0]!,
+    {
+      table: "blobs",
+      key: "expired",
+      value: Buffer.from("x"),
+      created: now - 9,
+      updated: now - 9,
+      expires: now - 1,
+      version: 0,
+    },
+    compressors[codecOf(0)](Buffer.from("x")),
+  );
+  const dupOld = {
+    table: "blobs",
+    key: "dup",
+    value: Buffer.from("old copy"),
+    created: now - 9,
+    updated: now - 9,
+    expires: null,
+    version: 0,
+  };
+  const dupNew = { ...dupOld, value: Buffer.from("new copy"), updated: now - 1, version: 1 };
+  insert(dbs[1]!, dupOld, compressors[codecOf(1)](dupOld.value));
+  insert(dbs[2]!, dupNew, compressors[codecOf(2)](dupNew.value));
+  for (const db of dbs) db.close();
+  return [...rows, dupNew];
 }

@@ -1,9 +1,9 @@
 /**
- * Hash commands over namespaces (issue 3) through both ioredis (RESP2) and node-redis (RESP3),
- * every test body once per library: replies, Redis's error texts, per-field codes, namespace
- * validation and case-sensitivity, isolation from plain keys, expired fields being absent,
- * cross-shard atomicity and a 100,000-field namespace read back whole. Time is a fake clock,
- * so expiry needs no sleeps. Redis 8.0 commands (HSETEX, HGETEX, HGETDEL) and the 7.4 field
+ * Hash commands through both ioredis (RESP2) and node-redis (RESP3), every test body once per
+ * library: replies, Redis's error texts, per-field codes, hash keys as plain Redis keys (any
+ * bytes, case-sensitive, WRONGTYPE against strings both ways), insertion order, expired fields
+ * being absent, small and large encodings, HRANDFIELD, and a 100,000-field hash read back
+ * whole. Time is a fake clock, so expiry needs no sleeps. Redis 8.0 commands (HSETEX, HGETEX, HGETDEL) and the 7.4 field
  * expiry commands cannot be checked against Debian's redis-server 7.0: their test names say
  * which part of the Redis documentation they follow.
  */
@@ -69,7 +69,6 @@ async function errorOf(p: Promise<unknown>): Promise<string> {
   throw new Error("expected the command to fail");
 }
 
-const NS_ERROR = "ERR invalid hash namespace: must be non-empty and contain only [A-Za-z0-9_]";
 const T0 = 1_700_000_000_000;
 let now = T0;
 let server: TestServer;
@@ -81,27 +80,40 @@ afterAll(async () => {
   await server?.[Symbol.asyncDispose]();
 });
 
-/** Field names that land on at least `shards` different shards. */
-function spreadFields(count: number, shards: number): string[] {
-  const fields = Array.from({ length: count }, (_, i) => `f${i}`);
-  const used = new Set(fields.map((f) => server.handle.store.shardOf(Buffer.from(f))));
-  expect(used.size).toBeGreaterThanOrEqual(shards);
-  return fields;
+/** `count` field names f0, f1, … */
+function someFields(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `f${i}`);
+}
+
+/** Rows of the large-hash fields table of database 0 that belong to the hashes at `keys`. */
+function fieldRows(...keys: string[]): number {
+  let n = 0;
+  for (const shard of server.handle.store.shards) {
+    for (const key of keys) {
+      const row = shard.db
+        .query(
+          "SELECT count(*) AS n FROM fields WHERE hash_id IN (SELECT rowid FROM blobs WHERE key = ?1)",
+        )
+        .get(key) as { n: number };
+      n += row.n;
+    }
+  }
+  return n;
 }
 
 for (const lib of libs) {
   describe(`hash commands via ${lib.name}`, () => {
     let c: Client;
     let n = 0;
-    /** A namespace nobody else uses. */
-    const fresh = (base = "ns") => `${base}_${lib.name === "ioredis" ? "io" : "nr"}_${++n}`;
+    /** A hash key nobody else uses (with colons, as real keys have). */
+    const fresh = (base = "h") => `${base}:${lib.name === "ioredis" ? "io" : "nr"}:${++n}`;
 
     beforeAll(async () => {
       c = await lib.connect(server.port);
     });
     afterAll(() => c?.close());
 
-    test("HSET counts new fields and HGET reads them back; absent namespaces and fields are nil", async () => {
+    test("HSET counts new fields and HGET reads them back; absent hashes and fields are nil", async () => {
       const ns = fresh();
       expect(await c.hset(ns, { name: "John Doe", email: "john@example.com" })).toBe(2);
       expect(await c.call("HSET", ns, "name", "Jane", "city", "Paris", "city", "Rome")).toBe(1);
@@ -118,27 +130,21 @@ for (const lib of libs) {
       );
     });
 
-    test("every hash command refuses a namespace outside [A-Za-z0-9_] before anything else", async () => {
-      for (const bad of ["", "a-b", "a b", "naïve", "x:y"]) {
-        for (const args of [
-          ["HSET", bad, "f", "v"],
-          ["HGET", bad, "f"],
-          ["HDEL", bad, "f"],
-          ["HEXISTS", bad, "f"],
-          ["HGETALL", bad],
-          ["HSCAN", bad, "not-a-cursor"],
-          ["HSETEX", bad, "BOGUS", "FIELDS", "1", "f", "v"],
-          ["HEXPIRE", bad, "nan", "FIELDS", "1", "f"],
-          ["HTTL", bad, "FIELDS", "0", "f"],
-          ["HGETDEL", bad, "FIELDS", "1", "f"],
-          ["BLOBASAUR.DROPNAMESPACE", bad],
-        ]) {
-          expect(await errorOf(c.call(...args))).toBe(NS_ERROR);
-        }
+    test("any bytes name a hash: colons, spaces, dashes, non-ASCII, binary and the empty key", async () => {
+      const names: Arg[] = ["", "a-b", "a b", "naïve", "x:y", "user:1001:profile", "{tag}:1"];
+      names.push(Buffer.from([0xff, 0x00, 0x3a, 0x80]));
+      for (const [i, name] of names.entries()) {
+        expect(await c.call("HSET", name, "f", `v${i}`)).toBe(1);
+      }
+      for (const [i, name] of names.entries()) {
+        expect(await c.call("HGET", name, "f")).toBe(`v${i}`);
+        expect(await c.call("HLEN", name)).toBe(1);
+        expect(await c.call("HDEL", name, "f")).toBe(1);
+        expect(await c.call("HLEN", name)).toBe(0);
       }
     });
 
-    test("namespaces are case-sensitive: Users and users are different hashes", async () => {
+    test("hash keys are case-sensitive: Users and users are different hashes", async () => {
       const base = fresh("Case");
       const lower = base.toLowerCase();
       expect(await c.call("HSET", base, "f", "upper", "only_upper", "1")).toBe(2);
@@ -149,23 +155,31 @@ for (const lib of libs) {
       expect(await c.call("HLEN", lower)).toBe(1);
       expect(await c.hdel(lower, ["f"])).toBe(1);
       expect(await c.hget(base, "f")).toBe("upper");
-      const listed = (await c.call("BLOBASAUR.NAMESPACES")) as string[];
-      expect(listed).toContain(base);
-      expect(listed).toContain(lower);
     });
 
-    test("namespaces and plain keys are separate spaces; TYPE, GET and DEL see plain keys only", async () => {
-      const ns = fresh();
-      expect(await c.call("SET", ns, "plain")).toBe("OK");
-      expect(await c.call("HSET", ns, "f", "hashed")).toBe(1);
-      expect(await c.call("GET", ns)).toBe("plain");
-      expect(await c.call("TYPE", ns)).toBe("string");
-      expect(await c.call("DEL", ns)).toBe(1);
-      expect(await c.hget(ns, "f")).toBe("hashed");
-      expect(await c.call("TYPE", ns)).toBe("none");
-      expect(await c.call("EXISTS", ns)).toBe(0);
-      expect(await c.call("HSET", ns, ns, "field named like the key")).toBe(1);
-      expect(await c.call("GET", ns)).toBeNull();
+    test("a hash and a string share one key space: WRONGTYPE both ways, SET replaces a hash", async () => {
+      const key = fresh();
+      const wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value";
+      expect(await c.call("SET", key, "plain")).toBe("OK");
+      expect(await errorOf(c.call("HSET", key, "f", "hashed"))).toBe(wrongType);
+      expect(await errorOf(c.call("HGET", key, "f"))).toBe(wrongType);
+      expect(await errorOf(c.call("HSETEX", key, "EX", "10", "FIELDS", "1", "f", "v"))).toBe(
+        wrongType,
+      );
+      expect(await errorOf(c.call("HTTL", key, "FIELDS", "0", "f"))).toBe(wrongType);
+      expect(await errorOf(c.call("HEXPIRE", key, "nan", "FIELDS", "1", "f"))).toBe(wrongType);
+      expect(await errorOf(c.call("HGETDEL", key, "FIELDZ", "1", "f"))).toBe(wrongType);
+      expect(await errorOf(c.call("HPERSIST", key, "FIELDS", "1", "f"))).toBe(wrongType);
+      expect(await errorOf(c.call("HGETEX", key, "FIELDS", "1", "f"))).toBe(wrongType);
+      expect(await errorOf(c.call("HRANDFIELD", key))).toBe(wrongType);
+      expect(await c.call("GET", key)).toBe("plain");
+      const hash = fresh();
+      expect(await c.call("HSET", hash, "f", "v")).toBe(1);
+      expect(await errorOf(c.call("GET", hash))).toBe(wrongType);
+      expect(await errorOf(c.call("APPEND", hash, "x"))).toBe(wrongType);
+      expect(await c.call("SET", hash, "now a string")).toBe("OK");
+      expect(await errorOf(c.call("HGET", hash, "f"))).toBe(wrongType);
+      expect(await c.call("GET", hash)).toBe("now a string");
     });
 
     test("HDEL, HEXISTS, HSETNX, HMSET, HMGET, HLEN, HSTRLEN, HKEYS, HVALS and HGETALL", async () => {
@@ -189,27 +203,20 @@ for (const lib of libs) {
       expect(await c.call("HLEN", fresh("never"))).toBe(0);
     });
 
-    test("HSCAN walks every field once with MATCH, COUNT and NOVALUES, and refuses bad options", async () => {
-      const ns = fresh();
-      const fields = spreadFields(60, 4);
-      await c.call("HSET", ns, ...fields.flatMap((f) => [f, `v${f}`]));
-      const seen = new Map<string, string>();
-      let cursor = "0";
-      let steps = 0;
-      do {
-        const [next, items] = (await c.call("HSCAN", ns, cursor, "COUNT", "7")) as [
-          string,
-          string[],
-        ];
-        for (let i = 0; i < items.length; i += 2) seen.set(items[i]!, items[i + 1]!);
-        cursor = next;
-        steps++;
-      } while (cursor !== "0" && steps < 1000);
-      expect(seen.size).toBe(60);
-      expect(seen.get("f7")).toBe("vf7");
+    test("HSCAN returns a small hash whole with cursor 0 and pages a large one, with MATCH, COUNT and NOVALUES", async () => {
+      const small = fresh();
+      const fields = someFields(60);
+      await c.call("HSET", small, ...fields.flatMap((f) => [f, `v${f}`]));
+      // An inline hash: everything at once, in insertion order, whatever COUNT asks (as Redis).
+      const [cursor0, all] = (await c.call("HSCAN", small, "0", "COUNT", "7")) as [
+        string,
+        string[],
+      ];
+      expect(cursor0).toBe("0");
+      expect(all).toEqual(fields.flatMap((f) => [f, `v${f}`]));
       const [, keysOnly] = (await c.call(
         "HSCAN",
-        ns,
+        small,
         "0",
         "COUNT",
         "1000",
@@ -217,14 +224,86 @@ for (const lib of libs) {
         "MATCH",
         "f1*",
       )) as [string, string[]];
-      expect(keysOnly.sort()).toEqual(fields.filter((f) => f.startsWith("f1")).sort());
+      expect(keysOnly).toEqual(fields.filter((f) => f.startsWith("f1")));
+
+      const large = fresh();
+      const many = someFields(300);
+      await c.call("HSET", large, ...many.flatMap((f) => [f, `v${f}`]));
+      const seen: string[] = [];
+      let cursor = "0";
+      let steps = 0;
+      do {
+        const [next, items] = (await c.call("HSCAN", large, cursor, "COUNT", "7")) as [
+          string,
+          string[],
+        ];
+        for (let i = 0; i < items.length; i += 2) {
+          expect(items[i + 1]).toBe(`v${items[i]}`);
+          seen.push(items[i]!);
+        }
+        cursor = next;
+        steps++;
+      } while (cursor !== "0" && steps < 1000);
+      expect(steps).toBeGreaterThan(40);
+      expect(seen).toEqual(many);
+      const names: string[] = [];
+      cursor = "0";
+      do {
+        const [next, items] = (await c.call(
+          "HSCAN",
+          large,
+          cursor,
+          "NOVALUES",
+          "MATCH",
+          "f2?",
+        )) as [string, string[]];
+        names.push(...items);
+        cursor = next;
+      } while (cursor !== "0");
+      expect(names).toEqual(many.filter((f) => /^f2.$/.test(f)));
+
       expect(await c.call("HSCAN", fresh("never"), "0")).toEqual(["0", []]);
-      expect(await errorOf(c.call("HSCAN", ns, "abc"))).toBe("ERR invalid cursor");
-      expect(await errorOf(c.call("HSCAN", ns, "0", "COUNT", "0"))).toBe("ERR syntax error");
-      expect(await errorOf(c.call("HSCAN", ns, "0", "COUNT", "x"))).toBe(
+      expect(await errorOf(c.call("HSCAN", small, "abc"))).toBe("ERR invalid cursor");
+      // Redis 7.4+/8 refuse a negative cursor (7.0 wrapped it around).
+      expect(await errorOf(c.call("HSCAN", small, "-1"))).toBe("ERR invalid cursor");
+      expect(await errorOf(c.call("HSCAN", small, "0", "COUNT", "0"))).toBe("ERR syntax error");
+      expect(await errorOf(c.call("HSCAN", small, "0", "COUNT", "x"))).toBe(
         "ERR value is not an integer or out of range",
       );
-      expect(await errorOf(c.call("HSCAN", ns, "0", "TYPE", "hash"))).toBe("ERR syntax error");
+      expect(await errorOf(c.call("HSCAN", small, "0", "TYPE", "hash"))).toBe("ERR syntax error");
+    });
+
+    test("HRANDFIELD: one field, distinct fields for a positive count, repeats for a negative one", async () => {
+      const key = fresh();
+      const fields = someFields(20);
+      await c.call("HSET", key, ...fields.flatMap((f) => [f, `v${f}`]));
+      expect(fields).toContain((await c.call("HRANDFIELD", key)) as string);
+      const five = (await c.call("HRANDFIELD", key, "5")) as string[];
+      expect(five.length).toBe(5);
+      expect(new Set(five).size).toBe(5);
+      // Distinct samples keep the hash's order, as Redis's listpack sampling does.
+      expect([...five].sort((a, b) => fields.indexOf(a) - fields.indexOf(b))).toEqual(five);
+      const repeated = (await c.call("HRANDFIELD", key, "-100")) as string[];
+      expect(repeated.length).toBe(100);
+      for (const f of repeated) expect(fields).toContain(f);
+      expect(new Set(repeated).size).toBeLessThan(100);
+      const pairs = (await c.call("HRANDFIELD", key, "-3", "WITHVALUES")) as unknown[];
+      const flat = pairs.flat() as string[];
+      expect(flat.length).toBe(6);
+      for (let i = 0; i < 6; i += 2) expect(flat[i + 1]).toBe(`v${flat[i]}`);
+      expect(await c.call("HRANDFIELD", key, "100")).toEqual(fields);
+      // A large hash samples the same way.
+      const large = fresh();
+      const many = someFields(500);
+      await c.call("HSET", large, ...many.flatMap((f) => [f, "v"]));
+      const sample = (await c.call("HRANDFIELD", large, "50")) as string[];
+      expect(new Set(sample).size).toBe(50);
+      for (const f of sample) expect(many).toContain(f);
+      expect(((await c.call("HRANDFIELD", large, "-1000")) as string[]).length).toBe(1000);
+      expect(await c.call("HRANDFIELD", large, "1000")).toEqual(many);
+      expect(await errorOf(c.call("HRANDFIELD", key, "-100000000"))).toBe(
+        "ERR value is out of range",
+      );
     });
 
     test("HSETEX replies 1 and sets every field with its TTL (Redis 8.0 HSETEX: 1 if all fields were set)", async () => {
@@ -253,9 +332,9 @@ for (const lib of libs) {
       expect(await c.call("HTTL", ns, "FIELDS", "1", "a")).toEqual([-1]);
     });
 
-    test("HSETEX FNX and FXX are all-or-nothing across shards (Redis 8.0 HSETEX: 0 if no fields were set)", async () => {
+    test("HSETEX FNX and FXX are all-or-nothing (Redis 8.0 HSETEX: 0 if no fields were set)", async () => {
       const ns = fresh();
-      const fields = spreadFields(12, 3);
+      const fields = someFields(12);
       await c.call("HSET", ns, fields[5]!, "old");
       const pairs = fields.flatMap((f) => [f, "new"]);
       expect(await c.call("HSETEX", ns, "FNX", "FIELDS", "12", ...pairs)).toBe(0);
@@ -450,30 +529,76 @@ for (const lib of libs) {
       }
     });
 
-    test("the expiry sweep reclaims expired fields of namespace tables", async () => {
+    test("the expiry sweep reclaims expired fields of large hashes, and a hash left without fields", async () => {
+      const big = "v".repeat(100);
       const ns = fresh();
-      await c.call("HSETEX", ns, "PX", "10", "FIELDS", "3", "a", "1", "b", "2", "c", "3");
+      // A value over 64 bytes makes it a large hash: its fields are rows of the fields table.
+      await c.call("HSETEX", ns, "PX", "10", "FIELDS", "3", "a", big, "b", "2", "c", "3");
       await c.call("HSET", ns, "d", "4");
-      const store = server.handle.store;
-      const rows = () =>
-        store.namespaces.shards.reduce(
-          (sum, s) => sum + (s.table(ns)?.page(0, 100).length ?? 0),
-          0,
-        );
-      expect(rows()).toBe(4);
+      const gone = fresh();
+      await c.call("HSETEX", gone, "PX", "10", "FIELDS", "2", "x", big, "y", "1");
+      expect(fieldRows(ns, gone)).toBe(6);
       now += 10;
       try {
-        await new ExpirySweeper(store, () => {}, silentLogger()).sweepOnce();
+        expect(await c.call("HLEN", ns)).toBe(1);
+        expect(await c.call("HLEN", gone)).toBe(0);
+        expect(await c.hgetall(gone)).toEqual({});
+        await new ExpirySweeper(server.handle.store, () => {}, silentLogger()).sweepOnce();
       } finally {
         now = T0;
       }
-      expect(rows()).toBe(1);
+      expect(fieldRows(ns)).toBe(1);
+      expect(fieldRows(gone)).toBe(0);
+      // The key row of the hash left without fields went with them.
+      const keyRows = server.handle.store.shards.reduce(
+        (sum, shard) =>
+          sum +
+          (
+            shard.db.query("SELECT count(*) AS n FROM blobs WHERE key = ?1").get(gone) as {
+              n: number;
+            }
+          ).n,
+        0,
+      );
+      expect(keyRows).toBe(0);
       expect(await c.hgetall(ns)).toEqual({ d: "4" });
+      expect(await c.call("HLEN", gone)).toBe(0);
+      expect(await c.call("HSET", gone, "x", "back")).toBe(1);
+      expect(await c.hgetall(gone)).toEqual({ x: "back" });
     });
 
-    test("readers never see a multi-field HSET half applied across shards", async () => {
+    test("field TTLs work on a large hash as on a small one", async () => {
       const ns = fresh();
-      const fields = spreadFields(40, 4);
+      const fields = someFields(200);
+      await c.call("HSET", ns, ...fields.flatMap((f) => [f, "v"]));
+      expect(await c.call("HEXPIRE", ns, "10", "FIELDS", "3", "f0", "f150", "nope")).toEqual([
+        1, 1, -2,
+      ]);
+      expect(await c.call("HTTL", ns, "FIELDS", "2", "f0", "f1")).toEqual([10, -1]);
+      expect(await c.call("HPERSIST", ns, "FIELDS", "1", "f150")).toEqual([1]);
+      await c.call("HSET", ns, "n", "5");
+      expect(await c.call("HEXPIRE", ns, "20", "FIELDS", "1", "n")).toEqual([1]);
+      expect(await c.call("HINCRBY", ns, "n", "1")).toBe(6);
+      expect(await c.call("HTTL", ns, "FIELDS", "1", "n")).toEqual([20]);
+      expect(await c.call("HSET", ns, "f0", "kept")).toBe(0);
+      expect(await c.call("HTTL", ns, "FIELDS", "1", "f0")).toEqual([-1]);
+      await c.call("HPEXPIRE", ns, "5", "FIELDS", "2", "f1", "f2");
+      now += 5;
+      try {
+        expect(await c.call("HLEN", ns)).toBe(199);
+        expect(await c.call("HEXISTS", ns, "f1")).toBe(0);
+        expect(((await c.call("HKEYS", ns)) as string[]).slice(0, 3)).toEqual(["f0", "f3", "f4"]);
+        expect(await c.call("HSET", ns, "f1", "again")).toBe(1);
+        // A re-added field counts as new; in a large hash its place in the order is kept.
+        expect(await c.call("HLEN", ns)).toBe(200);
+      } finally {
+        now = T0;
+      }
+    });
+
+    test("readers never see a multi-field HSET half applied", async () => {
+      const ns = fresh();
+      const fields = someFields(40);
       const reader = await lib.connect(server.port);
       let done = false;
       const writes = (async () => {
@@ -495,12 +620,9 @@ for (const lib of libs) {
       expect(await c.hget(ns, fields[0]!)).toBe("199");
     });
 
-    test("pipelined hash writes of one client apply in order across shards", async () => {
+    test("pipelined hash writes of one client apply in order", async () => {
       const ns = fresh();
-      const shardOf = (f: string) => server.handle.store.shardOf(Buffer.from(f));
-      const fields = spreadFields(30, 2);
-      const f0 = fields[0]!;
-      const f1 = fields.find((f) => shardOf(f) !== shardOf(f0))!;
+      const [f0, f1] = ["f0", "f1"];
       const replies = await Promise.all([
         c.call("HSET", ns, f1, "first"),
         c.call("HSETEX", ns, "FNX", "FIELDS", "2", f0, "x", f1, "y"),
@@ -513,7 +635,7 @@ for (const lib of libs) {
       expect(await c.hgetall(ns)).toEqual({ [f1]: "y" });
     });
 
-    test("a namespace of 100,000 fields over 8 shards reads back whole through HGETALL and HSCAN", async () => {
+    test("a hash of 100,000 fields reads back whole, in insertion order, through HGETALL, HKEYS and HSCAN", async () => {
       const ns = fresh("big");
       const total = 100_000;
       const perCall = 2_000;
@@ -544,24 +666,30 @@ for (const lib of libs) {
         cursor = next;
       } while (cursor !== "0");
       expect(seen.size).toBe(total);
-      expect(await c.call("BLOBASAUR.DROPNAMESPACE", ns)).toBe(total);
-      expect(await c.call("HLEN", ns)).toBe(0);
+      const keys = (await c.call("HKEYS", ns)) as string[];
+      expect(keys.length).toBe(total);
+      for (let i = 0; i < total; i += 997) expect(keys[i]).toBe(`field:${i}`);
+      expect(keys[total - 1]).toBe(`field:${total - 1}`);
     }, 20_000);
 
-    test("BLOBASAUR.DROPNAMESPACE drops a namespace in every shard and counts its live fields", async () => {
-      const ns = fresh("Drop");
-      await c.call("HSET", ns, ...spreadFields(20, 3).flatMap((f) => [f, "v"]));
+    test("a hash whose last field is deleted or expires stops existing", async () => {
+      const ns = fresh();
+      await c.call("HSET", ns, "a", "1", "b", "2");
       await c.call("HSETEX", ns, "PX", "1", "FIELDS", "1", "short", "v");
+      expect(await c.hdel(ns, ["a", "b"])).toBe(1 + 1);
+      expect(await c.call("HLEN", ns)).toBe(1);
       now += 1;
       try {
-        expect(await c.call("BLOBASAUR.DROPNAMESPACE", ns)).toBe(20);
+        expect(await c.call("HLEN", ns)).toBe(0);
+        expect(await c.hgetall(ns)).toEqual({});
+        expect(await c.call("HRANDFIELD", ns)).toBeNull();
+        expect(await c.call("HRANDFIELD", ns, "-2")).toEqual([]);
+        // Writing to it starts a new hash: no field of the old one comes back.
+        expect(await c.call("HSET", ns, "new", "1")).toBe(1);
+        expect(await c.hgetall(ns)).toEqual({ new: "1" });
       } finally {
         now = T0;
       }
-      expect(await c.call("BLOBASAUR.NAMESPACES")).not.toContain(ns);
-      expect(await c.call("BLOBASAUR.DROPNAMESPACE", ns)).toBe(0);
-      expect(await c.call("HSET", ns, "back", "1")).toBe(1);
-      expect(await c.call("BLOBASAUR.NAMESPACES")).toContain(ns);
     });
   });
 }
@@ -572,4 +700,15 @@ test("HGETALL is a map under RESP3 and a flat array under RESP2", async () => {
   expect(two.data.toString()).toBe("*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
   const three = await rawExchange(server.port, [resp("HELLO", "3"), resp("HGETALL", "respns")]);
   expect(three.data.toString().endsWith("%1\r\n$1\r\nf\r\n$1\r\nv\r\n")).toBe(true);
+});
+
+test("HRANDFIELD WITHVALUES is a flat array under RESP2 and an array of pairs under RESP3", async () => {
+  await rawExchange(server.port, resp("HSET", "rand:resp", "f", "v"));
+  const two = await rawExchange(server.port, resp("HRANDFIELD", "rand:resp", "-2", "WITHVALUES"));
+  expect(two.data.toString()).toBe("*4\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nf\r\n$1\r\nv\r\n");
+  const three = await rawExchange(server.port, [
+    resp("HELLO", "3"),
+    resp("HRANDFIELD", "rand:resp", "1", "WITHVALUES"),
+  ]);
+  expect(three.data.toString().endsWith("*1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n")).toBe(true);
 });
