@@ -6,6 +6,7 @@ import { errors, RespError, sanitizeLine } from "../errors.ts";
 import { map, NO_REPLY, OK, PONG, type Reply, simple, verbatim } from "../protocol/reply.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import { equalsToken, parseInt64, rawText, text, token } from "./args.ts";
+import { dbIndex, int32 } from "./databases.ts";
 import { rowMaker } from "./rows.ts";
 import type { ClientState, CommandSpec, Ctx } from "./spec.ts";
 
@@ -14,10 +15,11 @@ function ping(_ctx: Ctx, args: Uint8Array[]): Reply {
   return args.length === 2 ? args[1]! : PONG;
 }
 
-function select(_ctx: Ctx, args: Uint8Array[]): Reply {
-  const db = parseInt64(args[1]!);
-  if (db === null) throw errors.notInteger();
-  if (db !== 0n) throw new RespError("ERR", "DB index is out of range");
+/** SELECT index: Redis's checks and texts (databases.ts); cluster mode has database 0 only. */
+function select(ctx: Ctx, args: Uint8Array[]): Reply {
+  if (ctx.server.config.cluster.enabled && int32(args[1]!) !== 0)
+    throw new RespError("ERR", "SELECT is not allowed in cluster mode");
+  ctx.client.db = dbIndex(ctx, args[1]!);
   return OK;
 }
 
@@ -95,7 +97,7 @@ function clientInfoLine(c: ClientState, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000);
   const idle = Math.floor((now - c.lastInteraction) / 1000);
   return (
-    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=0 name=${c.name ?? ""} age=${age} idle=${idle} flags=${c.monitoring ? "O" : "N"} db=0 ` +
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=0 name=${c.name ?? ""} age=${age} idle=${idle} flags=${c.monitoring ? "O" : "N"} db=${c.db} ` +
     `sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 ` +
     `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.protocol} ` +
     `lib-name=${c.libName ?? ""} lib-ver=${c.libVer ?? ""}`
@@ -328,7 +330,7 @@ export const connectionCommands: CommandSpec[] = [
     arity: 2,
     flags: ["fast", "loading", "stale"],
     since: "1.0.0",
-    summary: "Changes the selected database (only database 0 exists).",
+    summary: "Changes the selected database.",
     syntax: "index",
     handler: select,
   }),
@@ -369,6 +371,7 @@ export const connectionCommands: CommandSpec[] = [
     handler: (ctx) => {
       ctx.client.name = null;
       ctx.client.protocol = 2;
+      ctx.client.db = 0;
       ctx.client.tx = null;
       ctx.server.store.watches.unwatchAll(ctx.client.watcher);
       ctx.client.replyMode = "on";

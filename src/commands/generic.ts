@@ -1,14 +1,16 @@
 /**
  * Keyspace commands: DEL/UNLINK, EXISTS, the TTL family, TYPE, SCAN, KEYS, DBSIZE, FLUSHDB,
- * FLUSHALL. An expired row is absent for all of them: DEL never counts it and EXPIRE never
- * revives it.
+ * FLUSHALL, on keys of every type in the client's database (db.ts). An expired row is absent
+ * for all of them: DEL never counts it and EXPIRE never revives it.
  */
 import { errors } from "../errors.ts";
 import { OK, type Reply, simple } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
+import type { Keyspace } from "../storage/keyspace.ts";
 import type { ExpiryMs } from "../storage/shard.ts";
-import type { Store } from "../storage/store.ts";
+import { ROW_STRING } from "../storage/sql.ts";
 import { equalsToken } from "./args.ts";
+import { ks } from "./db.ts";
 import {
   absoluteExpiry,
   conditionAllows,
@@ -20,13 +22,13 @@ import { scanCommands } from "./scan.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 async function del(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
-  const store = ctx.server.store;
+  const keyspace = ks(ctx);
   const keys = args.slice(1);
   const params = keys.map(keyParam);
   const counts: Promise<number>[] = [];
-  for (const [shard, positions] of store.groupByShard(keys)) {
+  for (const [shard, positions] of keyspace.groupByShard(keys)) {
     counts.push(
-      store.writeRows(shard, (table, now) => {
+      keyspace.writeRows(shard, (table, now) => {
         let n = 0;
         for (const p of positions) if (table.remove(params[p]!, now)) n++;
         return n;
@@ -39,29 +41,29 @@ async function del(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 }
 
 function exists(ctx: Ctx, args: Uint8Array[]): Reply {
-  const store = ctx.server.store;
-  const now = store.now();
+  const keyspace = ks(ctx);
+  const now = keyspace.now();
   let n = 0;
   for (let i = 1; i < args.length; i++) {
-    if (store.tableFor(args[i]!).has(keyParam(args[i]!), now)) n++;
+    if (keyspace.tableFor(args[i]!).has(keyParam(args[i]!), now)) n++;
   }
   return n;
 }
 
-function expiryOf(store: Store, key: Uint8Array): ExpiryMs | null | undefined {
-  return store.tableFor(key).exactExpiry(keyParam(key), store.now());
+function expiryOf(keyspace: Keyspace, key: Uint8Array): ExpiryMs | null | undefined {
+  return keyspace.tableFor(key).exactExpiry(keyParam(key), keyspace.now());
 }
 
 function ttlCommand(unit: ExpireUnit) {
   return (ctx: Ctx, args: Uint8Array[]): Reply => {
-    const store = ctx.server.store;
-    return ttlReply(expiryOf(store, args[1]!), store.now(), unit);
+    const keyspace = ks(ctx);
+    return ttlReply(expiryOf(keyspace, args[1]!), keyspace.now(), unit);
   };
 }
 
 function expireTimeCommand(unit: ExpireUnit) {
   return (ctx: Ctx, args: Uint8Array[]): Reply => {
-    const at = expiryOf(ctx.server.store, args[1]!);
+    const at = expiryOf(ks(ctx), args[1]!);
     if (at === undefined) return -2;
     if (at === null) return -1;
     // Redis rounds to the nearest second here, with the same formula as TTL.
@@ -73,14 +75,15 @@ function expireTimeCommand(unit: ExpireUnit) {
 /** EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: flags first, then the time, as Redis checks them. */
 function expireCommand(name: string, unit: ExpireUnit, relative: boolean) {
   return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
-    const store = ctx.server.store;
+    const keyspace = ks(ctx);
     const condition = parseExpireCondition(args, 3);
-    const when = absoluteExpiry(args[2]!, unit, relative, store.now(), name, false);
+    const when = absoluteExpiry(args[2]!, unit, relative, keyspace.now(), name, false);
     const key = keyParam(args[1]!);
-    return store.write(args[1]!, (table, now) => {
-      const entry = table.live(key, now);
+    return keyspace.write(args[1]!, (table, now) => {
+      const entry = table.entry(key, now);
       if (entry === null) return 0;
-      if (!conditionAllows(condition, entry.expiresAt, when)) return 0;
+      const current = entry.expiresAt === null ? null : (table.exactExpiry(key, now) ?? null);
+      if (!conditionAllows(condition, current, when)) return 0;
       if (when <= now) table.remove(key, now);
       else table.setExpiry(key, when);
       return 1;
@@ -90,8 +93,8 @@ function expireCommand(name: string, unit: ExpireUnit, relative: boolean) {
 
 function persist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
-  return ctx.server.store.write(args[1]!, (table, now) => {
-    const entry = table.live(key, now);
+  return ks(ctx).write(args[1]!, (table, now) => {
+    const entry = table.entry(key, now);
     if (entry === null || entry.expiresAt === null) return 0;
     table.setExpiry(key, null);
     return 1;
@@ -99,25 +102,37 @@ function persist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 }
 
 function type(ctx: Ctx, args: Uint8Array[]): Reply {
-  return simple(ctx.server.store.get(args[1]!) ? "string" : "none");
+  const entry = ks(ctx).entry(args[1]!);
+  if (entry === null) return simple("none");
+  return simple(entry.type === ROW_STRING ? "string" : "hash");
 }
 
 function dbsize(ctx: Ctx): Reply {
-  const store = ctx.server.store;
-  store.settle();
-  const now = store.now();
-  let n = 0;
-  for (const shard of store.shards) n += shard.blobs.countLiveStmt.get(now)!.n;
-  return n;
+  // Acknowledged async writes are committed first, so the count includes them.
+  ctx.server.store.settle();
+  const keyspace = ks(ctx);
+  return keyspace.countKeys(keyspace.now());
 }
 
-async function flush(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function checkFlushArgs(args: Uint8Array[]): void {
   if (
     args.length > 2 ||
     (args.length === 2 && !equalsToken(args[1]!, "ASYNC") && !equalsToken(args[1]!, "SYNC"))
   ) {
     throw errors.syntax();
   }
+}
+
+/** FLUSHDB: the client's database only. */
+async function flushdb(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  checkFlushArgs(args);
+  await ks(ctx).clear();
+  return OK;
+}
+
+/** FLUSHALL: every database. */
+async function flushall(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  checkFlushArgs(args);
   await ctx.server.store.clear();
   return OK;
 }
@@ -297,7 +312,7 @@ export const genericCommands: CommandSpec[] = [
     since: "1.0.0",
     summary: "Removes all keys from the current database.",
     syntax: "[ASYNC | SYNC]",
-    handler: flush,
+    handler: flushdb,
   },
   {
     name: "flushall",
@@ -308,6 +323,6 @@ export const genericCommands: CommandSpec[] = [
     since: "1.0.0",
     summary: "Removes all keys from all databases.",
     syntax: "[ASYNC | SYNC]",
-    handler: flush,
+    handler: flushall,
   },
 ];

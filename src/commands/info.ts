@@ -7,99 +7,15 @@
  * Sections are rendered on demand, in Redis's order whatever order they were asked in;
  * `default`, `all` and `everything` select Redis's groups; names are case-insensitive; an
  * unknown section adds nothing. Nothing here scans a table per call: key counts come from
- * keyspaceByShard() below, which caches them. Also owns that cache, which /metrics reads too.
+ * keyspaceByDb() (keyspace-stats.ts), which caches them.
  */
 import { arch, release, totalmem, type } from "node:os";
-import type { Store } from "../storage/store.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
+import { KEYSPACE_CACHE_MS, keyspaceByDb } from "./keyspace-stats.ts";
 import type { ServerContext } from "./spec.ts";
 
 type Field = readonly [string, string | number];
 type Section = (s: ServerContext) => Field[];
-
-/** How long a large shard's key count is reused while writes go on. */
-export const KEYSPACE_CACHE_MS = 5_000;
-/** Shards whose largest rowid is below this are small enough to count whenever they change. */
-const CHEAP_COUNT_ROWS = 50_000;
-/** Rows sampled per shard to estimate avg_ttl. */
-const TTL_SAMPLE_ROWS = 256;
-
-export interface ShardKeyspace {
-  keys: number;
-  expires: number;
-  /** Mean remaining TTL (ms) of the sampled rows that have one; 0 when none did. */
-  avgTtlMs: number;
-  countedAt: number;
-  /** The shard connection's SQLite total_changes() when counted. */
-  changes: number;
-}
-
-/**
- * Key counts per shard for INFO keyspace and the `blobasaur_keys` gauge. Counting live rows
- * scans the shard's table, so a count is reused while it can still be right and recounted
- * only when it may be stale and recounting is affordable:
- *  - a shard with no writes since its count (SQLite's total_changes() of the shard's one
- *    connection, an O(1) read) reuses it for up to KEYSPACE_CACHE_MS (keys also leave the
- *    count by expiring, so it is not reused forever);
- *  - a shard that changed is recounted at once when it is small (largest rowid below
- *    CHEAP_COUNT_ROWS, so a count takes well under a millisecond), and at most every
- *    KEYSPACE_CACHE_MS when it is large: there INFO may lag writes by up to that long.
- * DBSIZE still counts exactly. avg_ttl is estimated, as Redis does, from a sample: up to
- * TTL_SAMPLE_ROWS rows read in rowid order from a random point of each shard. The cache
- * belongs to the server's Store (a WeakMap entry that goes away with it), so servers in one
- * process never share it.
- */
-const keyspaceCache = new WeakMap<Store, ShardKeyspace[]>();
-
-export function keyspaceByShard(store: Store): ShardKeyspace[] {
-  let cached = keyspaceCache.get(store);
-  if (!cached) {
-    cached = [];
-    keyspaceCache.set(store, cached);
-  }
-  // Acknowledged async writes are committed first, so the counts include them (as DBSIZE does).
-  store.settle();
-  const wall = Date.now();
-  const now = store.now();
-  for (let i = 0; i < store.shards.length; i++) {
-    const shard = store.shards[i]!;
-    const changes =
-      (shard.db.query("SELECT total_changes() AS n").get() as { n: number } | null)?.n ?? 0;
-    const entry = cached[i];
-    if (entry && wall - entry.countedAt < KEYSPACE_CACHE_MS) {
-      if (entry.changes === changes) continue;
-      if ((shard.blobs.maxRowidStmt.get()?.m ?? 0) >= CHEAP_COUNT_ROWS) continue;
-    }
-    cached[i] = {
-      keys: shard.blobs.countLiveStmt.get(now)?.n ?? 0,
-      expires: shard.blobs.countExpiringStmt.get(now)?.n ?? 0,
-      avgTtlMs: sampleAvgTtl(store, i, now),
-      countedAt: wall,
-      changes,
-    };
-  }
-  return cached;
-}
-
-function sampleAvgTtl(store: Store, shard: number, now: number): number {
-  const blobs = store.shards[shard]!.blobs;
-  const max = blobs.maxRowidStmt.get()?.m ?? 0;
-  if (max <= 0) return 0;
-  const start = Math.floor(Math.random() * max);
-  let rows = blobs.scanStmt.all(start, TTL_SAMPLE_ROWS);
-  if (rows.length < TTL_SAMPLE_ROWS && start > 0) {
-    rows = rows.concat(blobs.scanStmt.all(0, TTL_SAMPLE_ROWS - rows.length));
-  }
-  let sum = 0;
-  let n = 0;
-  for (const r of rows) {
-    if (r.expires_at !== null && r.expires_at > now) {
-      sum += r.expires_at - now;
-      n++;
-    }
-  }
-  return n > 0 ? Math.round(sum / n) : 0;
-}
 
 const sections: Record<string, Section> = {
   server: (s) => [
@@ -260,16 +176,22 @@ const sections: Record<string, Section> = {
     [...s.stats.errorsByCode.entries()].map(([code, n]) => [`errorstat_${code}`, `count=${n}`]),
   cluster: (s) => [["cluster_enabled", s.config.cluster.enabled ? 1 : 0]],
   keyspace: (s) => {
-    let keys = 0;
-    let expires = 0;
-    let ttlWeighted = 0;
-    for (const shard of keyspaceByShard(s.store)) {
-      keys += shard.keys;
-      expires += shard.expires;
-      ttlWeighted += shard.avgTtlMs * shard.expires;
+    const lines: Field[] = [];
+    const byDb = [...keyspaceByDb(s.store).entries()].sort(([a], [b]) => a - b);
+    for (const [db, perShard] of byDb) {
+      let keys = 0;
+      let expires = 0;
+      let ttlWeighted = 0;
+      for (const shard of perShard) {
+        keys += shard.keys;
+        expires += shard.expires;
+        ttlWeighted += shard.avgTtlMs * shard.expires;
+      }
+      const avgTtl = expires > 0 ? Math.round(ttlWeighted / expires) : 0;
+      // Redis lists only the databases that hold keys.
+      if (keys > 0) lines.push([`db${db}`, `keys=${keys},expires=${expires},avg_ttl=${avgTtl}`]);
     }
-    const avgTtl = expires > 0 ? Math.round(ttlWeighted / expires) : 0;
-    return keys > 0 ? [["db0", `keys=${keys},expires=${expires},avg_ttl=${avgTtl}`]] : [];
+    return lines;
   },
   blobasaur: (s) => {
     const cache = s.store.valueCacheStats();

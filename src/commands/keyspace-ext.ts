@@ -1,19 +1,21 @@
 /**
  * More keyspace commands: RENAME, RENAMENX, COPY, TOUCH, OBJECT (ENCODING, FREQ, IDLETIME,
- * REFCOUNT, HELP), WAIT and WAITAOF. RENAME, RENAMENX and COPY decide and write inside one
- * multi-shard operation (store.writeMany): their existence checks run in the same
- * transactions as their writes, after every write queued before them on either shard, so
- * they are race-free; all shards commit in one synchronous pass, so no client sees a half
- * done rename. TTLs follow Redis: RENAME moves the source's, COPY copies it.
+ * REFCOUNT, HELP), WAIT and WAITAOF, plus MOVE (databases.ts), for keys of every type.
+ * RENAME, RENAMENX and COPY decide and write inside one multi-shard operation
+ * (Keyspace.writeMany): their existence checks run in the same transactions as their writes,
+ * after every write queued before them on either shard, so they are race-free; all shards
+ * commit in one synchronous pass, so no client sees a half done rename. TTLs follow Redis:
+ * RENAME moves the source's, COPY copies it.
  */
 import { errors, RespError } from "../errors.ts";
 import { OK, type Reply, simple } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
+import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING } from "../storage/sql.ts";
 import { equalsToken, parseInt64 } from "./args.ts";
+import { databaseCommands, dbIndex, sameObjectError } from "./databases.ts";
+import { ks } from "./db.ts";
+import { copyKey, moveKey } from "./key-rows.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
-
-const INT32_MIN = -2147483648n;
-const INT32_MAX = 2147483647n;
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -22,79 +24,74 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * RENAME and RENAMENX. The shards commit one after the other, so a crash between the two
- * commits applies only one side: with the destination committed first the value survives
- * under both names, with the source first it is lost. The destination's shard is listed
- * first for that reason; store.writeMany commits in the order given.
+ * RENAME and RENAMENX, for keys of any type (key-rows.ts moves a large hash in place when
+ * both names live on one shard). The shards commit one after the other, so a crash between
+ * the two commits applies only one side: with the destination committed first the value
+ * survives under both names, with the source first it is lost. The destination's shard is
+ * listed first for that reason; writeMany commits in the order given.
  */
 function renameCommand(nx: boolean) {
   return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
-    const store = ctx.server.store;
+    const keys = ks(ctx);
     const src = args[1]!;
     const dst = args[2]!;
     const same = sameBytes(src, dst);
-    const srcShard = store.shardOf(src);
-    const dstShard = store.shardOf(dst);
+    const srcShard = keys.shardOf(src);
+    const dstShard = keys.shardOf(dst);
     const srcKey = keyParam(src);
     const dstKey = keyParam(dst);
-    return store.writeMany([dstShard, srcShard], (now): Reply => {
-      const from = store.tables[srcShard]!;
-      const to = store.tables[dstShard]!;
-      const entry = from.live(srcKey, now);
+    return keys.writeMany([dstShard, srcShard], (tables, now): Reply => {
+      const from = tables[srcShard]!;
+      const to = tables[dstShard]!;
+      const entry = from.entry(srcKey, now);
       if (entry === null) throw new RespError("ERR", "no such key");
       if (same) return nx ? 0 : OK;
       if (nx && to.has(dstKey, now)) return 0;
-      to.put(dstKey, entry.value, now, entry.expiresAt);
-      from.remove(srcKey, now);
+      moveKey(from, srcKey, entry, to, dstKey, now);
       return nx ? 1 : OK;
     });
   };
 }
 
-/** COPY source destination [DB destination-db] [REPLACE]; only database 0 exists here. */
+/** COPY source destination [DB destination-db] [REPLACE], for keys of any type. */
 function copy(ctx: Ctx, args: Uint8Array[]): Promise<Reply> | Reply {
   let replace = false;
+  let db = ctx.client.db;
   for (let i = 3; i < args.length; i++) {
     const a = args[i]!;
     if (equalsToken(a, "REPLACE")) replace = true;
-    else if (equalsToken(a, "DB") && i + 1 < args.length) {
-      const db = parseInt64(args[++i]!);
-      if (db === null) throw errors.notInteger();
-      if (db < INT32_MIN || db > INT32_MAX) {
-        throw new RespError(
-          "ERR",
-          "value is out of range, value must between -2147483648 and 2147483647",
-        );
-      }
-      if (db !== 0n) throw new RespError("ERR", "DB index is out of range");
-    } else throw errors.syntax();
+    else if (equalsToken(a, "DB") && i + 1 < args.length) db = dbIndex(ctx, args[++i]!);
+    else throw errors.syntax();
   }
+  if (ctx.server.config.cluster.enabled && (db !== 0 || ctx.client.db !== 0))
+    throw new RespError("ERR", "Copying to another database is not allowed in cluster mode");
   const src = args[1]!;
   const dst = args[2]!;
-  if (sameBytes(src, dst))
-    throw new RespError("ERR", "source and destination objects are the same");
-  const store = ctx.server.store;
-  const srcShard = store.shardOf(src);
-  const dstShard = store.shardOf(dst);
+  if (db === ctx.client.db && sameBytes(src, dst)) throw sameObjectError();
+  const keys = ks(ctx);
+  const target = ctx.server.store.keyspace(db);
+  const srcShard = keys.shardOf(src);
+  const dstShard = keys.shardOf(dst);
   const srcKey = keyParam(src);
   const dstKey = keyParam(dst);
-  return store.writeMany([dstShard, srcShard], (now) => {
-    const entry = store.tables[srcShard]!.live(srcKey, now);
+  return keys.writeMany([dstShard, srcShard], (tables, now) => {
+    const from = tables[srcShard]!;
+    const entry = from.entry(srcKey, now);
     if (entry === null) return 0;
-    const to = store.tables[dstShard]!;
+    const to = target.keyTables[dstShard]!;
     if (!replace && to.has(dstKey, now)) return 0;
-    to.put(dstKey, entry.value, now, entry.expiresAt);
+    copyKey(from, srcKey, entry, to, dstKey, now);
     return 1;
   });
 }
 
 /** TOUCH: counts the keys that exist (a repeated key counts each time). Nothing else to do: no access times are kept. */
 function touch(ctx: Ctx, args: Uint8Array[]): Reply {
-  const store = ctx.server.store;
-  const now = store.now();
+  const keys = ks(ctx);
+  const now = keys.now();
   let n = 0;
   for (let i = 1; i < args.length; i++)
-    if (store.tableFor(args[i]!).has(keyParam(args[i]!), now)) n++;
+    if (keys.tableFor(args[i]!).has(keyParam(args[i]!), now)) n++;
   return n;
 }
 
@@ -108,25 +105,28 @@ function integerValue(value: Uint8Array): bigint | null {
 }
 
 function objectEncoding(ctx: Ctx, args: Uint8Array[]): Reply {
-  const entry = ctx.server.store.get(args[2]!);
+  const entry = ks(ctx).entry(args[2]!);
   if (entry === null) return null;
+  if (entry.type === ROW_HASH_INLINE) return "listpack";
+  if (entry.type === ROW_HASH_TABLE) return "hashtable";
   if (integerValue(entry.value) !== null) return "int";
   return entry.value.length <= EMBSTR_BYTES_MAX ? "embstr" : "raw";
 }
 
 function objectRefcount(ctx: Ctx, args: Uint8Array[]): Reply {
-  const entry = ctx.server.store.get(args[2]!);
+  const entry = ks(ctx).entry(args[2]!);
   if (entry === null) return null;
+  if (entry.type !== ROW_STRING) return 1;
   const n = integerValue(entry.value);
   return n !== null && n >= 0n && n < SHARED_INTEGERS ? 2147483647 : 1;
 }
 
 function objectIdletime(ctx: Ctx, args: Uint8Array[]): Reply {
-  return ctx.server.store.get(args[2]!) === null ? null : 0;
+  return ks(ctx).entry(args[2]!) === null ? null : 0;
 }
 
 function objectFreq(ctx: Ctx, args: Uint8Array[]): Reply {
-  if (ctx.server.store.get(args[2]!) === null) return null;
+  if (ks(ctx).entry(args[2]!) === null) return null;
   throw new RespError(
     "ERR",
     "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
@@ -221,7 +221,7 @@ const objectSub = (
 const objectCommands: CommandSpec[] = [
   objectSub(
     "encoding",
-    "Returns the internal encoding Redis would use for the value's shape: int for a 64-bit integer, embstr up to 44 bytes, else raw (values built by APPEND or SETRANGE are raw in Redis whatever their shape).",
+    "Returns the internal encoding Redis would use for the value's shape: for a string int for a 64-bit integer, embstr up to 44 bytes, else raw (values built by APPEND or SETRANGE are raw in Redis whatever their shape); for a hash listpack or hashtable.",
     objectEncoding,
   ),
   objectSub(
@@ -253,6 +253,7 @@ const objectCommands: CommandSpec[] = [
 ];
 
 export const keyspaceExtCommands: CommandSpec[] = [
+  ...databaseCommands,
   {
     name: "rename",
     arity: 3,
@@ -284,7 +285,7 @@ export const keyspaceExtCommands: CommandSpec[] = [
     keys: K12,
     group: "generic",
     since: "6.2.0",
-    summary: "Copies the value of a key and its TTL to a new key (only DB 0 exists).",
+    summary: "Copies the value of a key and its TTL to a new key, in this or another database.",
     syntax: "source destination [DB destination-db] [REPLACE]",
     handler: copy,
   },

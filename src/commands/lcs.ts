@@ -7,7 +7,9 @@
  */
 import { errors, RespError } from "../errors.ts";
 import { map, type Reply } from "../protocol/reply.ts";
+import { ROW_STRING } from "../storage/sql.ts";
 import { bigInteger, equalsToken } from "./args.ts";
+import { ks } from "./db.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 /**
@@ -42,11 +44,20 @@ function parseLcs(args: Uint8Array[]): LcsOptions {
   return opts;
 }
 
+/** A key's string, empty when missing; Redis refuses other types with its own LCS text. */
+function stringOf(ctx: Ctx, key: Uint8Array): Uint8Array {
+  const entry = ks(ctx).entry(key);
+  if (entry === null) return new Uint8Array(0);
+  if (entry.type !== ROW_STRING)
+    throw new RespError("ERR", "The specified keys must contain string values");
+  return entry.value;
+}
+
 function lcs(ctx: Ctx, args: Uint8Array[]): Reply {
+  // Redis looks the keys up (and checks their type) before it reads the options.
+  const a = stringOf(ctx, args[1]!);
+  const b = stringOf(ctx, args[2]!);
   const opts = parseLcs(args);
-  const store = ctx.server.store;
-  const a = store.get(args[1]!)?.value ?? new Uint8Array(0);
-  const b = store.get(args[2]!)?.value ?? new Uint8Array(0);
   const alen = a.length;
   const blen = b.length;
   const width = blen + 1;

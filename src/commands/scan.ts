@@ -1,22 +1,38 @@
 /**
- * Walking the keyspace: SCAN (with a cursor that survives concurrent writes), KEYS and
- * RANDOMKEY. Expired rows are skipped; in async-write mode pending writes are committed first
- * (store.settle), so the walk over SQLite sees them.
+ * Walking the client's database (db.ts): SCAN (with a cursor that survives concurrent writes),
+ * KEYS and RANDOMKEY, over keys of every type. Expired rows are skipped; in async-write mode
+ * pending writes are committed first (store.settle), so the walk over SQLite sees them. The
+ * walk reads the key tables' scan statements directly (rowid order is what makes the cursor
+ * stable); a hash row is confirmed through KeyTable.entry(), since a hash whose fields all
+ * expired is no key even before the sweep removes its row.
  */
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
-import { keyBytes } from "../storage/keys.ts";
+import type { KeyTable } from "../storage/key-table.ts";
+import { type KeyParam, keyBytes } from "../storage/keys.ts";
+import { ROW_STRING, type RowType } from "../storage/sql.ts";
 import { equalsToken, integer } from "./args.ts";
+import { ks } from "./db.ts";
 import { globMatch, matchesAll } from "./glob.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
+
+/** Redis's type names of our row types. */
+function typeName(type: RowType): "string" | "hash" {
+  return type === ROW_STRING ? "string" : "hash";
+}
+
+/** Whether a scanned row is a live key (the row's own expiry was already checked). */
+function rowIsKey(table: KeyTable, key: KeyParam, type: RowType, now: number): boolean {
+  return type === ROW_STRING || table.entry(key, now) !== null;
+}
 
 /**
  * SCAN's cursor names a shard and a rowid in it: cursor = rowid * shards + shard. Rowids are
  * kept by upserts, so a key present for the whole scan is returned, whatever else changes.
  */
 function scan(ctx: Ctx, args: Uint8Array[]): Reply {
-  const store = ctx.server.store;
-  store.settle();
+  ctx.server.store.settle();
+  const keyspace = ks(ctx);
   const cursor = parseCursor(args[1]!);
   let count = 10;
   let pattern: Uint8Array | null = null;
@@ -32,23 +48,26 @@ function scan(ctx: Ctx, args: Uint8Array[]): Reply {
       typeFilter = new TextDecoder().decode(args[i + 1]!).toLowerCase();
     else throw errors.syntax();
   }
-  const n = BigInt(store.shardCount);
+  const shards = keyspace.shardCount;
+  const n = BigInt(shards);
   // A cursor we never handed out (rowid beyond 2^53) has nothing after it.
   if (cursor / n > BigInt(Number.MAX_SAFE_INTEGER)) return ["0", []];
   let shard = Number(cursor % n);
   let rowid = Number(cursor / n);
-  const now = store.now();
+  const now = keyspace.now();
   const keys: Reply[] = [];
   let examined = 0;
-  while (shard < store.shardCount && examined < count) {
-    const rows = store.shards[shard]!.blobs.scanStmt.all(rowid, Math.min(count - examined, 10_000));
+  while (shard < shards && examined < count) {
+    const table = keyspace.keyTables[shard]!;
+    const rows = table.statements.scanStmt.all(rowid, Math.min(count - examined, 10_000));
     for (const row of rows) {
       examined++;
       rowid = row.rowid;
       if (row.expires_at !== null && row.expires_at <= now) continue;
+      if (typeFilter !== null && typeFilter !== typeName(row.type)) continue;
       const bytes = keyBytes(row.key);
       if (pattern && !globMatch(pattern, bytes)) continue;
-      if (typeFilter !== null && typeFilter !== "string") continue;
+      if (!rowIsKey(table, row.key, row.type, now)) continue;
       keys.push(bytes);
     }
     if (rows.length === 0 || examined < count) {
@@ -56,7 +75,7 @@ function scan(ctx: Ctx, args: Uint8Array[]): Reply {
       rowid = 0;
     }
   }
-  const next = shard >= store.shardCount ? 0n : BigInt(rowid) * n + BigInt(shard);
+  const next = shard >= shards ? 0n : BigInt(rowid) * n + BigInt(shard);
   return [String(next), keys];
 }
 
@@ -71,20 +90,21 @@ function parseCursor(arg: Uint8Array): bigint {
 }
 
 function keys(ctx: Ctx, args: Uint8Array[]): Reply {
-  const store = ctx.server.store;
-  store.settle();
+  ctx.server.store.settle();
+  const keyspace = ks(ctx);
   const pattern = matchesAll(args[1]!) ? null : args[1]!;
-  const now = store.now();
+  const now = keyspace.now();
   const out: Reply[] = [];
-  for (const shard of store.shards) {
+  for (const table of keyspace.keyTables) {
     let after = 0;
     for (;;) {
-      const rows = shard.blobs.scanStmt.all(after, 10_000);
+      const rows = table.statements.scanStmt.all(after, 10_000);
       for (const row of rows) {
         after = row.rowid;
         if (row.expires_at !== null && row.expires_at <= now) continue;
         const bytes = keyBytes(row.key);
-        if (!pattern || globMatch(pattern, bytes)) out.push(bytes);
+        if (pattern && !globMatch(pattern, bytes)) continue;
+        if (rowIsKey(table, row.key, row.type, now)) out.push(bytes);
       }
       if (rows.length < 10_000) break;
     }
@@ -93,17 +113,19 @@ function keys(ctx: Ctx, args: Uint8Array[]): Reply {
 }
 
 function randomkey(ctx: Ctx): Reply {
-  const store = ctx.server.store;
-  store.settle();
-  const now = store.now();
-  const start = Math.floor(Math.random() * store.shardCount);
-  for (let i = 0; i < store.shardCount; i++) {
-    const blobs = store.shards[(start + i) % store.shardCount]!.blobs;
-    const max = blobs.maxRowidStmt.get()?.m ?? null;
+  ctx.server.store.settle();
+  const keyspace = ks(ctx);
+  const now = keyspace.now();
+  const shards = keyspace.shardCount;
+  const start = Math.floor(Math.random() * shards);
+  for (let i = 0; i < shards; i++) {
+    const table = keyspace.keyTables[(start + i) % shards]!;
+    const s = table.statements;
+    const max = s.maxRowidStmt.get()?.m ?? null;
     if (max === null) continue;
     const pick = 1 + Math.floor(Math.random() * max);
-    const row = blobs.randomAfterStmt.get(pick, now) ?? blobs.randomAfterStmt.get(0, now);
-    if (row) return keyBytes(row.key);
+    const row = s.randomAfterStmt.get(pick, now) ?? s.randomAfterStmt.get(0, now);
+    if (row && table.has(row.key, now)) return keyBytes(row.key);
   }
   return null;
 }

@@ -4,7 +4,7 @@
  */
 import { errors, RespError, sanitizeLine } from "../errors.ts";
 import { map, NO_REPLY, OK, type Reply, verbatim } from "../protocol/reply.ts";
-import { text } from "./args.ts";
+import { parseInt64, text } from "./args.ts";
 import { commandDocs, commandInfo } from "./docs.ts";
 import { globMatch } from "./glob.ts";
 import { renderInfo } from "./info.ts";
@@ -38,7 +38,11 @@ function configView(s: ServerContext): [string, string][] {
     ["save", ""],
     ["appendonly", "no"],
     ["appendfsync", c.sqlite.synchronous === "FULL" ? "always" : "everysec"],
-    ["databases", "1"],
+    ["databases", String(s.store.databases)],
+    ...hashLimitNames.map(([name, field]): [string, string] => [
+      name,
+      String(s.store.hashLimits[field]),
+    ]),
     ["maxmemory", "0"],
     ["maxmemory-policy", "noeviction"],
     ["maxclients", "10000"],
@@ -62,20 +66,50 @@ function configView(s: ServerContext): [string, string][] {
 }
 
 /**
- * CONFIG SET: the slow-log parameters change at run time (as in Redis, not persisted); setting
- * any other known parameter to its current value is accepted (tools do that), anything else is
- * refused with an error that says where the setting lives. All pairs are checked before any
- * is applied.
+ * When a small hash converts to the large encoding: Redis's names (the ziplist ones are its
+ * old aliases) for the Store's shared hashLimits, which CONFIG SET changes in place.
+ */
+const hashLimitNames: readonly [string, "maxEntries" | "maxValueBytes"][] = [
+  ["hash-max-listpack-entries", "maxEntries"],
+  ["hash-max-listpack-value", "maxValueBytes"],
+  ["hash-max-ziplist-entries", "maxEntries"],
+  ["hash-max-ziplist-value", "maxValueBytes"],
+];
+
+/** A hash limit value as Redis's CONFIG SET parses it (0..LLONG_MAX). */
+function hashLimitValue(name: string, raw: Uint8Array): number {
+  const n = parseInt64(raw);
+  const failed = (why: string) =>
+    new RespError(
+      "ERR",
+      `CONFIG SET failed (possibly related to argument '${sanitizeLine(name)}') - ${why}`,
+    );
+  if (n === null) throw failed("argument couldn't be parsed into an integer");
+  if (n < 0n) throw failed("argument must be between 0 and 9223372036854775807 inclusive");
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+}
+
+/**
+ * CONFIG SET: the slow-log parameters and the hash encoding limits change at run time (as in
+ * Redis, not persisted); setting any other known parameter to its current value is accepted
+ * (tools do that), anything else is refused with an error that says where the setting lives.
+ * All pairs are checked before any is applied.
  */
 function configSet(ctx: Ctx, args: Uint8Array[]): Reply {
   if (args.length % 2 !== 0) throw errors.wrongArity("config|set");
   const view = new Map(configView(ctx.server));
   const slowlog: [string, Uint8Array][] = [];
+  const hashLimits: ["maxEntries" | "maxValueBytes", number][] = [];
   for (let i = 2; i < args.length; i += 2) {
     const name = text(args[i]!).toLowerCase();
     const value = text(args[i + 1]!);
     if (name === "slowlog-log-slower-than" || name === "slowlog-max-len") {
       slowlog.push([name, args[i + 1]!]);
+      continue;
+    }
+    const limit = hashLimitNames.find(([n]) => n === name);
+    if (limit) {
+      hashLimits.push([limit[1], hashLimitValue(name, args[i + 1]!)]);
       continue;
     }
     const current = view.get(name);
@@ -96,6 +130,8 @@ function configSet(ctx: Ctx, args: Uint8Array[]): Reply {
   const probe = new SlowLog();
   for (const [name, value] of slowlog) setSlowlogParameter(probe, name, value);
   for (const [name, value] of slowlog) setSlowlogParameter(ctx.server.stats.slowlog, name, value);
+  // Mutated in place: every key table holds this very object.
+  for (const [field, value] of hashLimits) ctx.server.store.hashLimits[field] = value;
   return OK;
 }
 
@@ -240,7 +276,8 @@ export const serverCommands: CommandSpec[] = [
         keys: null,
         group: "server",
         since: "2.0.0",
-        summary: "Sets slowlog-* at run time; other parameters live in the config file.",
+        summary:
+          "Sets slowlog-* and hash-max-listpack-* at run time; other parameters live in the config file.",
         syntax: "parameter value [parameter value ...]",
         handler: configSet,
       },

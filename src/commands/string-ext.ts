@@ -1,16 +1,18 @@
 /**
- * The rest of Redis's string commands on the default `blobs` table: SETNX, SETEX, PSETEX,
+ * The rest of Redis's string commands on the client's database (db.ts): SETNX, SETEX, PSETEX,
  * GETSET, GETDEL, GETEX, MSETNX, APPEND, SETRANGE, SUBSTR, INCR, DECR, INCRBY, DECRBY and
  * INCRBYFLOAT (LCS lives in lcs.ts). Each handler parses every argument first, then runs;
  * read-modify-write happens inside the shard writer's closure, so it is atomic. Like Redis,
  * APPEND, SETRANGE and the INCR family keep the key's TTL; SETNX, GETSET and SETEX replace it.
- * Values are byte strings only, so Redis's WRONGTYPE paths cannot arise here.
+ * A command that reads the old value as a string gets WRONGTYPE for a hash from RowTable.live;
+ * SETNX and MSETNX only test existence, SETEX and PSETEX replace a key of any type.
  */
 import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
 import { bigInteger, equalsToken } from "./args.ts";
+import { ks } from "./db.ts";
 import { absoluteExpiry, type ExpireUnit } from "./expiry.ts";
 import { addFloat, addInteger, parseIncrement } from "./numeric.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
@@ -27,7 +29,7 @@ function tooLong(): RespError {
 function setnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
   const value = args[2]!;
-  return ctx.server.store.write(args[1]!, (table, now) => {
+  return ks(ctx).write(args[1]!, (table, now) => {
     if (table.has(key, now)) return 0;
     table.put(key, value, now, null);
     return 1;
@@ -37,7 +39,7 @@ function setnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 /** SETEX key seconds value / PSETEX key milliseconds value. */
 function setexCommand(name: string, unit: ExpireUnit) {
   return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
-    const store = ctx.server.store;
+    const store = ks(ctx);
     const expiresAt = absoluteExpiry(args[2]!, unit, true, store.now(), name, true);
     const key = keyParam(args[1]!);
     const value = args[3]!;
@@ -51,7 +53,7 @@ function setexCommand(name: string, unit: ExpireUnit) {
 function getset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
   const value = args[2]!;
-  return ctx.server.store.write(args[1]!, (table, now) => {
+  return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
     table.put(key, value, now, null);
     return old?.value ?? null;
@@ -60,7 +62,7 @@ function getset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 
 function getdel(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
-  return ctx.server.store.write(args[1]!, (table, now) => {
+  return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
     if (old === null) return null;
     table.remove(key, now);
@@ -103,7 +105,7 @@ function parseGetex(args: Uint8Array[]): GetexAction {
 }
 
 function getex(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
-  const store = ctx.server.store;
+  const store = ks(ctx);
   const action = parseGetex(args);
   if (action.kind === "none") return store.get(args[1]!)?.value ?? null;
   const key = keyParam(args[1]!);
@@ -123,21 +125,20 @@ function getex(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
 
 /**
  * MSETNX: sets every key only when none of them exists. The check and the writes run in one
- * multi-shard operation (store.writeMany), inside every involved shard's transaction, so no
+ * multi-shard operation (Keyspace.writeMany), inside every involved shard's transaction, so no
  * write can slip in between them; readers never see some keys set and others not.
  */
 function msetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   if (args.length % 2 === 0) throw errors.wrongArity("msetnx");
-  const store = ctx.server.store;
+  const store = ks(ctx);
   const keys: Uint8Array[] = [];
   for (let i = 1; i < args.length; i += 2) keys.push(args[i]!);
   const params = keys.map(keyParam);
   const shards = keys.map((k) => store.shardOf(k));
-  return store.writeMany(shards, (now) => {
+  return store.writeMany(shards, (tables, now) => {
+    for (let i = 0; i < params.length; i++) if (tables[shards[i]!]!.has(params[i]!, now)) return 0;
     for (let i = 0; i < params.length; i++)
-      if (store.tables[shards[i]!]!.has(params[i]!, now)) return 0;
-    for (let i = 0; i < params.length; i++)
-      store.tables[shards[i]!]!.put(params[i]!, args[2 * i + 2]!, now, null);
+      tables[shards[i]!]!.put(params[i]!, args[2 * i + 2]!, now, null);
     return 1;
   });
 }
@@ -145,7 +146,7 @@ function msetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 function append(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
   const tail = args[2]!;
-  return ctx.server.store.write(args[1]!, (table, now) => {
+  return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
     if (old === null) {
       table.put(key, tail, now, null);
@@ -166,7 +167,7 @@ function setrange(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   if (offset < 0n) throw new RespError("ERR", "offset is out of range");
   const patch = args[3]!;
   const key = keyParam(args[1]!);
-  return ctx.server.store.write(args[1]!, (table, now) => {
+  return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
     // Setting nothing changes nothing (and creates no key), whatever the offset.
     if (patch.length === 0) return old?.value.length ?? 0;
@@ -187,7 +188,7 @@ function incrCommand(by: ((args: Uint8Array[]) => bigint) | bigint) {
   return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
     const delta = typeof by === "bigint" ? by : by(args);
     const key = keyParam(args[1]!);
-    return ctx.server.store.write(args[1]!, (table, now) => {
+    return ks(ctx).write(args[1]!, (table, now) => {
       const old = table.live(key, now);
       const next = addInteger(old?.value ?? null, delta, errors.notInteger);
       table.put(key, encoder.encode(next.toString()), now, old?.expiresAt ?? null);
@@ -209,7 +210,7 @@ function incrbyfloat(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const increment = parseIncrement(args[2]!);
   if (increment === null) throw errors.notFloat();
   const key = keyParam(args[1]!);
-  return ctx.server.store.write(args[1]!, (table, now) => {
+  return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
     const text = encoder.encode(addFloat(old?.value ?? null, increment, errors.notFloat));
     table.put(key, text, now, old?.expiresAt ?? null);

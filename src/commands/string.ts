@@ -1,18 +1,22 @@
 /**
- * String commands on the default `blobs` table: GET, SET (all options), MGET, MSET, STRLEN,
- * GETRANGE. Each handler parses its arguments completely before touching storage; writes run
- * inside the shard writer so read-modify-write options (NX, XX, GET, KEEPTTL) are atomic.
+ * String commands on the client's database (db.ts): GET, SET (all options), MGET, MSET,
+ * STRLEN, GETRANGE. Each handler parses its arguments completely before touching storage;
+ * writes run inside the shard writer so read-modify-write options (NX, XX, GET, KEEPTTL) are
+ * atomic. Reading a hash as a string is WRONGTYPE (RowTable.live); SET and MSET replace a key
+ * of any type, and MGET answers nil for a hash, as Redis does.
  */
 import { errors } from "../errors.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
 import type { ExpiryMs } from "../storage/shard.ts";
+import { ROW_STRING } from "../storage/sql.ts";
 import { equalsToken, integer } from "./args.ts";
+import { ks } from "./db.ts";
 import { absoluteExpiry } from "./expiry.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 function get(ctx: Ctx, args: Uint8Array[]): Reply {
-  const entry = ctx.server.store.get(args[1]!);
+  const entry = ks(ctx).get(args[1]!);
   const stats = ctx.server.stats;
   if (entry === null) {
     stats.keyspaceMisses++;
@@ -59,7 +63,7 @@ function parseSetOptions(args: Uint8Array[], now: number): SetOptions {
 }
 
 function set(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
-  const store = ctx.server.store;
+  const store = ks(ctx);
   const value = args[2]!;
   if (args.length === 3) {
     const key = keyParam(args[1]!);
@@ -72,12 +76,18 @@ function set(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
   const key = keyParam(args[1]!);
   const needsOld = opts.condition !== null || opts.get || opts.keepTtl;
   return store.write(args[1]!, (table, now): Reply => {
-    const old = needsOld ? table.live(key, now) : null;
+    // GET reads the old value as a string (WRONGTYPE for a hash, as in Redis); NX, XX and
+    // KEEPTTL only look at the key, whatever its type.
+    const old = opts.get ? table.live(key, now) : needsOld ? table.entry(key, now) : null;
     const previous: Reply = opts.get ? (old?.value ?? null) : null;
     if ((opts.condition === "NX" && old) || (opts.condition === "XX" && !old)) {
       return opts.get ? previous : null;
     }
-    const expiresAt = opts.keepTtl ? (old?.expiresAt ?? null) : opts.expiresAt;
+    const expiresAt = opts.keepTtl
+      ? old === null || old.expiresAt === null
+        ? null
+        : (table.exactExpiry(key, now) ?? null)
+      : opts.expiresAt;
     if (expiresAt !== null && expiresAt <= now) table.remove(key, now);
     else table.put(key, value, now, expiresAt);
     return opts.get ? previous : OK;
@@ -85,15 +95,18 @@ function set(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
 }
 
 function mget(ctx: Ctx, args: Uint8Array[]): Reply {
-  const store = ctx.server.store;
+  const keyspace = ks(ctx);
   const out: Reply[] = new Array(args.length - 1);
-  for (let i = 1; i < args.length; i++) out[i - 1] = store.get(args[i]!)?.value ?? null;
+  for (let i = 1; i < args.length; i++) {
+    const entry = keyspace.entry(args[i]!);
+    out[i - 1] = entry !== null && entry.type === ROW_STRING ? entry.value : null;
+  }
   return out;
 }
 
 async function mset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   if (args.length % 2 === 0) throw errors.wrongArity("mset");
-  const store = ctx.server.store;
+  const store = ks(ctx);
   const keys: Uint8Array[] = [];
   for (let i = 1; i < args.length; i += 2) keys.push(args[i]!);
   const params = keys.map(keyParam);
@@ -112,13 +125,13 @@ async function mset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 }
 
 function strlen(ctx: Ctx, args: Uint8Array[]): Reply {
-  return ctx.server.store.get(args[1]!)?.value.length ?? 0;
+  return ks(ctx).get(args[1]!)?.value.length ?? 0;
 }
 
 function getrange(ctx: Ctx, args: Uint8Array[]): Reply {
   let start = integer(args[2]!);
   let end = integer(args[3]!);
-  const value = ctx.server.store.get(args[1]!)?.value;
+  const value = ks(ctx).get(args[1]!)?.value;
   if (!value) return "";
   const len = value.length;
   // Redis's edge cases: both negative and start > end is empty; negatives count from the end.

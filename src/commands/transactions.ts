@@ -7,7 +7,8 @@
  */
 import { RespError } from "../errors.ts";
 import { NULL_ARRAY, OK, type Reply } from "../protocol/reply.ts";
-import { keyId, keyParam } from "../storage/keys.ts";
+import { keyParam } from "../storage/keys.ts";
+import { ks } from "./db.ts";
 import { rowMaker } from "./rows.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
@@ -40,8 +41,12 @@ async function exec(ctx: Ctx): Promise<Reply> {
 function watch(ctx: Ctx, args: Uint8Array[]): Reply {
   if (ctx.client.tx) throw new RespError("ERR", "WATCH inside MULTI is not allowed");
   const watches = ctx.server.store.watches;
-  for (let i = 1; i < args.length; i++)
-    watches.watch(keyId(keyParam(args[i]!)), ctx.client.watcher);
+  const keyspace = ks(ctx);
+  // The WATCH id carries the database, as the writes that touch it do (key-table.ts).
+  for (let i = 1; i < args.length; i++) {
+    const table = keyspace.keyTables[keyspace.shardOf(args[i]!)]!;
+    watches.watch(table.idOf(keyParam(args[i]!)), ctx.client.watcher);
+  }
   return OK;
 }
 

@@ -24,6 +24,8 @@ export interface Config {
   batchSize: number;
   batchTimeoutMs: number;
   valueCacheMb: number;
+  /** Redis databases (SELECT 0..databases-1). */
+  databases: number;
   storageCompression: {
     enabled: boolean;
     algorithm: CompressionAlgorithm;
@@ -204,6 +206,9 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
   }),
   key("value_cache_mb", int(0), 176, {
     doc: "Memory in MB for recently read or written values kept in front of SQLite (0 = off), split across shards.",
+  }),
+  key("databases", int(1, 1_000_000), 16, {
+    doc: "Number of Redis databases (SELECT 0 to databases-1), as Redis's `databases`.",
   }),
   key("storage_compression.enabled", bool, false, {
     doc: "Compress newly written values; values already stored stay readable either way.",

@@ -14,7 +14,7 @@
  * `algorithm` are fixed sets. Must not serve HTTP (http.ts) or know the wire protocol.
  */
 import { statSync } from "node:fs";
-import { keyspaceByShard } from "../commands/info.ts";
+import { keyspaceByShard } from "../commands/keyspace-stats.ts";
 import type { ServerContext } from "../commands/spec.ts";
 import type { AutoVacuumUpgradeReport } from "../storage/vacuum.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
@@ -368,7 +368,7 @@ export class MetricsRegistry {
     out.family(
       "blobasaur_keys",
       "gauge",
-      "Live keys in the default table, by shard (a cached count; see INFO keyspace).",
+      "Live keys of every database, by shard (a cached count; see INFO keyspace).",
     );
     const keyspace = keyspaceByShard(store);
     for (let i = 0; i < keyspace.length; i++) {

@@ -1,6 +1,6 @@
 /**
  * MONITOR: every command that runs is echoed, as one status line, to each client that asked.
- * The line matches Redis 7's byte for byte (`+<sec>.<usec> [0 <addr>] "arg" ...`), because
+ * The line matches Redis 7's byte for byte (`+<sec>.<usec> [<db> <addr>] "arg" ...`), because
  * tools parse it. As in Redis, commands flagged `admin` are never shown, AUTH and HELLO's
  * credentials are redacted, and rejected commands (unknown, wrong arity) are not shown.
  * With nobody monitoring, the cost on the request path is one size check in dispatch.
@@ -28,7 +28,10 @@ export class MonitorFeed {
   /** Renders the line once and hands it to every monitoring client. */
   feed(client: ClientState, spec: CommandSpec, args: readonly Uint8Array[]): void {
     if (this.watchers.size === 0 || spec.flags.includes("admin")) return;
-    const line = simple(monitorLine(wallClockMicros(), client.addr, redacted(spec, args)));
+    // The client's database after the command ran, as Redis shows it (SELECT 5 shows 5).
+    const line = simple(
+      monitorLine(wallClockMicros(), client.addr, redacted(spec, args), client.db),
+    );
     for (const watcher of this.watchers.values()) deliver(watcher, line);
   }
 }
@@ -46,10 +49,15 @@ function wallClockMicros(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
 }
 
-export function monitorLine(micros: number, addr: string, args: readonly Uint8Array[]): string {
+export function monitorLine(
+  micros: number,
+  addr: string,
+  args: readonly Uint8Array[],
+  db = 0,
+): string {
   const sec = Math.floor(micros / 1e6);
   const usec = String(micros % 1e6).padStart(6, "0");
-  let out = `${sec}.${usec} [0 ${addr}]`;
+  let out = `${sec}.${usec} [${db} ${addr}]`;
   for (const arg of args) out += ` ${quoted(arg)}`;
   return out;
 }

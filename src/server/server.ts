@@ -81,6 +81,7 @@ export async function startServer(
     log,
     asyncWrite: config.asyncWrite,
     valueCacheMb: config.valueCacheMb,
+    databases: config.databases,
     events: {
       onCommit: metrics?.onCommit,
       onCommitError: (shard, error, ops) =>

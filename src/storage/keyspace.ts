@@ -197,11 +197,14 @@ export class Keyspace {
     for (const t of this.pendingTables) t.clearPending();
     await Promise.all(
       this.keyTables.map((table, i) =>
-        this.host.writers[i]!.submit(() => {
-          table.cache.clear();
-          table.statements.fieldClearStmt.run();
-          table.statements.clearStmt.run();
-        }),
+        this.direct(
+          [i],
+          this.host.writers[i]!.submit(() => {
+            table.cache.clear();
+            table.statements.fieldClearStmt.run();
+            table.statements.clearStmt.run();
+          }),
+        ),
       ),
     );
   }

@@ -224,7 +224,7 @@ describe("keyspace through ioredis", () => {
     r.disconnect();
   });
 
-  test("COPY copies the value and the TTL, honours REPLACE and only knows DB 0", async () => {
+  test("COPY copies the value and the TTL, honours REPLACE and copies into other databases", async () => {
     await using server = await startTestServer();
     const r = await ioredis(server);
     const [src, dst] = crossShardPair(server, "c", false);
@@ -238,8 +238,15 @@ describe("keyspace through ioredis", () => {
     expect(await r.get(dst)).toBe("w");
     expect(await r.ttl(dst)).toBe(-1);
     expect(await r.copy(src, dst, "DB", 0, "REPLACE")).toBe(1);
-    expect(await errorOf(r.copy(src, dst, "DB", 1))).toBe("ERR DB index is out of range");
+    expect(await errorOf(r.copy(src, dst, "DB", 16))).toBe("ERR DB index is out of range");
     expect(await errorOf(r.copy(src, src))).toBe("ERR source and destination objects are the same");
+    // Another database: the same name is fine there, and the copy lives only in that database.
+    expect(await r.copy(src, src, "DB", 1)).toBe(1);
+    expect(await r.copy(src, src, "DB", 1)).toBe(0);
+    await r.select(1);
+    expect(await r.get(src)).toBe("w");
+    expect(await r.exists(dst)).toBe(0);
+    await r.select(0);
     expect(await r.copy("missing", dst)).toBe(0);
     r.disconnect();
   });
@@ -334,7 +341,7 @@ describe("node-redis", () => {
     expect(await c.renameNX("b", "a")).toBe(1);
     expect(await c.copy("a", "b")).toBe(1);
     expect(await c.copy("a", "b", { REPLACE: true })).toBe(1);
-    expect(await errorOf(c.copy("a", "b", { DB: 3 }))).toBe("ERR DB index is out of range");
+    expect(await errorOf(c.copy("a", "b", { DB: 16 }))).toBe("ERR DB index is out of range");
     expect(await errorOf(c.rename("nope", "x"))).toBe("ERR no such key");
     expect(await c.touch(["a", "b", "c"])).toBe(2);
     expect(await c.objectEncoding("a")).toBe("int");
@@ -1041,6 +1048,9 @@ const scripts: [string, Step[]][] = [
       ["COPY", "a", "b", "DB", "0"],
       ["COPY", "a", "b", "DB", "0", "REPLACE"],
       ["COPY", "a", "b", "DB", "1"],
+      ["COPY", "a", "b", "DB", "1"],
+      ["COPY", "a", "a", "DB", "1", "REPLACE"],
+      ["COPY", "a", "b", "DB", "16"],
       ["COPY", "a", "b", "DB", "-1"],
       ["COPY", "a", "b", "DB", "abc"],
       ["COPY", "a", "b", "DB", "99999999999"],
@@ -1177,8 +1187,8 @@ let theirs: RawClient;
 
 describe("PARITY with redis-server", () => {
   beforeAll(async () => {
-    // One database, so COPY … DB 1 is out of range on both servers.
-    redisRef = await startRedisRef(["--databases", "1"]);
+    // Redis's default 16 databases on both servers, so COPY … DB 1 copies on both.
+    redisRef = await startRedisRef();
     theirs = await RawClient.connect({ unix: redisRef.socket });
     ours = await startTestServer();
     oursClient = await RawClient.connect({ port: ours.port });

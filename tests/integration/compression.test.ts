@@ -102,7 +102,7 @@ test("a corrupted stored value gives that command an ERR, keeps the connection, 
   const broken = new Uint8Array(row.value);
   for (let i = 8; i < broken.length; i += 3) broken[i] = broken[i]! ^ 0x5a;
   db.query("UPDATE blobs SET value = ?1 WHERE key = 'bad'").run(broken);
-  server.handle.store.keyTables[0]!.cache.clear();
+  server.handle.store.db0.keyTables[0]!.cache.clear();
   await expect(c.get("bad")).rejects.toThrow(/ERR/);
   expect(await c.get("good")).toBe("x".repeat(1000));
   expect(await c.ping()).toBe("PONG");

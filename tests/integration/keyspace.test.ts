@@ -362,9 +362,13 @@ for (const lib of libs) {
         "ERR wrong number of arguments for 'echo' command",
       );
       expect(await c.call("SELECT", "0")).toBe("OK");
-      expect(await errorOf(c.call("SELECT", "1"))).toBe("ERR DB index is out of range");
+      expect(await errorOf(c.call("SELECT", "16"))).toBe("ERR DB index is out of range");
+      expect(await errorOf(c.call("SELECT", "-1"))).toBe("ERR DB index is out of range");
       expect(await errorOf(c.call("SELECT", "abc"))).toBe(
         "ERR value is not an integer or out of range",
+      );
+      expect(await errorOf(c.call("SELECT", "99999999999"))).toBe(
+        "ERR value is out of range, value must between -2147483648 and 2147483647",
       );
     });
 

@@ -554,10 +554,13 @@ const scripts: [string, Step[]][] = [
     [["ECHO", "hello"], ["ECHO", ""], ["ECHO", binary], ["ECHO"], ["ECHO", "a", "b"]],
   ],
   [
-    "SELECT accepts only database 0",
+    "SELECT accepts databases 0 to 15 and checks its argument like Redis",
     [
       ["SELECT", "0"],
       ["SELECT", "1"],
+      ["SELECT", "15"],
+      ["SELECT", "16"],
+      ["SELECT", "2147483648"],
       ["SELECT", "-1"],
       ["SELECT", "abc"],
       ["SELECT", "00"],
@@ -565,6 +568,7 @@ const scripts: [string, Step[]][] = [
       ["SELECT", "9999999999999999999999"],
       ["SELECT"],
       ["SELECT", "0", "1"],
+      ["SELECT", "0"],
     ],
   ],
   [
@@ -826,8 +830,8 @@ let ours: RawClient;
 let theirs: RawClient;
 
 beforeAll(async () => {
-  // One database on both sides, so SELECT 1 is out of range in Redis as it is here.
-  [server, redis] = await Promise.all([startTestServer(), startRedisRef(["--databases", "1"])]);
+  // Redis's default 16 databases on both sides.
+  [server, redis] = await Promise.all([startTestServer(), startRedisRef()]);
   ours = await RawClient.connect({ port: server.port });
   theirs = await RawClient.connect({ unix: redis.socket });
 });

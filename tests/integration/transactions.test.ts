@@ -195,15 +195,21 @@ test("the writes of one EXEC share one transaction per shard", async () => {
   c.disconnect();
 });
 
-test("FLUSHALL removes namespaces (hashes) as well as plain keys", async () => {
+test("FLUSHALL removes hashes, small and large, as well as strings", async () => {
   await using server = await startTestServer();
   const c = await client(server.port);
   await c.set("plain", "1");
   await c.hset("users", "alice", "1", "bob", "2");
+  const big: string[] = [];
+  for (let i = 0; i < 200; i++) big.push(`f${i}`, "v");
+  await c.hset("big", ...big);
+  expect(await c.object("ENCODING", "big")).toBe("hashtable");
   expect(await c.flushall()).toBe("OK");
   expect(await c.get("plain")).toBeNull();
   expect(await c.hgetall("users")).toEqual({});
-  expect(await c.call("BLOBASAUR.NAMESPACES")).toEqual([]);
+  expect(await c.exists("plain", "users", "big")).toBe(0);
+  expect(await c.dbsize()).toBe(0);
+  expect(await c.hlen("big")).toBe(0);
   await c.hset("users", "carol", "3");
   expect(await c.hgetall("users")).toEqual({ carol: "3" });
   c.disconnect();

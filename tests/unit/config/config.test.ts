@@ -57,6 +57,7 @@ describe("defaults", () => {
       batchSize: 1000,
       batchTimeoutMs: 0,
       valueCacheMb: 176,
+      databases: 16,
       storageCompression: { enabled: false, algorithm: "zstd", level: null, minSizeBytes: 64 },
       sqlite: {
         cacheSizeMb: 16,
@@ -131,6 +132,7 @@ describe("valid values", () => {
     ["batch_size", "1", 1],
     ["batch_timeout_ms", "10", 10],
     ["value_cache_mb", "0", 0],
+    ["databases", "1", 1],
     ["storage_compression.enabled", "true", true],
     ["storage_compression.algorithm", '"brotli"', "brotli"],
     ["storage_compression.algorithm", '"LZ4"', "lz4"],
@@ -191,6 +193,7 @@ describe("invalid values", () => {
     ["batch_size", "1.5", "batch_size = 1.5 is a float; expected an integer >= 1"],
     ["batch_timeout_ms", "-1", "batch_timeout_ms = -1 is out of range"],
     ["value_cache_mb", "-5", "value_cache_mb = -5 is out of range"],
+    ["databases", "0", "databases = 0 is out of range"],
     ["batch_timeout_ms", "2147483648", "expected an integer from 0 to 2147483647"],
     ["storage_compression.enabled", '"true"', 'storage_compression.enabled = "true" is a string'],
     [
