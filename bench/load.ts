@@ -11,7 +11,7 @@
  *
  *   bun bench/load.ts --port 6379 [--connections 50] [--pipeline 1] [--requests 100000]
  *     [--duration 30] [--keyspace 100000] [--reads 0.8] [--size fixed:100 | uniform:A:B |
- *     lognormal:100:1MiB[:median]] [--seed 1] [--prefix load:] [--type string|hash]
+ *     lognormal:100:1MiB[:median]] [--seed 1] [--prefix load:] [--type string|hash|hashes]
  *     [--hash-key myhash] [--fill] [--fill-only] [--no-verify] [--json]
  *
  * --fill writes every key of the keyspace once (version 0, pipelined) before the timed run;
@@ -62,7 +62,10 @@ const keyspace = Math.max(1, parseSize(f.keyspace!));
 const readShare = Number(f.reads);
 const verify = !f["no-verify"];
 const hash = f.type === "hash";
-if (!hash && f.type !== "string") throw new Error("--type is string or hash");
+/** One small hash per key, field `f`: the "millions of small hashes" shape (`--type hashes`). */
+const hashes = f.type === "hashes";
+if (!hash && !hashes && f.type !== "string")
+  throw new Error("--type is string, hash or hashes");
 
 /** mulberry32 */
 function rng(seed: number): () => number {
@@ -150,7 +153,11 @@ function valueFor(k: number, version: number): Value {
 function writeFrame(k: number, version: number): { parts: Uint8Array[]; bytes: number } {
   const v = valueFor(k, version);
   const length = v.head.length + v.body;
-  const cmd = hash ? ["HSET", f["hash-key"]!, keyName(k)] : ["SET", keyName(k)];
+  const cmd = hash
+    ? ["HSET", f["hash-key"]!, keyName(k)]
+    : hashes
+      ? ["HSET", keyName(k), "f"]
+      : ["SET", keyName(k)];
   let pre = `*${cmd.length + 1}\r\n`;
   for (const s of cmd) pre += `$${s.length}\r\n${s}\r\n`;
   const head = encoder.encode(`${pre}$${length}\r\n`);
@@ -307,7 +314,11 @@ async function load() {
       if (pick() < readShare) {
         gets++;
         const floor = acked[k]!;
-        const args = hash ? ["HGET", f["hash-key"]!, keyName(k)] : ["GET", keyName(k)];
+        const args = hash
+          ? ["HGET", f["hash-key"]!, keyName(k)]
+          : hashes
+            ? ["HGET", keyName(k), "f"]
+            : ["GET", keyName(k)];
         c.send(frame(args), (r) => {
           record();
           if (r instanceof ReplyError) {

@@ -8,15 +8,18 @@
  *
  *   bun bench/run.ts [--workloads a,b|default|all|none] [--reps N] [--quick] [--requests N]
  *     [--durable] [--keyspace N] [--memory] [--memory-bytes 1GiB] [--memory-value 16KiB]
- *     [--startup] [--startup-runs N] [--latency] [--shards N] [--all] [--list] [--out FILE]
+ *     [--startup] [--startup-runs N] [--latency] [--hashes [10k,100k,1M]] [--shards N] [--all]
+ *     [--list] [--out FILE]
  *
- * With --keyspace, --memory, --startup or --latency and no --workloads, only those modes run.
+ * With --keyspace, --memory, --startup, --latency or --hashes and no --workloads, only those
+ * modes run.
  * See bench/README.md for what each workload means.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { hashesMode } from "./lib/hashes.ts";
 import { type LatencyResult, latencyMode } from "./lib/latency.ts";
 import { measure, prefill } from "./lib/measure.ts";
 import {
@@ -48,6 +51,7 @@ const { values: flags } = parseArgs({
     startup: { type: "boolean", default: false },
     "startup-runs": { type: "string" },
     latency: { type: "boolean", default: false },
+    hashes: { type: "string" },
     shards: { type: "string", default: "4" },
     "load-seconds": { type: "string", default: "60" },
     all: { type: "boolean", default: false },
@@ -70,7 +74,12 @@ if (flags.list) {
 const reps = Number(flags.reps ?? (quick ? 2 : 3));
 const shards = Number(flags.shards);
 const named = (flags.workloads ?? flags.only)?.split(",").map((s) => s.trim()) ?? null;
-const special = flags.keyspace !== undefined || flags.memory || flags.startup || flags.latency;
+const special =
+  flags.keyspace !== undefined ||
+  flags.memory ||
+  flags.startup ||
+  flags.latency ||
+  flags.hashes !== undefined;
 const defaults = catalog.filter((w) => !w.optional).map((w) => w.name);
 let names: string[];
 if (flags.all) names = [...catalog.map((w) => w.name), COLD_GET];
@@ -88,6 +97,12 @@ const keyspace = flags.keyspace ? parseSize(flags.keyspace) : quick ? 50_000 : 1
 const runMemory = flags.memory || flags.all;
 const runStartup = flags.startup || flags.all;
 const runLatency = flags.latency || flags.all;
+const hashCounts =
+  flags.hashes === undefined
+    ? null
+    : (flags.hashes === "" ? (quick ? "10k,50k" : "10k,100k,1M") : flags.hashes)
+        .split(",")
+        .map(parseSize);
 const memoryBytes = parseSize(flags["memory-bytes"] ?? (quick ? "64MiB" : "1GiB"));
 
 requireRedisTools();
@@ -160,7 +175,8 @@ let latency: LatencyResult | null = null;
 const loadSeconds = Number(flags["load-seconds"]);
 
 try {
-  const standard = selected.length > 0 || names.includes(COLD_GET) || runLatency;
+  const standard =
+    selected.length > 0 || names.includes(COLD_GET) || runLatency || hashCounts !== null;
   if (standard) await Promise.all([ours.start(), redis.start()]);
   console.log(`ours: ${ours.describe()}; redis: ${redis.describe()}; ${reps} reps`);
   for (const w of selected) {
@@ -182,6 +198,16 @@ try {
     });
     for (const [name, p] of Object.entries(cold.pairs)) record(name, p);
     notes.push(...cold.notes);
+  }
+  if (hashCounts) {
+    console.log(`hashes: one-field hashes at ${hashCounts.join(", ")} stored, then one large hash`);
+    const h = await hashesMode(ours, redis, {
+      counts: hashCounts,
+      requests: quick ? 20_000 : 100_000,
+      reps,
+    });
+    for (const [name, p] of Object.entries(h.pairs)) record(name, p);
+    notes.push(...h.notes);
   }
   if (runLatency) {
     console.log("latency: GET p99 alone and while 50 clients SET");

@@ -17,7 +17,7 @@ export interface PairSamples {
   redis: Sample[];
 }
 
-function diskBytes(dir: string): number {
+export function diskBytes(dir: string): number {
   const r = Bun.spawnSync(["du", "-sb", dir], { stdout: "pipe", stderr: "ignore" });
   return Number(r.stdout.toString().split("\t")[0]);
 }

@@ -9,7 +9,7 @@ export interface Prefill {
   prefix: string;
   keys: number;
   size: string;
-  type: "string" | "hash";
+  type: "string" | "hash" | "hashes";
   hashKey?: string;
 }
 

@@ -12,7 +12,13 @@
  * the fields and writes the key row once, in save(); a table writer writes each field as it
  * goes and save() drops the key when no field is left. Every write path ends with save().
  */
-import { type FieldItem, bytesEqual, decodeInline, encodeInline } from "./inline-hash.ts";
+import {
+  bytesEqual,
+  decodeInline,
+  encodeInline,
+  type FieldItem,
+  inlineFind,
+} from "./inline-hash.ts";
 import { type KeyParam, keyBytes, keyParam } from "./keys.ts";
 import type { KeyTable } from "./key-table.ts";
 import type { ExpiryMs } from "./shard.ts";
@@ -71,15 +77,20 @@ function live(item: { expiresAt: number | null }, now: number): boolean {
 export class InlineHashWriter implements HashWriter {
   readonly encoding = "listpack" as const;
   private dirty = false;
+  /** Decoded on first need: a lone HGET scans `bytes` instead (inlineFind). */
+  private decoded: FieldItem[] | null;
 
   constructor(
     private readonly table: KeyTable,
     private readonly key: KeyParam,
-    private readonly items: FieldItem[],
+    items: FieldItem[] | null,
     /** The key's own TTL, kept on every rewrite. */
     private readonly keyExpiry: ExpiryMs | null,
     private readonly limits: HashLimits,
-  ) {}
+    private readonly bytes: Uint8Array | null = null,
+  ) {
+    this.decoded = items;
+  }
 
   static open(
     table: KeyTable,
@@ -88,7 +99,12 @@ export class InlineHashWriter implements HashWriter {
     keyExpiry: ExpiryMs | null,
     limits: HashLimits,
   ): InlineHashWriter {
-    return new InlineHashWriter(table, key, decodeInline(bytes), keyExpiry, limits);
+    return new InlineHashWriter(table, key, null, keyExpiry, limits, bytes);
+  }
+
+  private get items(): FieldItem[] {
+    this.decoded ??= decodeInline(this.bytes!);
+    return this.decoded;
   }
 
   private find(field: Uint8Array): number {
@@ -98,6 +114,10 @@ export class InlineHashWriter implements HashWriter {
   }
 
   get(field: Uint8Array, now: number): FieldEntry | null {
+    if (this.decoded === null) {
+      const item = inlineFind(this.bytes!, field);
+      return item !== null && live(item, now) ? item : null;
+    }
     const i = this.find(field);
     if (i < 0) return null;
     const item = this.items[i]!;

@@ -113,6 +113,61 @@ export function decodeInline(bytes: Uint8Array): FieldItem[] {
   return out;
 }
 
+/**
+ * The entry for `field`, scanning the bytes without decoding the rest (HGET's path): fields
+ * are compared by length first, so most entries cost two varint reads.
+ */
+export function inlineFind(bytes: Uint8Array, field: Uint8Array): FieldItem | null {
+  const tag = bytes[0];
+  if (tag !== TAG_PLAIN && tag !== TAG_EXPIRY) throw new InlineFormatError("bad inline hash tag");
+  const stride = tag === TAG_EXPIRY ? 8 : 0;
+  let at = 1;
+  const varint = (): number => {
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      if (at >= bytes.length) throw new InlineFormatError("truncated inline hash");
+      const b = bytes[at++]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 128;
+    }
+  };
+  const count = varint();
+  for (let i = 0; i < count; i++) {
+    const flen = varint();
+    const fieldAt = at;
+    at += flen;
+    const vlen = varint();
+    const valueAt = at;
+    at += vlen + stride;
+    if (at > bytes.length) throw new InlineFormatError("truncated inline hash");
+    if (flen !== field.length) continue;
+    let same = true;
+    for (let j = 0; j < flen; j++) {
+      if (bytes[fieldAt + j] !== field[j]) {
+        same = false;
+        break;
+      }
+    }
+    if (!same) continue;
+    let expiresAt: number | null = null;
+    if (stride > 0) {
+      const e = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(
+        valueAt + vlen,
+        true,
+      );
+      expiresAt = Number.isNaN(e) ? null : e;
+    }
+    return {
+      field: bytes.subarray(fieldAt, fieldAt + flen),
+      value: bytes.subarray(valueAt, valueAt + vlen),
+      expiresAt,
+    };
+  }
+  return null;
+}
+
 /** True when at least one field of the inline hash is live at `now` (a quick check for EXISTS). */
 export function inlineHasLive(bytes: Uint8Array, now: number): boolean {
   if (bytes[0] === TAG_PLAIN) return bytes.length > 1 && bytes[1] !== 0;

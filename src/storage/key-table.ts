@@ -153,8 +153,9 @@ export class KeyTable implements RowTable {
     const id = this.idOf(key);
     this.watches.touch(id);
     this.statements.upsertStmt.run(key, this.codec.encode(value), now, expiresAt, type);
+    // Row values other than strings are built fresh for this write: cached without a copy.
     if (type === ROW_HASH_INLINE && this.cache.takesWrite(value.length)) {
-      this.cache.set(id, { value: cacheableValue(value), expiresAt: expiryNumber(expiresAt), type });
+      this.cache.set(id, { value, expiresAt: expiryNumber(expiresAt), type });
     } else this.cache.delete(id);
   }
 
@@ -196,8 +197,10 @@ export class KeyTable implements RowTable {
     const row = this.entry(key, now);
     if (row === null) {
       // A dead row (expired key, or a hash whose fields all expired) is dropped first, so a
-      // large hash's stale fields never join the new one.
-      if (this.statements.getStmt.get(key) !== null) this.remove(key, now);
+      // large hash's stale fields never join the new one. entry() just cached an absent key
+      // as ABSENT, so only a dead row costs a second look.
+      if (this.cache.get(this.idOf(key))?.value !== null && this.statements.getStmt.get(key))
+        this.remove(key, now);
       return new InlineHashWriter(this, key, [], null, this.hashLimits);
     }
     if (row.type === ROW_STRING) throw errors.wrongType();

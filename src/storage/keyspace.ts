@@ -155,6 +155,8 @@ export class Keyspace {
    * settles (see writeRows), and run at once inside EXEC so the next command reads it.
    */
   private direct<T>(shards: readonly number[], done: Promise<T>): Promise<T> {
+    // Only the overlay (async mode, EXEC) can decide a reply ahead of the queue.
+    if (!this.host.asyncWrite && !this.host.inExclusive) return done;
     const writers = [...new Set(shards)].map((i) => this.host.writers[i]!);
     for (const w of writers) w.directOps++;
     const release = () => {
