@@ -1,7 +1,7 @@
 /**
  * The command reference as Markdown tables, generated from the command table rows, so the
- * README lists exactly the commands the server dispatches (scripts/readme-sync.ts writes it
- * into README.md; tests/unit/readme.test.ts fails when the README is out of date).
+ * documentation lists exactly the commands the server dispatches (scripts/readme-sync.ts
+ * writes it into docs/commands.md; tests/unit/readme.test.ts fails when it is out of date).
  */
 import { commandRows } from "../src/commands/index.ts";
 import type { CommandSpec } from "../src/commands/spec.ts";
@@ -19,11 +19,13 @@ function row(spec: CommandSpec): string {
 
 const titles: Record<string, string> = {
   string: "Strings",
+  bitmap: "Bit operations",
   generic: "Keyspace",
-  hash: "Hashes (namespaces)",
+  hash: "Hashes",
   transactions: "Transactions",
   connection: "Connection",
   server: "Server",
+  scripting: "Scripting",
   cluster: "Cluster",
   blobasaur: "Blobasaur administration",
 };

@@ -1,24 +1,35 @@
 /**
- * Rewrites the generated parts of README.md: the command reference between
- * `<!-- commands:start -->` and `<!-- commands:end -->`, from the command table.
- *   bun scripts/readme-sync.ts          rewrite README.md
- *   bun scripts/readme-sync.ts --check  exit 1 if README.md is out of date
+ * Rewrites the generated parts of the documentation: the command reference in
+ * docs/commands.md, between `<!-- commands:start -->` and `<!-- commands:end -->`, from the
+ * command table. The README itself has no generated part (it links into docs/).
+ *   bun scripts/readme-sync.ts          rewrite docs/commands.md
+ *   bun scripts/readme-sync.ts --check  exit 1 if docs/commands.md is out of date
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { commandReference } from "./commands-doc.ts";
 
-const path = join(import.meta.dir, "..", "README.md");
-const readme = readFileSync(path, "utf8");
-const start = "<!-- commands:start -->";
-const end = "<!-- commands:end -->";
-const a = readme.indexOf(start);
-const b = readme.indexOf(end);
-if (a < 0 || b < a) throw new Error("README.md lacks the commands markers");
-const next = `${readme.slice(0, a + start.length)}\n${commandReference()}\n${readme.slice(b)}`;
-if (process.argv.includes("--check")) {
-  if (next !== readme) {
-    console.error("README.md command reference is out of date: run `bun scripts/readme-sync.ts`");
-    process.exit(1);
-  }
-} else writeFileSync(path, next);
+export const commandsDoc = join(import.meta.dir, "..", "docs", "commands.md");
+export const START = "<!-- commands:start -->";
+export const END = "<!-- commands:end -->";
+
+/** `doc` with the text between the markers replaced by `generated`. */
+export function withGenerated(doc: string, generated: string): string {
+  const a = doc.indexOf(START);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < a) throw new Error("docs/commands.md lacks the commands markers");
+  return `${doc.slice(0, a + START.length)}\n${generated}\n${doc.slice(b)}`;
+}
+
+if (import.meta.main) {
+  const doc = readFileSync(commandsDoc, "utf8");
+  const next = withGenerated(doc, commandReference());
+  if (process.argv.includes("--check")) {
+    if (next !== doc) {
+      console.error(
+        "docs/commands.md command reference is out of date: run `bun scripts/readme-sync.ts`",
+      );
+      process.exit(1);
+    }
+  } else writeFileSync(commandsDoc, next);
+}
