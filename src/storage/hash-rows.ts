@@ -19,8 +19,8 @@ import {
   type FieldItem,
   inlineFind,
 } from "./inline-hash.ts";
-import { type KeyParam, keyBytes, keyParam } from "./keys.ts";
 import type { KeyTable } from "./key-table.ts";
+import { type KeyParam, keyBytes, keyParam } from "./keys.ts";
 import type { ExpiryMs } from "./shard.ts";
 import { ROW_HASH_INLINE, ROW_HASH_TABLE } from "./sql.ts";
 

@@ -288,12 +288,9 @@ function toMs(seconds: bigint): bigint {
 }
 
 function inTransaction(shard: Shard, body: () => void): void {
-  shard.beginImmediate();
   try {
-    body();
-    shard.commitTransaction();
+    shard.runTransaction(body);
   } catch (error) {
-    shard.rollbackTransaction();
     if (error instanceof MaintenanceError) throw error;
     throw new MaintenanceError(`import failed writing ${shard.path}: ${(error as Error).message}`, {
       cause: error,

@@ -20,8 +20,8 @@ import { errors } from "../errors.ts";
 import { isLive } from "./cache.ts";
 import { type HashView, InlineHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
-import type { KeyParam } from "./keys.ts";
 import type { KeyEntry, KeyTable, LiveEntry, RowTable } from "./key-table.ts";
+import type { KeyParam } from "./keys.ts";
 import type { ExpiryMs } from "./shard.ts";
 import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING, type RowType } from "./sql.ts";
 import type { ShardWriter, WriteScheduler } from "./writer.ts";
@@ -100,7 +100,9 @@ export class PendingTable implements RowTable {
       this.table.put(key, value, now, expiresAt);
       return;
     }
-    this.record(key, value, ROW_STRING, expiresAt, (at) => this.table.put(key, value, at, expiresAt));
+    this.record(key, value, ROW_STRING, expiresAt, (at) =>
+      this.table.put(key, value, at, expiresAt),
+    );
   }
 
   putRow(

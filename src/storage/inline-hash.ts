@@ -24,6 +24,31 @@ const TAG_EXPIRY = 2;
 
 export class InlineFormatError extends Error {}
 
+/** A cursor over the bytes: the one varint reader both parsers use. */
+class Cursor {
+  at = 1;
+  constructor(readonly bytes: Uint8Array) {}
+
+  varint(): number {
+    const bytes = this.bytes;
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      if (this.at >= bytes.length) throw new InlineFormatError("truncated inline hash");
+      const b = bytes[this.at++]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 128;
+    }
+  }
+}
+
+function checkTag(bytes: Uint8Array): number {
+  const tag = bytes[0];
+  if (tag !== TAG_PLAIN && tag !== TAG_EXPIRY) throw new InlineFormatError("bad inline hash tag");
+  return tag;
+}
+
 function varintSize(n: number): number {
   let size = 1;
   while (n >= 0x80) {
@@ -76,38 +101,26 @@ export function encodeInline(entries: readonly FieldItem[]): Uint8Array {
  * past the bytes' lifetime copy them). A malformed blob throws InlineFormatError.
  */
 export function decodeInline(bytes: Uint8Array): FieldItem[] {
-  const tag = bytes[0];
-  if (tag !== TAG_PLAIN && tag !== TAG_EXPIRY) throw new InlineFormatError("bad inline hash tag");
+  const tag = checkTag(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 1;
-  const varint = (): number => {
-    let n = 0;
-    let scale = 1;
-    for (;;) {
-      if (at >= bytes.length) throw new InlineFormatError("truncated inline hash");
-      const b = bytes[at++]!;
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 128;
-    }
-  };
-  const count = varint();
+  const c = new Cursor(bytes);
+  const count = c.varint();
   const out: FieldItem[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const flen = varint();
-    const field = bytes.subarray(at, at + flen);
-    at += flen;
-    const vlen = varint();
-    const value = bytes.subarray(at, at + vlen);
-    at += vlen;
+    const flen = c.varint();
+    const field = bytes.subarray(c.at, c.at + flen);
+    c.at += flen;
+    const vlen = c.varint();
+    const value = bytes.subarray(c.at, c.at + vlen);
+    c.at += vlen;
     let expiresAt: number | null = null;
     if (tag === TAG_EXPIRY) {
-      if (at + 8 > bytes.length) throw new InlineFormatError("truncated inline hash");
-      const e = view.getFloat64(at, true);
-      at += 8;
+      if (c.at + 8 > bytes.length) throw new InlineFormatError("truncated inline hash");
+      const e = view.getFloat64(c.at, true);
+      c.at += 8;
       expiresAt = Number.isNaN(e) ? null : e;
     }
-    if (at > bytes.length) throw new InlineFormatError("truncated inline hash");
+    if (c.at > bytes.length) throw new InlineFormatError("truncated inline hash");
     out[i] = { field, value, expiresAt };
   }
   return out;
@@ -118,30 +131,17 @@ export function decodeInline(bytes: Uint8Array): FieldItem[] {
  * are compared by length first, so most entries cost two varint reads.
  */
 export function inlineFind(bytes: Uint8Array, field: Uint8Array): FieldItem | null {
-  const tag = bytes[0];
-  if (tag !== TAG_PLAIN && tag !== TAG_EXPIRY) throw new InlineFormatError("bad inline hash tag");
-  const stride = tag === TAG_EXPIRY ? 8 : 0;
-  let at = 1;
-  const varint = (): number => {
-    let n = 0;
-    let scale = 1;
-    for (;;) {
-      if (at >= bytes.length) throw new InlineFormatError("truncated inline hash");
-      const b = bytes[at++]!;
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 128;
-    }
-  };
-  const count = varint();
+  const stride = checkTag(bytes) === TAG_EXPIRY ? 8 : 0;
+  const c = new Cursor(bytes);
+  const count = c.varint();
   for (let i = 0; i < count; i++) {
-    const flen = varint();
-    const fieldAt = at;
-    at += flen;
-    const vlen = varint();
-    const valueAt = at;
-    at += vlen + stride;
-    if (at > bytes.length) throw new InlineFormatError("truncated inline hash");
+    const flen = c.varint();
+    const fieldAt = c.at;
+    c.at += flen;
+    const vlen = c.varint();
+    const valueAt = c.at;
+    c.at += vlen + stride;
+    if (c.at > bytes.length) throw new InlineFormatError("truncated inline hash");
     if (flen !== field.length) continue;
     let same = true;
     for (let j = 0; j < flen; j++) {

@@ -208,7 +208,7 @@ export class KeyTable implements RowTable {
   }
 
   private openHash(key: KeyParam, row: KeyEntry, now: number): InlineHashWriter | TableHashWriter {
-    const expiresAt = row.expiresAt !== null ? this.exactExpiry(key, now) ?? null : null;
+    const expiresAt = row.expiresAt !== null ? (this.exactExpiry(key, now) ?? null) : null;
     if (row.type === ROW_HASH_INLINE) {
       return InlineHashWriter.open(this, key, row.value, expiresAt, this.hashLimits);
     }

@@ -139,7 +139,10 @@ export class Keyspace {
   /** writeHash() for a shard chosen by the caller. */
   writeTable<T>(shard: number, fn: (table: KeyTable, now: number) => T): Promise<T> {
     const table = this.keyTables[shard]!;
-    return this.direct([shard], this.host.writers[shard]!.submit((now) => fn(table, now)));
+    return this.direct(
+      [shard],
+      this.host.writers[shard]!.submit((now) => fn(table, now)),
+    );
   }
 
   /**
@@ -147,7 +150,10 @@ export class Keyspace {
    * COPY across shards): see Store.writeMany. `fn` reads and writes the SQL tables.
    */
   writeMany<T>(shards: readonly number[], fn: (tables: KeyTable[], now: number) => T): Promise<T> {
-    return this.direct(shards, this.host.writeMany(shards, (now) => fn(this.keyTables, now)));
+    return this.direct(
+      shards,
+      this.host.writeMany(shards, (now) => fn(this.keyTables, now)),
+    );
   }
 
   /**

@@ -246,6 +246,22 @@ export class Shard {
     return this.db.inTransaction;
   }
 
+  /**
+   * Runs `body` in its own write transaction with the value cache staged (offline tools and
+   * the format upgrade; the server's writes go through the shard writer instead).
+   */
+  runTransaction<T>(body: () => T): T {
+    this.beginImmediate();
+    try {
+      const result = body();
+      this.commitTransaction();
+      return result;
+    } catch (error) {
+      this.rollbackTransaction();
+      throw error;
+    }
+  }
+
   /** Folds the WAL back into the database file without blocking readers for long. */
   checkpoint(mode: "PASSIVE" | "TRUNCATE" = "PASSIVE"): void {
     this.db.run(`PRAGMA wal_checkpoint(${mode})`);

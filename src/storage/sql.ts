@@ -49,7 +49,6 @@ export function dbOfKeysTable(name: string): number | null {
 /** Creates (idempotently) every table, index and trigger of one database's keyspace. */
 export function createKeyspaceSql(t: KeyspaceTables): string {
   const k = `"${t.keys}"`;
-  const f = `"${t.fields}"`;
   return `CREATE TABLE IF NOT EXISTS ${k} (
   key        TEXT PRIMARY KEY,
   value      BLOB NOT NULL,

@@ -22,7 +22,13 @@ import type { Logger } from "../log.ts";
 import { bytesEqual } from "./inline-hash.ts";
 import type { KeyTable } from "./key-table.ts";
 import { type KeyParam, keyBytes } from "./keys.ts";
-import { createFieldsSql, FORMAT_VERSION, keyspaceTables, maintenanceSql, ROW_STRING } from "./sql.ts";
+import {
+  createFieldsSql,
+  FORMAT_VERSION,
+  keyspaceTables,
+  maintenanceSql,
+  ROW_STRING,
+} from "./sql.ts";
 import type { Store } from "./store.ts";
 
 /** Step 1 on one file (idempotent); leaves user_version at 1. */
@@ -121,7 +127,7 @@ function moveNamespace(
   let copied = 0;
   for (const { shard: s, table } of tables) {
     forEachPage(store, s, table, pageRows, (rows, now) => {
-      inTransaction(shard, () => {
+      shard.runTransaction(() => {
         const hash = keyTable.hashWriter(key, now);
         for (const row of rows) {
           hash.set(keyBytes(row.key), store.codec.decode(row.value), row.expires_at, now);
@@ -188,16 +194,5 @@ function forEachPage(
     visit(rows, now);
     after = rows[rows.length - 1]!.rowid;
     if (rows.length < pageRows) return;
-  }
-}
-
-function inTransaction(shard: Store["shards"][number], body: () => void): void {
-  shard.beginImmediate();
-  try {
-    body();
-    shard.commitTransaction();
-  } catch (error) {
-    shard.rollbackTransaction();
-    throw error;
   }
 }

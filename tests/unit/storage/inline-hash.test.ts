@@ -52,7 +52,10 @@ test("malformed bytes throw InlineFormatError instead of reading past the end", 
 test("inlineFind returns the same entry as a full decode, and null for an absent field", async () => {
   const { inlineFind } = await import("../../../src/storage/inline-hash.ts");
   const items = [item("a", "1"), item("bb", "22", 5), item("ccc", ""), item("b", "x")];
-  for (const bytes of [encodeInline(items), encodeInline(items.map((i) => ({ ...i, expiresAt: null })))]) {
+  for (const bytes of [
+    encodeInline(items),
+    encodeInline(items.map((i) => ({ ...i, expiresAt: null }))),
+  ]) {
     for (const want of decodeInline(bytes)) {
       const got = inlineFind(bytes, want.field)!;
       expect(plain([got])).toEqual(plain([want]));

@@ -67,7 +67,13 @@ function fieldsOf(store: Store, db: number, key: string): string[] {
 
 test("a small hash lives inline in its key row and keeps insertion order", async () => {
   const store = open();
-  expect(await hset(store, 0, "object", [["foo1", "a"], ["foo2", "b"], ["foo3", "c"]])).toBe(3);
+  expect(
+    await hset(store, 0, "object", [
+      ["foo1", "a"],
+      ["foo2", "b"],
+      ["foo3", "c"],
+    ]),
+  ).toBe(3);
   expect(await hset(store, 0, "object", [["foo1", "z"]])).toBe(0);
   expect(fieldsOf(store, 0, "object")).toEqual(["foo1", "foo2", "foo3"]);
   expect(store.db0.entry(enc.encode("object"))!.type).toBe(ROW_HASH_INLINE);
@@ -103,7 +109,9 @@ test("SET over a large hash and DEL of one leave no field rows behind", async ()
       0,
     );
   expect(fieldRows()).toBe(300);
-  await store.db0.write(enc.encode("a"), (t, now) => t.put(keyParam(enc.encode("a")), enc.encode("s"), now, null));
+  await store.db0.write(enc.encode("a"), (t, now) =>
+    t.put(keyParam(enc.encode("a")), enc.encode("s"), now, null),
+  );
   expect(store.db0.entry(enc.encode("a"))!.type).toBe(ROW_STRING);
   await store.db0.write(enc.encode("b"), (t, now) => t.remove(keyParam(enc.encode("b")), now));
   expect(fieldRows()).toBe(0);
@@ -119,7 +127,9 @@ test("string reads of a hash and hash reads of a string are WRONGTYPE", async ()
 
 test("databases are separate keyspaces in the same shard files", async () => {
   const store = open();
-  await store.keyspace(5).write(enc.encode("k"), (t, now) => t.put("k", enc.encode("five"), now, null));
+  await store
+    .keyspace(5)
+    .write(enc.encode("k"), (t, now) => t.put("k", enc.encode("five"), now, null));
   expect(store.db0.get(enc.encode("k"))).toBeNull();
   expect(dec(store.keyspace(5).get(enc.encode("k"))?.value)).toBe("five");
   expect(store.keyspace(5).countKeys(store.now())).toBe(1);
