@@ -2,7 +2,7 @@
  * Argument parsing shared by every handler: numbers with Redis's strictness, case-insensitive
  * option tokens, and text views of raw bytes. Handlers parse all arguments first, then run.
  */
-import { errors, RespError } from "../errors.ts";
+import { errors } from "../errors.ts";
 
 const decoder = new TextDecoder();
 const INT64_MAX = 9223372036854775807n;
@@ -84,13 +84,6 @@ function fastInt(arg: Uint8Array): number | null {
   return v;
 }
 
-/** A non-negative integer with a custom error, e.g. COUNT options. */
-export function positiveInteger(arg: Uint8Array, error: () => RespError): number {
-  const v = parseInt64(arg);
-  if (v === null || v < 1n) throw error();
-  return Number(v);
-}
-
 export function equalsToken(arg: Uint8Array, upper: string): boolean {
   if (arg.length !== upper.length) return false;
   for (let i = 0; i < arg.length; i++) {
@@ -100,9 +93,3 @@ export function equalsToken(arg: Uint8Array, upper: string): boolean {
   }
   return true;
 }
-
-export function syntaxError(): RespError {
-  return errors.syntax();
-}
-
-export { RespError };

@@ -4,7 +4,14 @@
  * hostile pattern cannot blow the stack or take exponential time.
  */
 
+/**
+ * Redis gives up on a pattern whose match would recurse through more than this many `*`
+ * groups (stringmatchlen's nesting guard, CVE-2022-36021): such a pattern matches nothing.
+ */
+const STAR_GROUPS_MAX = 1000;
+
 export function globMatch(pattern: Uint8Array, subject: Uint8Array): boolean {
+  if (pattern.length > STAR_GROUPS_MAX && starGroups(pattern) > STAR_GROUPS_MAX) return false;
   let p = 0;
   let s = 0;
   let starP = -1;
@@ -32,6 +39,20 @@ export function globMatch(pattern: Uint8Array, subject: Uint8Array): boolean {
   }
   while (p < pattern.length && pattern[p] === 42) p++;
   return p === pattern.length;
+}
+
+/** `*` runs that a match recurses through: every run but a trailing one (escapes skipped). */
+function starGroups(pattern: Uint8Array): number {
+  let groups = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === 92 /* \ */) i++;
+    else if (c === 42) {
+      while (i + 1 < pattern.length && pattern[i + 1] === 42) i++;
+      if (i + 1 < pattern.length) groups++;
+    }
+  }
+  return groups;
 }
 
 /** Length of the pattern element at p if it matches byte b, else 0. */

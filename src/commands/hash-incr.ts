@@ -42,6 +42,8 @@ function hincrby(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 function hincrbyfloat(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const increment = parseIncrement(args[3]!);
   if (increment === null) throw errors.notFloat();
+  // Unlike INCRBYFLOAT, Redis refuses an infinite increment before looking at the field.
+  if (increment === "inf") throw new RespError("ERR", "value is NaN or Infinity");
   return updateField(ctx, args, (old) => {
     const text = addFloat(old, increment, notFloatField);
     return { text, reply: text };

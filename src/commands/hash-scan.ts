@@ -8,10 +8,11 @@
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { FieldItem, HashView } from "../storage/hash-rows.ts";
-import { equalsToken, integer, parseInt64, text } from "./args.ts";
+import { equalsToken, parseInt64 } from "./args.ts";
 import { ks } from "./db.ts";
-import { globMatch, matchesAll } from "./glob.ts";
+import { globMatch } from "./glob.ts";
 import { fieldsOf, hashRow, readHash } from "./hash.ts";
+import { scanCursor, scanOptions } from "./scan-args.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 const EMPTY_SCAN: Reply = ["0", []];
@@ -25,24 +26,10 @@ const REPEATED_MAX = 10_000_000;
 /** HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES] (NOVALUES: Redis 7.4+/8). */
 function hscan(ctx: Ctx, args: Uint8Array[]): Reply {
   // Redis's order: the cursor, then the key (absent = empty scan, options unread), then options.
-  const cursor = parseCursor(args[2]!);
+  const cursor = scanCursor(args[2]!);
   const hash = readHash(ctx, args[1]!);
   if (hash === null) return EMPTY_SCAN;
-  let count = 10;
-  let pattern: Uint8Array | null = null;
-  let withValues = true;
-  for (let i = 3; i < args.length; i++) {
-    const a = args[i]!;
-    const hasValue = i + 1 < args.length;
-    if (equalsToken(a, "COUNT") && hasValue) {
-      count = integer(args[++i]!);
-      if (count < 1) throw errors.syntax();
-    } else if (equalsToken(a, "MATCH") && hasValue) {
-      const p = args[++i]!;
-      pattern = matchesAll(p) ? null : p;
-    } else if (equalsToken(a, "NOVALUES")) withValues = false;
-    else throw errors.syntax();
-  }
+  const { count, pattern, noValues } = scanOptions(args, 3, { noValues: true });
   const now = ks(ctx).now();
   // An inline hash ignores the cursor and COUNT: everything, then cursor 0 (Redis's listpack).
   const after = hash.encoding === "listpack" ? 0 : cursorRowid(cursor);
@@ -51,7 +38,7 @@ function hscan(ctx: Ctx, args: Uint8Array[]): Reply {
   for (const item of page.items) {
     if (pattern && !globMatch(pattern, item.field)) continue;
     out.push(item.field);
-    if (withValues) out.push(item.value);
+    if (!noValues) out.push(item.value);
   }
   return [String(page.next), out];
 }
@@ -60,27 +47,6 @@ function hscan(ctx: Ctx, args: Uint8Array[]): Reply {
 function cursorRowid(cursor: bigint): number {
   return cursor > LONG_MAX ? Number(LONG_MAX) : Number(cursor);
 }
-
-/**
- * Redis 7.4+/8's cursor rule (string2ull): a canonical integer must not be negative; anything
- * else goes through C's strtoull (leading spaces, a sign, leading zeros, up to 2^64 - 1; a
- * minus sign there wraps around, as strtoull does).
- */
-function parseCursor(arg: Uint8Array): bigint {
-  const v = parseInt64(arg);
-  if (v !== null) {
-    if (v < 0n) throw invalidCursor();
-    return v;
-  }
-  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)$/.exec(text(arg));
-  if (m === null) throw invalidCursor();
-  const value = BigInt(m[2]!);
-  if (value > U64_MAX) throw invalidCursor();
-  return m[1] === "-" && value !== 0n ? U64_MAX + 1n - value : value;
-}
-
-const U64_MAX = 18446744073709551615n;
-const invalidCursor = () => new RespError("ERR", "invalid cursor");
 
 /** HRANDFIELD key [count [WITHVALUES]]. */
 function hrandfield(ctx: Ctx, args: Uint8Array[]): Reply {

@@ -1,19 +1,10 @@
-/**
- * Walking the client's database (db.ts): SCAN (with a cursor that survives concurrent writes),
- * KEYS and RANDOMKEY, over keys of every type. Expired rows are skipped; in async-write mode
- * pending writes are committed first (store.settle), so the walk over SQLite sees them. The
- * walk reads the key tables' scan statements directly (rowid order is what makes the cursor
- * stable); a hash row is confirmed through KeyTable.entry(), since a hash whose fields all
- * expired is no key even before the sweep removes its row.
- */
-import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { KeyTable } from "../storage/key-table.ts";
 import { type KeyParam, keyBytes } from "../storage/keys.ts";
 import { ROW_STRING, type RowType } from "../storage/sql.ts";
-import { equalsToken, integer } from "./args.ts";
 import { ks } from "./db.ts";
 import { globMatch, matchesAll } from "./glob.ts";
+import { scanCursor, scanOptions } from "./scan-args.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 /** Redis's type names of our row types. */
@@ -33,21 +24,8 @@ function rowIsKey(table: KeyTable, key: KeyParam, type: RowType, now: number): b
 function scan(ctx: Ctx, args: Uint8Array[]): Reply {
   ctx.server.store.settle();
   const keyspace = ks(ctx);
-  const cursor = parseCursor(args[1]!);
-  let count = 10;
-  let pattern: Uint8Array | null = null;
-  let typeFilter: string | null = null;
-  for (let i = 2; i < args.length; i += 2) {
-    if (i + 1 >= args.length) throw errors.syntax();
-    const a = args[i]!;
-    if (equalsToken(a, "COUNT")) {
-      count = integer(args[i + 1]!);
-      if (count < 1) throw errors.syntax();
-    } else if (equalsToken(a, "MATCH")) pattern = matchesAll(args[i + 1]!) ? null : args[i + 1]!;
-    else if (equalsToken(a, "TYPE"))
-      typeFilter = new TextDecoder().decode(args[i + 1]!).toLowerCase();
-    else throw errors.syntax();
-  }
+  const cursor = scanCursor(args[1]!);
+  const { count, pattern, type: typeFilter } = scanOptions(args, 2, { type: true });
   const shards = keyspace.shardCount;
   const n = BigInt(shards);
   // A cursor we never handed out (rowid beyond 2^53) has nothing after it.
@@ -77,16 +55,6 @@ function scan(ctx: Ctx, args: Uint8Array[]): Reply {
   }
   const next = shard >= shards ? 0n : BigInt(rowid) * n + BigInt(shard);
   return [String(next), keys];
-}
-
-/** Reads the cursor as Redis 7.0 does (strtoul): negative values wrap around 2^64. */
-function parseCursor(arg: Uint8Array): bigint {
-  const text = new TextDecoder().decode(arg);
-  if (!/^-?[0-9]{1,20}$/.test(text)) throw new RespError("ERR", "invalid cursor");
-  let v = BigInt(text);
-  if (v < 0n) v += 1n << 64n;
-  if (v < 0n || v > 18446744073709551615n) throw new RespError("ERR", "invalid cursor");
-  return v;
 }
 
 function keys(ctx: Ctx, args: Uint8Array[]): Reply {
@@ -144,6 +112,7 @@ export const scanCommands: CommandSpec[] = [
   },
   {
     name: "keys",
+    acl: ["@dangerous"],
     arity: 2,
     flags: ["readonly"],
     keys: null,

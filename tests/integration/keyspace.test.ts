@@ -347,6 +347,11 @@ for (const lib of libs) {
 
     test("SCAN with an invalid cursor or COUNT reports errors", async () => {
       expect(await errorOf(c.call("SCAN", "abc"))).toBe("ERR invalid cursor");
+      // Redis 8 (string2ull): a negative cursor is invalid; Redis 7.0 wrapped it around 2^64.
+      expect(await errorOf(c.call("SCAN", "-1"))).toBe("ERR invalid cursor");
+      // Redis 8 names an unknown TYPE; Redis 7.0 scanned and found nothing.
+      expect(await errorOf(c.call("SCAN", "0", "TYPE", "Foo"))).toBe("ERR unknown type name 'Foo'");
+      expect(await c.call("SCAN", "0", "TYPE", "zset")).toEqual(["0", []]);
       expect(await errorOf(c.call("SCAN", "0", "COUNT", "0"))).toBe("ERR syntax error");
       expect(await errorOf(c.call("SCAN", "0", "MATCH"))).toBe("ERR syntax error");
     });

@@ -210,3 +210,12 @@ describe("KEYS selects the same keys as Redis", () => {
     });
   }
 });
+
+test("a pattern with more than 1000 star groups matches nothing, as Redis's nesting guard decides", () => {
+  const enc = new TextEncoder();
+  const subject = enc.encode("a".repeat(5000));
+  expect(globMatch(enc.encode("*?".repeat(1000)), subject)).toBe(true);
+  expect(globMatch(enc.encode("*?".repeat(1001)), subject)).toBe(false);
+  // A trailing star and runs of stars count once or not at all.
+  expect(globMatch(enc.encode(`${"**?".repeat(1000)}*`), subject)).toBe(true);
+});
