@@ -1,0 +1,188 @@
+/**
+ * The cluster handle one node's server owns when `[cluster] enabled = true`: the topology
+ * (loaded from nodes.conf, or seeded from the config's slots on first start), the bus, the
+ * run-time settings CONFIG GET/SET change (cluster-node-timeout,
+ * cluster-require-full-coverage), per-client ASKING/READONLY flags, and the routing entry
+ * point dispatch calls. Created by startServer() and handed down: no module-level state.
+ */
+
+import type { RespError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Keyspace } from "../storage/keyspace.ts";
+import { ClusterBus } from "./bus.ts";
+import { loadNodesFile, saveNodesFile, saveNodesFileAsync } from "./nodes-file.ts";
+import { route } from "./route.ts";
+import { SLOT_COUNT } from "./slots.ts";
+import { isNodeId, newNodeId, Topology } from "./topology.ts";
+
+export interface ClusterSettings {
+  /** A 40-hex id pins this node's id on first start; any other text is just a name. */
+  nodeName: string | null;
+  /** The client-facing address other nodes and clients are told (MOVED/ASK, CLUSTER NODES). */
+  announceIp: string;
+  /** The client port to announce; null = the port actually bound. */
+  announcePort: number | null;
+  busHost: string;
+  busPort: number;
+  /** host:cport of nodes to meet at startup. */
+  seeds: readonly string[];
+  /** The slots this node claims on first start (no nodes.conf yet). */
+  initialSlots: readonly number[];
+  gossipIntervalMs: number;
+  nodeTimeoutMs: number;
+  requireFullCoverage: boolean;
+  secret: string;
+  dataDir: string;
+}
+
+export interface ClientFlags {
+  asking: boolean;
+  readonly: boolean;
+}
+
+export class Cluster {
+  readonly topology: Topology;
+  readonly bus: ClusterBus;
+  nodeTimeoutMs: number;
+  requireFullCoverage: boolean;
+  private readonly flags = new WeakMap<object, ClientFlags>();
+  /** The last nodes.conf write queued, and the one not started yet (see persist()). */
+  private saves: Promise<void> = Promise.resolve();
+  private nextSave: Promise<void> | null = null;
+
+  constructor(
+    readonly settings: ClusterSettings,
+    private readonly keyspace: () => Keyspace,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.nodeTimeoutMs = settings.nodeTimeoutMs;
+    this.requireFullCoverage = settings.requireFullCoverage;
+    const port = settings.announcePort ?? 0;
+    const loaded = loadNodesFile(settings.dataDir);
+    if (loaded) {
+      this.topology = loaded;
+      const me = loaded.myself;
+      // Addresses may change across restarts; the id, epochs and slots stay.
+      if (settings.announceIp) me.ip = settings.announceIp;
+      me.port = port;
+      me.cport = settings.busPort;
+      log.info(`cluster: loaded nodes.conf, node id ${me.id}, ${loaded.nodes.size} known node(s)`);
+    } else {
+      const id = settings.nodeName && isNodeId(settings.nodeName) ? settings.nodeName : newNodeId();
+      this.topology = new Topology(id, { ip: settings.announceIp, port, cport: settings.busPort });
+      for (const s of settings.initialSlots) this.topology.owner[s] = this.topology.myself;
+      log.info(`cluster: new node id ${id}${settings.nodeName ? ` (${settings.nodeName})` : ""}`);
+    }
+    this.bus = new ClusterBus(this.topology, {
+      secret: settings.secret,
+      host: settings.busHost,
+      port: settings.busPort,
+      gossipIntervalMs: settings.gossipIntervalMs,
+      nodeTimeoutMs: () => this.nodeTimeoutMs,
+      log,
+      now,
+      changed: () => this.changed(),
+    });
+    this.topology.updateState(this.requireFullCoverage);
+  }
+
+  /** Starts the bus once the client listener is bound (`clientPort` is the port it got). */
+  start(clientPort: number): void {
+    if (this.settings.announcePort === null) this.topology.myself.port = clientPort;
+    this.bus.start();
+    // Port 0 in the config (tests): announce the port the bus actually got.
+    if (this.settings.busPort === 0) this.topology.myself.cport = this.bus.port;
+    this.saveConfig();
+    for (const seed of this.settings.seeds) {
+      const m = /^(.*):(\d+)$/.exec(seed);
+      if (m) this.bus.meet(m[1]!.replace(/^\[|\]$/g, ""), Number(m[2]), true);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.bus.stop();
+    await this.saves;
+    if (this.topology.dirty) this.saveConfig();
+  }
+
+  /** The flags of one client connection (ASKING, READONLY). */
+  clientFlags(client: object): ClientFlags {
+    let f = this.flags.get(client);
+    if (!f) {
+      f = { asking: false, readonly: false };
+      this.flags.set(client, f);
+    }
+    return f;
+  }
+
+  /**
+   * Routing for one command about to run or be queued. `keys` are its keys (EXEC: every
+   * queued command's); `command` is its row name; `inMulti` whether the client is inside
+   * MULTI. ASKING holds for the next command only (for the whole transaction inside MULTI).
+   */
+  route(
+    client: object,
+    command: string,
+    keys: readonly Uint8Array[],
+    inMulti: boolean,
+  ): RespError | null {
+    const f = this.flags.get(client);
+    const asking = (f?.asking ?? false) || command === "restore-asking";
+    if (f?.asking && command !== "asking" && !inMulti) f.asking = false;
+    // MIGRATE moves only keys this node holds (NOKEY otherwise), and its KEYS form names no
+    // key at its key position: it always runs here (Redis serves it here while a slot moves).
+    if (keys.length === 0 || command === "migrate") return null;
+    return route(this.topology, {
+      keys,
+      asking,
+      exists: (key) => this.keyspace().entry(key) !== null,
+    });
+  }
+
+  /**
+   * Persists nodes.conf in the background; resolves once a write that includes every change
+   * made so far is on disk (CLUSTER commands reply after that, as Redis saves before replying).
+   * Writes are serialized, and changes made while one waits share the next one.
+   */
+  persist(): Promise<void> {
+    if (this.nextSave) return this.nextSave;
+    const save = this.saves.then(async () => {
+      this.nextSave = null;
+      try {
+        await saveNodesFileAsync(this.settings.dataDir, this.topology);
+      } catch (error) {
+        this.log.error(`cluster: cannot write nodes.conf: ${(error as Error).message}`);
+      }
+    });
+    this.nextSave = save;
+    this.saves = save;
+    return save;
+  }
+
+  /** Persists nodes.conf now, blocking (startup, shutdown, CLUSTER SAVECONFIG). */
+  saveConfig(): void {
+    try {
+      saveNodesFile(this.settings.dataDir, this.topology);
+    } catch (error) {
+      this.log.error(`cluster: cannot write nodes.conf: ${(error as Error).message}`);
+    }
+  }
+
+  /** After bus activity: recompute cluster_state, persist changes. */
+  private changed(): void {
+    const before = this.topology.state;
+    const after = this.topology.updateState(this.requireFullCoverage);
+    if (before !== after) this.log.info(`cluster: state changed to ${after}`);
+    if (this.topology.dirty) void this.persist();
+  }
+
+  /** Recomputes the state at once (after CONFIG SET or a CLUSTER command). */
+  refresh(): void {
+    this.changed();
+  }
+
+  get slotCount(): number {
+    return SLOT_COUNT;
+  }
+}
