@@ -1,0 +1,35 @@
+/**
+ * The narrow interface scripting needs from the server (server/server.ts provides it), so the
+ * Lua side never imports the server: run a body with no other client interleaved and its
+ * writes committed together (EXEC's gate + Store.exclusive), run one command row as dispatch
+ * does, and tell the connections when a script turns busy (they answer BUSY) or finishes.
+ */
+import type { CommandSpec, Ctx } from "../commands/spec.ts";
+import type { RespError } from "../errors.ts";
+import type { Reply } from "../protocol/reply.ts";
+
+export interface ScriptHost {
+  /**
+   * Runs `body` with no other client's command interleaved. `body` calls `beginWrites()` before
+   * its first write: from then on its writes go through the store's overlay and commit together
+   * (EXEC's mechanism). A body that never waits and never writes runs as a plain synchronous
+   * call, and its reply is returned as is.
+   */
+  atomically(
+    ctx: Ctx,
+    body: (beginWrites: () => void) => Reply | Promise<Reply>,
+  ): Reply | Promise<Reply>;
+  execute(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): Reply | Promise<Reply>;
+  /**
+   * The script started by `ctx` went past the busy threshold (`error` is the BUSY others get),
+   * or finished (null). Called from inside the running script: must not run other commands.
+   */
+  busy(ctx: Ctx, error: RespError | null): void;
+  log(level: number, text: string): void;
+}
+
+/** BUSY, as Redis words it for EVAL scripts and for functions. */
+export const BUSY_SCRIPT =
+  "Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+export const BUSY_FUNCTION =
+  "Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
