@@ -1,0 +1,22 @@
+/**
+ * The CONFIG parameter of the pub/sub room: notify-keyspace-events (config file key
+ * notify_keyspace_events). Imported only by commands/config-params.ts, which spreads it into
+ * the one registry (a second importer would make the import cycle unsafe).
+ */
+import { type ConfigParam, ConfigReject } from "../commands/config-params.ts";
+import { parseFlags } from "./notify.ts";
+
+/** CONFIG GET/SET notify-keyspace-events (config file: notify_keyspace_events). */
+export const pubsubConfigParams: ConfigParam[] = [
+  {
+    name: "notify-keyspace-events",
+    tomlKey: "notify_keyspace_events",
+    tomlType: "string",
+    get: (s) => s.pubsub?.notifier.text ?? "",
+    prepare: (s, value) => {
+      if (parseFlags(value) === null)
+        throw new ConfigReject("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+      return () => s.pubsub?.setNotifyFlags(value);
+    },
+  },
+];

@@ -1,0 +1,255 @@
+/**
+ * Which keyspace event each write command emits, declared once per command instead of being
+ * hand-rolled in every handler. A rule looks at the arguments and the reply (and, for the few
+ * commands whose reply does not say which keys changed, at what existed before the command)
+ * and names events with Redis's names and classes. The same events drive client tracking:
+ * every key that got an event is invalidated.
+ *
+ * Known differences from Redis, documented in docs/compatibility.md: the `new` event (class n)
+ * is not emitted; BITFIELD emits `setbit` when it has a SET/INCRBY even if an overflow FAIL
+ * left the value unchanged; GETEX PERSIST emits `persist` without checking that a TTL existed.
+ */
+import { equalsToken, text } from "../commands/args.ts";
+import { ks } from "../commands/db.ts";
+import type { Ctx } from "../commands/spec.ts";
+import { RespError } from "../errors.ts";
+import { OK, type Reply } from "../protocol/reply.ts";
+import { N } from "./notify.ts";
+
+export type Emit = (cls: number, event: string, key: Uint8Array, db?: number) => void;
+
+export interface Rule {
+  /** Runs before the handler; its result reaches `after` (existence of keys, mostly). */
+  before?(ctx: Ctx, args: Uint8Array[]): unknown;
+  after(ctx: Ctx, args: Uint8Array[], reply: Reply, emit: Emit, pre: unknown): void;
+}
+
+const exists = (ctx: Ctx, key: Uint8Array): boolean => ks(ctx).entry(key) !== null;
+const has = (args: Uint8Array[], from: number, ...names: string[]): boolean =>
+  args.slice(from).some((a) => names.some((n) => equalsToken(a, n)));
+const EXPIRY = ["EX", "PX", "EXAT", "PXAT"];
+
+/** One event on the first key when the reply says something changed. */
+function simple(cls: number, event: string, changed: (r: Reply) => boolean = () => true): Rule {
+  return { after: (_c, args, reply, emit) => changed(reply) && emit(cls, event, args[1]!) };
+}
+const isOne = (r: Reply) => r === 1;
+const notNull = (r: Reply) => r !== null;
+const positive = (r: Reply) => typeof r === "number" && r > 0;
+
+/** A field-TTL reply (one code per field): which events and whether the hash went away. */
+function fieldTtl(event: string): Rule {
+  return {
+    after(ctx, args, reply, emit) {
+      if (!Array.isArray(reply)) return;
+      if (reply.includes(1)) emit(N.hash, event, args[1]!);
+      if (reply.includes(2)) {
+        emit(N.hash, "hdel", args[1]!);
+        if (!exists(ctx, args[1]!)) emit(N.generic, "del", args[1]!);
+      }
+    },
+  };
+}
+
+/** Did SET (with its options) write? The reply alone is ambiguous with GET. */
+function setWrote(args: Uint8Array[], reply: Reply): boolean {
+  if (reply === OK) return true;
+  if (!has(args, 3, "GET")) return false;
+  if (has(args, 3, "NX")) return reply === null;
+  if (has(args, 3, "XX")) return reply !== null;
+  return true;
+}
+
+const delRule: Rule = {
+  before: (ctx, args) => args.slice(1).filter((k) => exists(ctx, k)),
+  after(_c, _a, reply, emit, pre) {
+    if (positive(reply)) for (const k of pre as Uint8Array[]) emit(N.generic, "del", k);
+  },
+};
+
+const expireRule: Rule = {
+  after(ctx, args, reply, emit) {
+    if (reply !== 1) return;
+    emit(N.generic, exists(ctx, args[1]!) ? "expire" : "del", args[1]!);
+  },
+};
+
+const renameRule: Rule = {
+  after(_c, args, reply, emit) {
+    if (reply !== OK && reply !== 1) return;
+    if (Buffer.compare(args[1]!, args[2]!) === 0) return;
+    emit(N.generic, "rename_from", args[1]!);
+    emit(N.generic, "rename_to", args[2]!);
+  },
+};
+
+/** The DB option of COPY, else the client's database. */
+function copyDb(ctx: Ctx, args: Uint8Array[]): number {
+  for (let i = 3; i < args.length - 1; i++)
+    if (equalsToken(args[i]!, "DB")) return Number(text(args[i + 1]!));
+  return ctx.client.db;
+}
+
+/** After a hash write that may have emptied the hash: Redis adds a generic `del`. */
+function hashMaybeGone(cls: number, event: string, changed: (r: Reply) => boolean): Rule {
+  return {
+    after(ctx, args, reply, emit) {
+      if (!changed(reply)) return;
+      emit(cls, event, args[1]!);
+      if (!exists(ctx, args[1]!)) emit(N.generic, "del", args[1]!);
+    },
+  };
+}
+
+const setexRule: Rule = {
+  after(_c, args, _r, emit) {
+    emit(N.string, "set", args[1]!);
+    emit(N.generic, "expire", args[1]!);
+  },
+};
+
+export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
+  [
+    "set",
+    {
+      after(_c, args, reply, emit) {
+        if (!setWrote(args, reply)) return;
+        emit(N.string, "set", args[1]!);
+        if (EXPIRY.some((o) => has(args, 3, o))) emit(N.generic, "expire", args[1]!);
+      },
+    },
+  ],
+  ["setnx", simple(N.string, "set", isOne)],
+  ["setex", setexRule],
+  ["psetex", setexRule],
+  ["getset", simple(N.string, "set")],
+  [
+    "mset",
+    {
+      after(_c, args, _r, emit) {
+        for (let i = 1; i < args.length; i += 2) emit(N.string, "set", args[i]!);
+      },
+    },
+  ],
+  [
+    "msetnx",
+    {
+      after(_c, args, reply, emit) {
+        if (reply === 1) for (let i = 1; i < args.length; i += 2) emit(N.string, "set", args[i]!);
+      },
+    },
+  ],
+  ["getdel", simple(N.generic, "del", notNull)],
+  [
+    "getex",
+    {
+      after(ctx, args, reply, emit) {
+        if (reply === null) return;
+        if (has(args, 2, "PERSIST")) emit(N.generic, "persist", args[1]!);
+        else if (EXPIRY.some((o) => has(args, 2, o)))
+          emit(N.generic, exists(ctx, args[1]!) ? "expire" : "del", args[1]!);
+      },
+    },
+  ],
+  ["append", simple(N.string, "append")],
+  [
+    "setrange",
+    { after: (_c, args, _r, emit) => args[3]!.length > 0 && emit(N.string, "setrange", args[1]!) },
+  ],
+  ["incr", simple(N.string, "incrby")],
+  ["decr", simple(N.string, "incrby")],
+  ["incrby", simple(N.string, "incrby")],
+  ["decrby", simple(N.string, "incrby")],
+  ["incrbyfloat", simple(N.string, "incrbyfloat")],
+  ["setbit", simple(N.string, "setbit")],
+  [
+    "bitfield",
+    {
+      after: (_c, args, _r, emit) =>
+        has(args, 2, "SET", "INCRBY") && emit(N.string, "setbit", args[1]!),
+    },
+  ],
+  [
+    "bitop",
+    {
+      before: (ctx, args) => exists(ctx, args[2]!),
+      after(_c, args, reply, emit, existed) {
+        if (reply === 0) {
+          if (existed) emit(N.generic, "del", args[2]!);
+        } else emit(N.string, "set", args[2]!);
+      },
+    },
+  ],
+  ["del", delRule],
+  ["unlink", delRule],
+  ["expire", expireRule],
+  ["pexpire", expireRule],
+  ["expireat", expireRule],
+  ["pexpireat", expireRule],
+  ["persist", simple(N.generic, "persist", isOne)],
+  [
+    "move",
+    {
+      after(_ctx, args, reply, emit) {
+        if (reply !== 1) return;
+        emit(N.generic, "move_from", args[1]!);
+        emit(N.generic, "move_to", args[1]!, Number(text(args[2]!)));
+      },
+    },
+  ],
+  ["rename", renameRule],
+  ["renamenx", renameRule],
+  [
+    "copy",
+    {
+      after: (ctx, args, reply, emit) =>
+        reply === 1 && emit(N.generic, "copy_to", args[2]!, copyDb(ctx, args)),
+    },
+  ],
+  ["hset", simple(N.hash, "hset")],
+  ["hmset", simple(N.hash, "hset")],
+  ["hsetnx", simple(N.hash, "hset", isOne)],
+  ["hdel", hashMaybeGone(N.hash, "hdel", positive)],
+  [
+    "hgetdel",
+    hashMaybeGone(N.hash, "hgetdel", (r) => Array.isArray(r) && r.some((v) => v !== null)),
+  ],
+  ["hincrby", simple(N.hash, "hincrby")],
+  ["hincrbyfloat", simple(N.hash, "hincrbyfloat")],
+  [
+    "hsetex",
+    {
+      after(_c, args, reply, emit) {
+        if (reply !== 1) return;
+        emit(N.hash, "hset", args[1]!);
+        if (EXPIRY.some((o) => has(args, 2, o))) emit(N.hash, "hexpire", args[1]!);
+      },
+    },
+  ],
+  [
+    "hgetex",
+    {
+      after(ctx, args, reply, emit) {
+        if (!Array.isArray(reply) || !reply.some((v) => v !== null)) return;
+        if (has(args, 2, "PERSIST")) emit(N.hash, "hpersist", args[1]!);
+        else if (EXPIRY.some((o) => has(args, 2, o))) {
+          if (exists(ctx, args[1]!)) emit(N.hash, "hexpire", args[1]!);
+          else {
+            emit(N.hash, "hdel", args[1]!);
+            emit(N.generic, "del", args[1]!);
+          }
+        }
+      },
+    },
+  ],
+  ["hexpire", fieldTtl("hexpire")],
+  ["hpexpire", fieldTtl("hexpire")],
+  ["hexpireat", fieldTtl("hexpire")],
+  ["hpexpireat", fieldTtl("hexpire")],
+  ["hpersist", fieldTtl("hpersist")],
+  ["restore", simple(N.generic, "restore", (r) => !(r instanceof RespError))],
+  ["restore-asking", simple(N.generic, "restore", (r) => !(r instanceof RespError))],
+]);
+
+/** Commands that empty whole databases: tracking clients drop everything, no key events. */
+export const FLUSHES: ReadonlySet<string> = new Set(["flushdb", "flushall", "swapdb"]);

@@ -1,0 +1,136 @@
+/**
+ * The pub/sub room's front: one `PubsubServices` per server (created by startServer, reached
+ * through ServerContext.pubsub) bundling the hub, keyspace notifications, client tracking and
+ * CLIENT PAUSE. Dispatch calls `before`/`after` around a handler only while `hooked` is true
+ * (notifications on or some client tracking), so with both off a command pays one branch.
+ */
+import type { ClientState, CommandSpec, Ctx } from "../commands/spec.ts";
+import type { Reply } from "../protocol/reply.ts";
+import { type Emit, FLUSHES, rules } from "./events.ts";
+import { PubsubHub } from "./hub.ts";
+import { KeyspaceNotifier, N } from "./notify.ts";
+import { PauseGate } from "./pause.ts";
+import { INVALIDATE_CHANNEL, TrackingTable } from "./tracking.ts";
+
+type SweepListener = (events: [number, "expired" | "hexpired" | "del", Uint8Array][]) => void;
+
+const invalidateName = Buffer.from(INVALIDATE_CHANNEL).toString("latin1");
+
+export class PubsubServices {
+  readonly hub: PubsubHub;
+  readonly notifier: KeyspaceNotifier;
+  readonly tracking: TrackingTable;
+  readonly pause: PauseGate;
+  /** True while notifications are on or a client tracks: dispatch then calls before/after. */
+  hooked = false;
+  private sweeper: { keyListener: SweepListener | null } | null = null;
+  private readonly sweepListener: SweepListener = (events) => this.expired(events);
+
+  constructor(
+    clients: ReadonlyMap<number, ClientState>,
+    notifyFlags: string,
+    clock: () => number = Date.now,
+  ) {
+    this.hub = new PubsubHub(clock);
+    this.notifier = new KeyspaceNotifier(this.hub, notifyFlags);
+    this.tracking = new TrackingTable(
+      clients,
+      (c) => this.hub.subsOf(c)?.channels.has(invalidateName) ?? false,
+      () => this.refresh(),
+    );
+    this.pause = new PauseGate(clock);
+    this.refresh();
+  }
+
+  /** CONFIG SET notify-keyspace-events. */
+  setNotifyFlags(text: string): void {
+    this.notifier.set(text);
+    this.refresh();
+  }
+
+  /** A connection went away or sent RESET. */
+  removeClient(client: ClientState): void {
+    this.hub.removeClient(client);
+    this.tracking.removeClient(client);
+  }
+
+  /** Before the handler: the state a rule needs to know what the command changed. */
+  before(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): unknown {
+    const rule = rules.get(spec.name);
+    return rule?.before ? rule.before(ctx, args) : undefined;
+  }
+
+  /** After the handler: events for what it changed, read tracking; the result is unchanged. */
+  after(
+    ctx: Ctx,
+    spec: CommandSpec,
+    args: Uint8Array[],
+    result: Reply | Promise<Reply>,
+    pre: unknown,
+  ): Reply | Promise<Reply> {
+    if (result instanceof Promise) {
+      return result.then((reply) => {
+        this.settled(ctx, spec, args, reply, pre);
+        return reply;
+      });
+    }
+    this.settled(ctx, spec, args, result, pre);
+    return result;
+  }
+
+  /** The sweep removed keys (or fields): `expired` / `hexpired` events and invalidations. */
+  expired(events: readonly [number, "expired" | "hexpired" | "del", Uint8Array][]): void {
+    for (const [db, event, key] of events) {
+      const cls = event === "expired" ? N.expired : event === "hexpired" ? N.hash : N.generic;
+      this.notifier.emit(cls, event, key, db);
+      if (this.tracking.count > 0) this.tracking.invalidate(key, null);
+    }
+  }
+
+  private settled(ctx: Ctx, spec: CommandSpec, args: Uint8Array[], reply: Reply, pre: unknown) {
+    const tracking = this.tracking;
+    if (tracking.count > 0 && tracking.state(ctx.client)) {
+      const reads = spec.flags.includes("readonly") ? keysOf(spec, args) : null;
+      tracking.afterCommand(ctx.client, spec.name.startsWith("client|"), reads);
+    }
+    if (!spec.flags.includes("write")) return;
+    if (FLUSHES.has(spec.name)) {
+      if (tracking.count > 0) tracking.flush();
+      return;
+    }
+    const rule = rules.get(spec.name);
+    if (!rule || (typeof reply === "object" && reply !== null && "code" in reply)) return;
+    const db = ctx.client.db;
+    const emit: Emit = (cls, event, key, at = db) => {
+      this.notifier.emit(cls, event, key, at);
+      if (tracking.count > 0) tracking.invalidate(key, ctx.client);
+    };
+    rule.after(ctx, args, reply, emit, pre);
+  }
+
+  /**
+   * The expiry sweep names the keys it removes only while we listen (it is cheaper without):
+   * its listener is set and cleared with `hooked`.
+   */
+  attachSweeper(sweeper: { keyListener: SweepListener | null }): void {
+    this.sweeper = sweeper;
+    this.refresh();
+  }
+
+  private refresh(): void {
+    this.hooked = this.notifier.active || this.tracking.count > 0;
+    if (this.sweeper) this.sweeper.keyListener = this.hooked ? this.sweepListener : null;
+  }
+}
+
+/** The key arguments of a command, by its row's key range. */
+export function keysOf(spec: CommandSpec, args: Uint8Array[]): Uint8Array[] {
+  const k = spec.keys;
+  if (!k) return [];
+  const last = k.last < 0 ? args.length + k.last : k.last;
+  const out: Uint8Array[] = [];
+  for (let i = k.first; i <= last && i < args.length; i += k.step) out.push(args[i]!);
+  return out;
+}
+
+export { PubsubHub } from "./hub.ts";
