@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs before `npm test`: the suite compares replies with a real redis-server, drives
-# redis-cli and redis-benchmark, runs one test through redis-py, and validates /metrics with
-# promtool. On Debian or Ubuntu as root, installs whatever is missing (and says so);
-# elsewhere it stops at once with the one command to run. Nothing is skipped.
+# redis-cli and redis-benchmark, runs tests through redis-py, validates /metrics with
+# promtool and makes its TLS test certificates with openssl. On Debian or Ubuntu as root,
+# installs whatever is missing (and says so); elsewhere it stops at once with the one command
+# to run. Nothing is skipped.
 set -u
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || missing+=(redis-tools)
 /usr/bin/python3 -c "import redis" >/dev/null 2>&1 || missing+=(python3-redis)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 cmd="apt-get update && apt-get install -y ${missing[*]}"
