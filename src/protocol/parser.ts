@@ -14,6 +14,47 @@ export interface ParserOptions {
   bulkBytesMax: number;
   argsCountMax: number;
   inlineBytesMax: number;
+  /** Bulk strings longer than this go to `openSink` as they arrive (never buffered whole). */
+  streamBulkBytesOver: number;
+  /** Where a long bulk string goes; null = buffer it as usual. */
+  openSink: ((size: number) => BulkSink | null) | null;
+}
+
+/** The body of a bulk string the parser did not keep in memory (storage/large/upload.ts). */
+export interface LargeBody {
+  readonly size: number;
+  /** The whole value in memory, for commands that cannot take a file. */
+  readAll(): Uint8Array;
+  /** Drops whatever the body still holds (a temporary file); safe to repeat. */
+  dispose(): void;
+}
+
+/** Receives a long bulk string's bytes in order; never throws (it reports errors later). */
+export interface BulkSink {
+  write(bytes: Uint8Array): void;
+  /** All bytes arrived: the body the command will see. */
+  finish(): LargeBody;
+  /** The connection ended first. */
+  abort(): void;
+}
+
+/**
+ * The argument standing for a streamed bulk string: an empty Uint8Array (so it fits Command)
+ * carrying the body. Commands that take it read `body` (largeBody()); for every other command
+ * the connection replaces it with the bytes before the handler runs.
+ */
+export class LargeArg extends Uint8Array {
+  static get [Symbol.species]() {
+    return Uint8Array;
+  }
+  constructor(readonly body: LargeBody) {
+    super(0);
+  }
+}
+
+/** The streamed body behind an argument, or null for an ordinary one. */
+export function largeBody(arg: Uint8Array | undefined): LargeBody | null {
+  return arg instanceof LargeArg ? arg.body : null;
 }
 
 const CR = 13;
@@ -143,6 +184,10 @@ export class RespParser {
   private readonly bulkMax: number;
   private readonly argsMax: number;
   private readonly inlineMax: number;
+  private readonly streamOver: number;
+  private readonly openSink: ((size: number) => BulkSink | null) | null;
+  /** Where the body in progress goes when it is streamed. */
+  private sink: BulkSink | null = null;
 
   private state = IDLE;
   /** Set after a ProtocolError; the parser refuses further input with the same message. */
@@ -173,12 +218,30 @@ export class RespParser {
     this.bulkMax = options?.bulkBytesMax ?? limits.bulkBytesMax;
     this.argsMax = options?.argsCountMax ?? limits.argsCountMax;
     this.inlineMax = options?.inlineBytesMax ?? limits.inlineBytesMax;
+    this.openSink = options?.openSink ?? null;
+    this.streamOver =
+      this.openSink === null
+        ? Number.POSITIVE_INFINITY
+        : (options?.streamBulkBytesOver ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** The connection is gone: drops a streamed body in progress and the args parsed so far. */
+  abort(): void {
+    this.sink?.abort();
+    this.sink = null;
+    for (const arg of this.args) largeBody(arg)?.dispose();
+    this.args = [];
+    this.streamed = 0;
+    this.body = null;
   }
 
   /** Bytes received so far of the command in progress (0 at a command boundary). */
   get bufferedBytes(): number {
-    return this.carried;
+    return this.carried - this.streamed;
   }
+
+  /** Bytes of the command in progress that went to a sink instead of memory. */
+  private streamed = 0;
 
   feed(chunk: Uint8Array, out: Command[]): void {
     if (this.failure !== null) throw new ProtocolError(this.failure);
@@ -212,7 +275,7 @@ export class RespParser {
     } catch (e) {
       // Unusable from now on; drop partial data so a kept parser holds no memory.
       this.failure = e instanceof ProtocolError ? e.message : "invalid request";
-      this.body = null;
+      this.abort();
       this.inlineParts = [];
       throw e;
     }
@@ -239,6 +302,7 @@ export class RespParser {
       const e = s + this.num;
       if (p < 0 || this.num > bulkMax || e + 2 > end || buf[p] !== CR || buf[p + 1] !== LF)
         return -1;
+      if (this.num > this.streamOver) return -1;
       if (buf[e] !== CR || buf[e + 1] !== LF) return -1;
       args.push(buf.subarray(s, e));
       p = e + 2;
@@ -310,9 +374,9 @@ export class RespParser {
     const p = this.readHeader(chunk, pos, end, "too big mbulk count string", invalid);
     if (p < 0) return end;
     const n = this.num;
-    // Like Redis, *0 and *-1 are no command at all; other negatives are rejected (Redis
-    // ignores them too, but nothing legitimate sends them).
-    if (!(n >= -1 && n <= this.argsMax)) throw new ProtocolError(invalid);
+    // Like Redis, a count <= 0 is no command at all and is skipped silently ("*-10" then PING
+    // answers PONG); only a count that is not an int64 or is too big is an error.
+    if (!(n >= -(2 ** 63) && n <= this.argsMax)) throw new ProtocolError(invalid);
     this.remaining = n;
     this.state = n <= 0 ? IDLE : ARG_HEADER;
     return p;
@@ -329,12 +393,30 @@ export class RespParser {
     if (!(len >= 0 && len <= this.bulkMax)) throw new ProtocolError(invalid);
     this.bodyLen = len;
     this.state = BODY;
+    if (len > this.streamOver) {
+      this.sink = this.openSink!(len);
+      this.bodyFilled = 0;
+    }
     return p;
   }
 
   private bodyPart(chunk: Uint8Array, pos: number, end: number, out: Command[]): number {
     const avail = end - pos;
     const len = this.bodyLen;
+    const sink = this.sink;
+    if (sink !== null) {
+      // Streamed: each piece goes on at once, nothing of it is kept here.
+      const take = Math.min(avail, len - this.bodyFilled);
+      sink.write(chunk.subarray(pos, pos + take));
+      this.bodyFilled += take;
+      this.streamed += take;
+      if (this.bodyFilled === len) {
+        this.sink = null;
+        this.args.push(new LargeArg(sink.finish()));
+        this.state = BODY_END;
+      }
+      return pos + take;
+    }
     const body = this.body;
     if (body === null) {
       if (avail >= len) {
@@ -381,6 +463,7 @@ export class RespParser {
 
   private argDone(pos: number, out: Command[]): number {
     if (--this.remaining === 0) {
+      this.streamed = 0;
       out.push(this.args);
       this.args = [];
       this.state = IDLE;

@@ -25,6 +25,17 @@ export interface DoubleReply {
   readonly kind: "double";
   readonly value: number;
 }
+/** RESP3 boolean (`#t`/`#f`; `:1`/`:0` under RESP2, as Redis downgrades it). */
+export interface BooleanReply {
+  readonly kind: "boolean";
+  readonly value: boolean;
+}
+/** RESP3 big number (`(digits`; a bulk string under RESP2). */
+export interface BigNumberReply {
+  readonly kind: "bignumber";
+  /** The digits, CR and LF already removed. */
+  readonly text: string;
+}
 /** A null array (`*-1` in RESP2, `_` in RESP3). */
 export interface NullArray {
   readonly kind: "nullarray";
@@ -38,6 +49,26 @@ export interface VerbatimReply {
 export interface MultiReply {
   readonly kind: "multi";
   readonly replies: readonly Reply[];
+}
+/** RESP3 out-of-band push (`>`; an array under RESP2): pub/sub messages, invalidations. */
+export interface PushReply {
+  readonly kind: "push";
+  readonly items: readonly Reply[];
+}
+/**
+ * A bulk string too large to hold in memory (a large value's file, storage/large/file.ts): the
+ * writer renders its header, and the connection pulls the body piece by piece as the socket
+ * drains, so a slow reader never makes the server hold the value.
+ */
+export interface StreamReply {
+  readonly kind: "stream";
+  readonly size: number;
+  /** The next piece (valid until the following call), or null at the end. Throws on I/O error. */
+  next(): Uint8Array | null;
+  /** The whole value, for places that cannot stream (scripts). Closes the source. */
+  readAll(): Uint8Array;
+  /** Releases the source; called at the end, or when the client goes away. Safe to repeat. */
+  close(): void;
 }
 /** No reply at all (CLIENT REPLY OFF/SKIP). */
 export interface NoReply {
@@ -55,10 +86,14 @@ export type Reply =
   | MapReply
   | SetReply
   | DoubleReply
+  | BooleanReply
+  | BigNumberReply
   | NullArray
   | VerbatimReply
   | MultiReply
+  | PushReply
   | NoReply
+  | StreamReply
   | readonly Reply[];
 
 export const OK: SimpleString = Object.freeze({ kind: "simple", text: "OK" });
@@ -75,6 +110,9 @@ export function map(entries: (readonly [Reply, Reply])[]): MapReply {
 }
 export function set(items: Reply[]): SetReply {
   return { kind: "set", items };
+}
+export function push(items: Reply[]): PushReply {
+  return { kind: "push", items };
 }
 export function double(value: number): DoubleReply {
   return { kind: "double", value };

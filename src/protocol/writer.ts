@@ -6,7 +6,14 @@
  */
 import { RespError, sanitizeLine } from "../errors.ts";
 import { limits } from "../limits.ts";
-import { OK, type Reply } from "./reply.ts";
+import { OK, type Reply, type StreamReply } from "./reply.ts";
+
+/** What the connection sends, in order: bytes, or a body it pulls piece by piece. */
+export type OutChunk = Uint8Array | StreamReply;
+
+export function isStream(chunk: OutChunk): chunk is StreamReply {
+  return !(chunk instanceof Uint8Array);
+}
 
 const OK_BYTES = new TextEncoder().encode("+OK\r\n");
 
@@ -21,7 +28,7 @@ export class ReplyWriter {
   private len = 0;
   /** Bytes of `buf` already handed out as chunk views; reset() makes them reusable. */
   private sealed = 0;
-  private readonly chunks: Uint8Array[] = [];
+  private readonly chunks: OutChunk[] = [];
   private chunkBytes = 0;
 
   constructor(
@@ -42,6 +49,11 @@ export class ReplyWriter {
    * (copying whatever the socket does not take) and then calls reset().
    */
   take(): Uint8Array[] {
+    return this.takeChunks().map((c) => (isStream(c) ? c.readAll() : c));
+  }
+
+  /** take(), with streamed bodies left as StreamReply for the connection to pull. */
+  takeChunks(): OutChunk[] {
     this.sealBuffer();
     const out = this.chunks.splice(0);
     this.chunkBytes = 0;
@@ -49,8 +61,8 @@ export class ReplyWriter {
   }
 
   /** True when `chunk` is a view of the reusable buffer (so it must be copied to outlive reset()). */
-  owns(chunk: Uint8Array): boolean {
-    return chunk.buffer === this.buf.buffer;
+  owns(chunk: OutChunk): boolean {
+    return chunk instanceof Uint8Array && chunk.buffer === this.buf.buffer;
   }
 
   /** Makes the buffer reusable; every chunk returned by take() is invalid afterwards. */
@@ -118,6 +130,10 @@ export class ReplyWriter {
           this.write(v);
         }
         return;
+      case "push":
+        this.ascii(`${this.protocol === 3 ? ">" : "*"}${reply.items.length}\r\n`);
+        for (const item of reply.items) this.write(item);
+        return;
       case "set":
         this.ascii(`${this.protocol === 3 ? "~" : "*"}${reply.items.length}\r\n`);
         for (const item of reply.items) this.write(item);
@@ -128,6 +144,14 @@ export class ReplyWriter {
         else this.bulkString(text);
         return;
       }
+      case "boolean":
+        if (this.protocol === 3) this.ascii(reply.value ? "#t\r\n" : "#f\r\n");
+        else this.ascii(reply.value ? ":1\r\n" : ":0\r\n");
+        return;
+      case "bignumber":
+        if (this.protocol === 3) this.ascii(`(${reply.text}\r\n`);
+        else this.bulkString(reply.text);
+        return;
       case "nullarray":
         this.ascii(this.protocol === 3 ? "_\r\n" : "*-1\r\n");
         return;
@@ -143,6 +167,13 @@ export class ReplyWriter {
         for (const r of reply.replies) this.write(r);
         return;
       case "none":
+        return;
+      case "stream":
+        // The body is not in memory: queue the source itself between header and CRLF.
+        this.ascii(`$${reply.size}\r\n`);
+        this.sealBuffer();
+        this.chunks.push(reply);
+        this.crlf();
         return;
     }
   }

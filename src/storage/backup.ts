@@ -6,12 +6,15 @@
  * Cross-shard consistency: each shard is copied at its own instant, one after another, so a
  * multi-shard command (MSET, RENAME, a multi-field HSET…) committed between two shards'
  * snapshots may be in the backup for some shards only.
- * Restore: stop the server, copy the `shard_<i>.db` files into an empty data_dir, set
- * num_shards to the number of files, start the server.
+ * Large values (storage/large/): the files the snapshots reference are hard-linked (or
+ * copied, across file systems) into `<toDir>/large/`, consistently with each snapshot.
+ * Restore: stop the server, copy the `shard_<i>.db` files and the `large/` directory into an
+ * empty data_dir, set num_shards to the number of files, start the server.
  * It must not import protocol, commands or cluster code, and never prints.
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { LargeBackup } from "./large/backup.ts";
 import {
   fsyncDir,
   fsyncFile,
@@ -36,7 +39,12 @@ export interface BackupResult {
   shards: number;
   bytes: number;
   files: string[];
+  /** Large-value files linked (or copied) into `<toDir>/large/`. */
+  largeFiles: number;
 }
+
+/** Snapshots of one shard taken before giving up on a shard whose large values keep going. */
+const LARGE_SNAPSHOT_ATTEMPTS = 5;
 
 /** Copies every shard of `dataDir` into `toDir`. Throws MaintenanceError (naming paths). */
 export function backupDataDir(options: BackupOptions): BackupResult {
@@ -63,24 +71,42 @@ export function backupDataDir(options: BackupOptions): BackupResult {
     );
   }
   mkdirSync(toDir, { recursive: true });
+  const large = new LargeBackup(dataDir, toDir);
+  large.linkPresent();
   const files: string[] = [];
   let bytes = 0;
   for (const shard of shards) {
     const source = shardPath(dataDir, shard);
     const target = shardPath(toDir, shard);
     const partial = `${target}.partial`;
-    const db = openShardFile(source);
-    try {
-      db.run(maintenanceSql.vacuumInto, [partial]);
-    } catch (error) {
+    for (let attempt = 1; ; attempt++) {
+      const db = openShardFile(source);
+      try {
+        db.run(maintenanceSql.vacuumInto, [partial]);
+      } catch (error) {
+        rmSync(partial, { force: true });
+        throw new MaintenanceError(
+          `cannot copy ${source} to ${partial}: ${(error as Error).message}`,
+        );
+      } finally {
+        db.close();
+      }
+      checkCopy(partial);
+      // The large-value files this snapshot references (storage/large/backup.ts).
+      const snapshot = openShardFile(partial, true);
+      let whole: boolean;
+      try {
+        whole = large.linkReferenced(snapshot);
+      } finally {
+        snapshot.close();
+      }
+      if (whole) break;
       rmSync(partial, { force: true });
-      throw new MaintenanceError(
-        `cannot copy ${source} to ${partial}: ${(error as Error).message}`,
-      );
-    } finally {
-      db.close();
+      if (attempt === LARGE_SNAPSHOT_ATTEMPTS)
+        throw new MaintenanceError(
+          `large values of ${source} kept being deleted during the backup; try again`,
+        );
     }
-    checkCopy(partial);
     fsyncFile(partial);
     renameSync(partial, target);
     fsyncDir(toDir);
@@ -89,7 +115,9 @@ export function backupDataDir(options: BackupOptions): BackupResult {
     files.push(target);
     options.onShard?.(shard, shards.length, size, target);
   }
-  return { shards: shards.length, bytes, files };
+  large.prune();
+  if (existsSync(join(toDir, "large"))) fsyncDir(join(toDir, "large"));
+  return { shards: shards.length, bytes, files, largeFiles: large.files };
 }
 
 /** The copy must be a sound database file before it gets its final name. */

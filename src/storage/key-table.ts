@@ -17,13 +17,25 @@ import {
 } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
 import { type KeyParam, keyId } from "./keys.ts";
+import type { LargeFiles } from "./large/files.ts";
+import { decodeRef, encodeRef, type LargeRef } from "./large/format.ts";
 import type { ExpiryMs, KeyspaceStatements } from "./shard.ts";
-import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING, type RowType } from "./sql.ts";
+import {
+  KNOWN_ROW_TYPES,
+  ROW_HASH_INLINE,
+  ROW_HASH_TABLE,
+  ROW_STRING,
+  ROW_STRING_FILE,
+  type RowType,
+} from "./sql.ts";
 import type { KeyWatches } from "./watch.ts";
 
 export interface LiveEntry {
+  /** For a string kept in a file, reading this reads the whole file (bounded by proto-max-bulk-len). */
   value: Uint8Array;
   expiresAt: number | null;
+  /** Set when the string lives in a file (row type 3): commands that can stream use this. */
+  large?: LargeRef;
 }
 
 /** A live key of any type. For a large hash `value` is empty (its fields are rows). */
@@ -99,7 +111,17 @@ export class KeyTable implements RowTable {
     if (row === undefined) {
       const stored = this.statements.getStmt.get(key);
       if (stored === null) row = ABSENT;
-      else if (stored.type === ROW_HASH_TABLE) {
+      else if (!KNOWN_ROW_TYPES.has(stored.type)) {
+        throw new StorageError(
+          `row type ${stored.type} at key ${printableKey(key)} is unknown to this server (written by a newer version?)`,
+          this.shardIndex,
+          "read",
+        );
+      } else if (stored.type === ROW_STRING_FILE) {
+        // Never cached: the entry is a reference, and its bytes are read only on demand.
+        if (stored.expires_at !== null && stored.expires_at <= now) return null;
+        return this.fileEntry(key, stored.value, stored.expires_at);
+      } else if (stored.type === ROW_HASH_TABLE) {
         if (stored.expires_at !== null && stored.expires_at <= now) return null;
         if (stored.fields <= 0) return null;
         return { type: ROW_HASH_TABLE, value: EMPTY, expiresAt: stored.expires_at };
@@ -123,11 +145,99 @@ export class KeyTable implements RowTable {
     return row;
   }
 
+  /**
+   * A string kept in a file: reported as a string, with its reference in `large`. Its `value`
+   * reads the whole file the first time it is used, so commands that cannot stream still work.
+   */
+  private fileEntry(key: KeyParam, stored: Uint8Array, expiresAt: number | null): KeyEntry {
+    let ref: LargeRef;
+    try {
+      ref = decodeRef(stored);
+    } catch (error) {
+      throw new StorageError(
+        `${(error as Error).message} at key ${printableKey(key)}`,
+        this.shardIndex,
+        "read",
+        { cause: error },
+      );
+    }
+    const table = this;
+    let bytes: Uint8Array | null = null;
+    return {
+      type: ROW_STRING,
+      expiresAt,
+      large: ref,
+      get value(): Uint8Array {
+        if (bytes === null) {
+          bytes = table.readFile(key, ref);
+          // Read whole once: kept in the value cache like any string (it bounds entry sizes),
+          // so a hot large value is served from memory as an inline one would be.
+          table.cache.set(table.idOf(key), { value: bytes, expiresAt, type: ROW_STRING });
+        }
+        return bytes;
+      },
+    };
+  }
+
+  /** The whole value of a file row (commands that cannot stream). */
+  readFile(key: KeyParam, ref: LargeRef): Uint8Array {
+    const large = this.statements.large;
+    try {
+      if (large === null) throw new Error("large values are not enabled");
+      if (ref.size > LARGE_MATERIALIZE_BYTES_MAX)
+        throw new Error(`a ${ref.size}-byte value cannot be read whole`);
+      const file = large.open(ref);
+      try {
+        return file.readAll();
+      } finally {
+        file.close();
+      }
+    } catch (error) {
+      throw new StorageError(
+        `${(error as Error).message} at key ${printableKey(key)}`,
+        this.shardIndex,
+        "read",
+        { cause: error },
+      );
+    }
+  }
+
+  private writeFile(key: KeyParam, large: LargeFiles, value: Uint8Array): LargeRef {
+    try {
+      return large.writeWhole(value);
+    } catch (error) {
+      throw new StorageError(
+        `${(error as Error).message} writing a large value at key ${printableKey(key)}`,
+        this.shardIndex,
+        "write",
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Points `key` at a large-value file already durable under large/ (upload.ts persist()),
+   * replacing a key of any type; the old file, if any, becomes garbage through the trigger.
+   */
+  putFile(key: KeyParam, ref: LargeRef, now: number, expiresAt: ExpiryMs | null): void {
+    const id = this.idOf(key);
+    this.watches.touch(id);
+    this.statements.upsertStmt.run(key, encodeRef(ref), now, expiresAt, ROW_STRING_FILE);
+    this.cache.delete(id);
+  }
+
   has(key: KeyParam, now: number): boolean {
     return this.entry(key, now) !== null;
   }
 
   put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
+    const large = this.statements.large;
+    if (large !== null && value.length > large.thresholdBytes) {
+      // A large value a command built in memory (APPEND, SETRANGE, COPY, MSET…): to a file,
+      // like a streamed SET, so SQLite never holds it and GET can stream it.
+      this.putFile(key, this.writeFile(key, large, value), now, expiresAt);
+      return;
+    }
     const id = this.idOf(key);
     this.watches.touch(id);
     const stored = this.codec.encode(value);
@@ -239,6 +349,9 @@ export class KeyTable implements RowTable {
     this.watches.touch(id);
   }
 }
+
+/** Largest file value read whole into memory (a Uint8Array's practical bound in Bun). */
+const LARGE_MATERIALIZE_BYTES_MAX = 2 ** 32 - 1;
 
 const ABSENT: CachedRow = Object.freeze({ value: null, expiresAt: null, type: ROW_STRING });
 

@@ -8,6 +8,7 @@ import { Database, type Statement } from "bun:sqlite";
 import { limits } from "../limits.ts";
 import type { ValueCache } from "./cache.ts";
 import type { KeyParam } from "./keys.ts";
+import type { LargeFiles } from "./large/files.ts";
 import {
   createKeyspaceSql,
   dbOfKeysTable,
@@ -20,7 +21,7 @@ import {
   ROW_STRING,
   type RowType,
 } from "./sql.ts";
-import { upgradeSchemaV1 } from "./upgrade.ts";
+import { upgradeSchemaV1, upgradeSchemaV2 } from "./upgrade.ts";
 
 export interface SqliteSettings {
   cacheSizeMb: number;
@@ -82,6 +83,7 @@ export class KeyspaceStatements {
   readonly countLiveStmt: Statement<{ n: number }, [number]>;
   readonly countExpiringStmt: Statement<{ n: number }, [number]>;
   readonly sweepStmt: Statement<unknown, [number, number]>;
+  readonly sweepKeysStmt: Statement<{ key: KeyParam }, [number, number]>;
   readonly clearStmt: Statement<unknown, []>;
   readonly randomAfterStmt: Statement<{ key: KeyParam }, [number, number]>;
   readonly maxRowidStmt: Statement<{ m: number | null }, []>;
@@ -94,6 +96,8 @@ export class KeyspaceStatements {
   readonly fieldCountExpiredStmt: Statement<{ n: number }, [number, number]>;
   readonly fieldSweepStmt: Statement<{ hash_id: number }, [number, number]>;
   readonly fieldClearStmt: Statement<unknown, []>;
+  /** The data dir's large-value files (Shard.attachLarge), for rows of type 3. */
+  large: LargeFiles | null = null;
 
   constructor(
     db: Database,
@@ -115,6 +119,7 @@ export class KeyspaceStatements {
     this.countLiveStmt = db.prepare(k.countLive);
     this.countExpiringStmt = db.prepare(k.countExpiring);
     this.sweepStmt = db.prepare(k.sweep);
+    this.sweepKeysStmt = db.prepare(k.sweepKeys);
     this.clearStmt = db.prepare(k.clear);
     this.randomAfterStmt = db.prepare(k.randomAfter);
     this.maxRowidStmt = db.prepare(k.maxRowid);
@@ -175,7 +180,11 @@ export class Shard {
         `${path} has data format ${version}, newer than this server understands (${FORMAT_VERSION}); upgrade blobasaur`,
       );
     }
-    if (version === 1) upgradeSchemaV1(db);
+    if (version === 1) {
+      // 1 → 3 in one start: user_version moves once upgradeNamespaces has finished (store.ts).
+      upgradeSchemaV1(db);
+      upgradeSchemaV2(db, false);
+    } else if (version === 2) upgradeSchemaV2(db);
     else {
       db.transaction(() => {
         db.run(createKeyspaceSql(keyspaceTables(0)));
@@ -213,8 +222,17 @@ export class Shard {
     if (this.db.inTransaction) this.db.run(createKeyspaceSql(tables));
     else this.db.transaction(() => this.db.run(createKeyspaceSql(tables)))();
     const made = new KeyspaceStatements(this.db, tables);
+    made.large = this.large;
     this.keyspaces.set(n, made);
     return made;
+  }
+
+  /** The data dir's large-value files, shared by every shard (set once by the Store). */
+  large: LargeFiles | null = null;
+
+  attachLarge(large: LargeFiles): void {
+    this.large = large;
+    for (const statements of this.keyspaces.values()) statements.large = large;
   }
 
   /** Database indexes with tables in this file. */

@@ -17,15 +17,30 @@
  * hash, so DEL, SET over a hash, FLUSHDB and the expiry sweep never leave fields behind.
  * Format 1 had `blobs` without `type` and `fields`, and a `blobs_<namespace>` table per hash;
  * upgrade.ts turns it into format 2 in place (strings are never rewritten).
+ *
+ * Format 3 adds row type 3, a string kept in a file under `<data_dir>/large/` (large values,
+ * storage/large/): `value` is the file's reference record (large/format.ts), never the bytes.
+ * Triggers put the reference of every deleted or overwritten type-3 row into the file's
+ * `large_garbage` table in the same transaction; storage/large/files.ts unlinks those files
+ * after COMMIT. A partial index over type-3 rows keeps the startup orphan scan cheap. The
+ * upgrade from format 2 only creates these (O(1), no row is rewritten).
  */
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 /** Row types stored in the `type` column. */
 export const ROW_STRING = 0;
 export const ROW_HASH_INLINE = 1;
 export const ROW_HASH_TABLE = 2;
-export type RowType = typeof ROW_STRING | typeof ROW_HASH_INLINE | typeof ROW_HASH_TABLE;
+/** A string whose bytes live in a file; `value` is its reference record (format 3). */
+export const ROW_STRING_FILE = 3;
+export type RowType =
+  | typeof ROW_STRING
+  | typeof ROW_HASH_INLINE
+  | typeof ROW_HASH_TABLE
+  | typeof ROW_STRING_FILE;
+/** The row types this server reads; any other is refused with a StorageError. */
+export const KNOWN_ROW_TYPES: ReadonlySet<number> = new Set([0, 1, 2, 3]);
 
 export interface KeyspaceTables {
   readonly db: number;
@@ -60,8 +75,33 @@ export function createKeyspaceSql(t: KeyspaceTables): string {
   fields     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS "${t.keys}_expires_at" ON ${k}(expires_at) WHERE expires_at IS NOT NULL;
-${createFieldsSql(t)}`;
+${createFieldsSql(t)}
+${createLargeSql(t)}`;
 }
+
+/**
+ * Format 3: the garbage table of one file (shared by its databases), and per keys table the
+ * triggers that fill it and the partial index over file rows. Idempotent.
+ */
+export function createLargeSql(t: KeyspaceTables): string {
+  const k = `"${t.keys}"`;
+  return `CREATE TABLE IF NOT EXISTS large_garbage (ref BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS "${t.keys}_large" ON ${k}(value) WHERE type = ${ROW_STRING_FILE};
+CREATE TRIGGER IF NOT EXISTS "${t.keys}_large_delete" AFTER DELETE ON ${k}
+  WHEN old.type = ${ROW_STRING_FILE}
+  BEGIN INSERT INTO large_garbage (ref) VALUES (old.value); END;
+CREATE TRIGGER IF NOT EXISTS "${t.keys}_large_replace" AFTER UPDATE OF value, type ON ${k}
+  WHEN old.type = ${ROW_STRING_FILE} AND (new.type <> ${ROW_STRING_FILE} OR new.value <> old.value)
+  BEGIN INSERT INTO large_garbage (ref) VALUES (old.value); END;`;
+}
+
+/** Statements of the large-value garbage collector and orphan scan (storage/large/files.ts). */
+export const largeSql = {
+  keyTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'blobs' OR name GLOB 'db[1-9]*_blobs') ORDER BY name`,
+  refsOf: (table: string) => `SELECT value FROM "${table}" WHERE type = ${ROW_STRING_FILE}`,
+  garbagePage: "SELECT rowid AS id, ref FROM large_garbage ORDER BY rowid LIMIT ?1",
+  garbageDelete: "DELETE FROM large_garbage WHERE rowid <= ?1",
+} as const;
 
 /** The fields table, its indexes and the triggers tying it to the keys table. */
 export function createFieldsSql(t: KeyspaceTables): string {
@@ -129,6 +169,9 @@ ON CONFLICT(key) DO UPDATE SET
     /** One bounded batch of the expiry sweep (a large hash's fields go with it: trigger). */
     sweep: `DELETE FROM ${k} WHERE rowid IN
   (SELECT rowid FROM ${k} WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)`,
+    /** The same batch, naming the keys removed (only when someone listens for `expired`). */
+    sweepKeys: `DELETE FROM ${k} WHERE rowid IN
+  (SELECT rowid FROM ${k} WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2) RETURNING key`,
     clear: `DELETE FROM ${k}`,
     /** A random live row: pick a random rowid and take the next one at or after it. */
     randomAfter: `SELECT key FROM ${k} WHERE rowid >= ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT 1`,
@@ -199,7 +242,7 @@ WHERE key = ?1`,
     `SELECT rowid, key, data, created_at, updated_at, expires_at, version FROM "${table}"
 WHERE rowid > ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT ?3`,
   /** Every table of one file (the tools refuse files holding tables they do not know). */
-  listAllTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`,
+  listAllTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'large_garbage' ORDER BY name`,
   /** Every live row of a keys table (format 2), for checksums. */
   allLiveKeys: (table: string) =>
     `SELECT rowid AS id, key, value, created_at, updated_at, expires_at, version, type FROM "${table}"

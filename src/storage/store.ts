@@ -14,6 +14,7 @@ import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
 import type { HashLimits } from "./hash-rows.ts";
 import type { KeyEntry, KeyTable, LiveEntry, RowTable } from "./key-table.ts";
 import { Keyspace } from "./keyspace.ts";
+import { LargeFiles } from "./large/files.ts";
 import { acquireDataDirLock } from "./maintenance.ts";
 import { migrationInProgress } from "./migrate.ts";
 import { availableMemory, Prewarmer, planPrewarm } from "./prewarm.ts";
@@ -46,6 +47,8 @@ export interface StoreOptions {
   databases?: number;
   /** When a small (inline) hash converts to the large encoding; Redis's defaults 128 / 64. */
   hashLimits?: HashLimits;
+  /** Bulk strings longer than this are streamed into a file under large/ (default 1 MiB). */
+  largeValueThresholdBytes?: number;
 }
 
 /** The lock file that keeps one server (or offline tool) per data dir; see maintenance.ts. */
@@ -82,6 +85,8 @@ export class Store {
   readonly syncer: WalSyncer | null = null;
   /** What the startup auto_vacuum upgrade did (the metrics registry renders it). */
   readonly autoVacuumUpgrade: AutoVacuumUpgradeReport;
+  /** Large values kept in files beside the shards (storage/large/). */
+  readonly large: LargeFiles;
   private readonly releaseLock: () => void;
   private closed = false;
 
@@ -152,6 +157,17 @@ export class Store {
         );
         shard.cache = cache;
       }
+      this.large = new LargeFiles(
+        options.dataDir,
+        this.codec,
+        {
+          thresholdBytes: options.largeValueThresholdBytes ?? limits.largeValueThresholdBytes,
+          chunkBytes: limits.largeChunkBytes,
+          collectIntervalMs: limits.largeCollectIntervalMs,
+        },
+        options.log,
+      );
+      for (const shard of this.shards) shard.attachLarge(this.large);
       this.keyspaces.set(0, new Keyspace(0, this));
       // Databases that already hold tables are opened now, so SCAN/INFO see them at once.
       const found = new Set(this.shards.flatMap((shard) => shard.databases()));
@@ -159,6 +175,8 @@ export class Store {
         if (n > 0 && n < this.databases) this.keyspaces.set(n, new Keyspace(n, this));
       }
       if (this.shards.some((s) => s.openedFormat < 2)) upgradeNamespaces(this, options.log);
+      // Before any client: files a crash left between their rename and their row's COMMIT.
+      this.large.removeOrphans(this.shards);
     } catch (error) {
       for (const shard of this.shards) shard.db.close();
       this.releaseLock();
@@ -172,6 +190,7 @@ export class Store {
       log: options.log,
     });
     this.checkpointer.start();
+    this.large.start(this);
     this.prewarm =
       (options.sqlite.prewarm ?? true)
         ? new Prewarmer(
@@ -315,6 +334,7 @@ export class Store {
     if (this.closed) return;
     this.closed = true;
     await this.scheduler.drain();
+    this.large.stop();
     this.syncer?.stop();
     await this.checkpointer.stop();
     this.prewarm?.stop();

@@ -14,6 +14,11 @@ import type { Logger } from "../log.ts";
 import type { Store } from "./store.ts";
 import { maybeAutoVacuum } from "./vacuum.ts";
 
+/** A key as SQLite hands it back (TEXT when valid UTF-8, BLOB otherwise) as bytes. */
+function keyBytes(key: unknown): Uint8Array {
+  return typeof key === "string" ? new TextEncoder().encode(key) : (key as Uint8Array);
+}
+
 export class ExpirySweeper {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running = false;
@@ -22,6 +27,14 @@ export class ExpirySweeper {
   autoVacuumPages = 0;
   /** Background incremental vacuums run (all shards). */
   autoVacuumRuns = 0;
+
+  /**
+   * Hears which keys the sweep removed (keyspace notifications `expired` / `hexpired`, client
+   * tracking). While null the sweep deletes without naming keys, as cheap as before.
+   */
+  keyListener:
+    | ((events: [db: number, event: "expired" | "hexpired" | "del", key: Uint8Array][]) => void)
+    | null = null;
 
   constructor(
     private readonly store: Store,
@@ -85,12 +98,21 @@ export class ExpirySweeper {
       this.store.shards.map((_, i) =>
         this.store.writeShard(i, (now) => {
           let budget = batch;
+          const expired: [number, "expired" | "hexpired" | "del", Uint8Array][] = [];
           let removed = 0;
           for (const ks of keyspaces) {
             if (budget <= 0) break;
             const table = ks.keyTables[i]!;
             const s = table.statements;
-            const keys = s.sweepStmt.run(now, budget).changes;
+            const listener = this.keyListener;
+            let keys: number;
+            if (listener === null) keys = s.sweepStmt.run(now, budget).changes;
+            else {
+              // Someone listens (keyspace notifications, tracking): name the keys removed.
+              const rows = s.sweepKeysStmt.all(now, budget);
+              keys = rows.length;
+              for (const { key } of rows) expired.push([ks.index, "expired", keyBytes(key)]);
+            }
             removed += keys;
             budget -= keys;
             if (budget <= 0) break;
@@ -101,11 +123,17 @@ export class ExpirySweeper {
             }
             for (const [id, n] of hashes) {
               s.addFieldsStmt.run(id, -n);
+              if (listener !== null) {
+                const row = s.keyOfIdStmt.get(id);
+                if (row) expired.push([ks.index, "hexpired", keyBytes(row.key)]);
+              }
               const dropped = s.dropIfEmptyStmt.get(id);
               if (dropped) table.touch(table.idOf(dropped.key));
+              if (dropped && listener !== null)
+                expired.push([ks.index, "del", keyBytes(dropped.key)]);
             }
           }
-          return { removed, more: budget <= 0 };
+          return { removed, more: budget <= 0, expired };
         }),
       ),
     );
@@ -114,6 +142,8 @@ export class ExpirySweeper {
     for (const r of results) {
       removed += r.removed;
       more ||= r.more;
+      // After COMMIT: listeners only hear of removals that happened.
+      if (r.expired.length > 0) this.keyListener?.(r.expired);
     }
     if (removed > 0) this.onExpired(removed);
     return { removed, more };

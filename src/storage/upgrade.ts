@@ -24,6 +24,8 @@ import type { KeyTable } from "./key-table.ts";
 import { type KeyParam, keyBytes } from "./keys.ts";
 import {
   createFieldsSql,
+  createLargeSql,
+  dbOfKeysTable,
   FORMAT_VERSION,
   keyspaceTables,
   maintenanceSql,
@@ -43,6 +45,22 @@ export function upgradeSchemaV1(db: Database): void {
     if (!columns.includes("fields"))
       db.run(`ALTER TABLE "blobs" ADD COLUMN fields INTEGER NOT NULL DEFAULT 0`);
     db.run(createFieldsSql(keyspaceTables(0)));
+  })();
+}
+
+/**
+ * Format 2 → 3 (large values in files) on one file, in one transaction: creates the garbage
+ * table, and for every keys table its triggers and its partial index over file rows. O(1) in
+ * the number of rows (an index over rows of a type no format-2 file holds is empty); nothing is
+ * rewritten. Also the last step of a format-1 file's upgrade (after upgradeNamespaces).
+ */
+export function upgradeSchemaV2(db: Database, setVersion = true): void {
+  db.transaction(() => {
+    for (const { name } of db.query(maintenanceSql.listKeyTables).all() as { name: string }[]) {
+      const n = dbOfKeysTable(name);
+      if (n !== null) db.run(createLargeSql(keyspaceTables(n)));
+    }
+    if (setVersion) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);
   })();
 }
 

@@ -1,0 +1,237 @@
+/**
+ * Large values (storage/large/): bulk strings above large_value_threshold_kb stream into files
+ * beside the shards and stream back out. Round trips with sha256, ranges and lengths read from
+ * the chunk index, space reclaimed on DEL, overwrite and FLUSHALL, SET's options, no trace
+ * after a client disconnects mid-upload, reply order with pipelined commands, commands that
+ * need the whole value, compression on and off, async_write. (RSS bounds, SIGKILL, migrate
+ * and backup: tests/cli/large-values.test.ts.)
+ */
+import { describe, expect, test } from "bun:test";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { startTestServer } from "../helpers/server.ts";
+
+const MiB = 1024 * 1024;
+
+function sha(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+function largeFiles(dataDir: string): string[] {
+  const dir = join(dataDir, "large");
+  return existsSync(dir) ? readdirSync(dir).filter((n) => /^[0-9a-f]{32}$/.test(n)) : [];
+}
+
+function tmpFiles(dataDir: string): string[] {
+  return readdirSync(join(dataDir, "large", "tmp"));
+}
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not reached in time");
+    await Bun.sleep(20);
+  }
+}
+
+/** A value that compresses (text runs) but is not trivially repetitive. */
+function mixedValue(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  const words = ["alpha ", "beta ", "gamma ", "delta ", "epsilon "];
+  let o = 0;
+  let i = 0;
+  while (o < size) {
+    if (i % 50 === 0) o += randomBytes(Math.min(64, size - o)).copy(out, o);
+    else o += out.write(words[(i * 7) % 5]!, o);
+    i++;
+  }
+  return out;
+}
+
+for (const compression of [false, true]) {
+  describe(`large values, compression ${compression ? "on" : "off"}`, () => {
+    test("a 64 MiB value round-trips with the same sha256, and STRLEN and GETRANGE read the chunk index", async () => {
+      await using server = await startTestServer({
+        largeValueThresholdKb: 1024,
+        storageCompression: { enabled: compression, algorithm: "zstd" },
+      });
+      const r = new Redis(server.port, { lazyConnect: true });
+      await r.connect();
+      try {
+        // 64 MiB raw; compressed runs the codec per chunk on the event loop, so 16 MiB keeps CI fast.
+        const size = compression ? 16 * MiB : 64 * MiB;
+        const value = compression ? mixedValue(size) : randomBytes(size);
+        expect(await r.set("big", value)).toBe("OK");
+        expect(largeFiles(server.config.dataDir)).toHaveLength(1);
+        const back = await r.getBuffer("big");
+        expect(back!.length).toBe(value.length);
+        expect(sha(back!)).toBe(sha(value));
+        expect(await r.strlen("big")).toBe(size);
+        expect(await r.type("big")).toBe("string");
+        // Ranges inside one chunk, across chunks, at the end, and Redis's negative indexes.
+        const cs = 256 * 1024;
+        for (const [s, e] of [
+          [0, 9],
+          [cs - 5, cs + 5],
+          [3 * cs + 17, 7 * cs + 3],
+          [-10, -1],
+          [size - 3, size + 100],
+        ] as const) {
+          const got = await r.getrangeBuffer("big", s, e);
+          const from = s < 0 ? value.length + s : s;
+          const to = Math.min(e < 0 ? value.length + e : e, value.length - 1);
+          expect(sha(got)).toBe(sha(value.subarray(from, to + 1)));
+        }
+      } finally {
+        r.disconnect();
+      }
+    }, 30_000);
+  });
+}
+
+describe("large values", () => {
+  test("DEL and overwrite reclaim the file; small values stay in SQLite", async () => {
+    await using server = await startTestServer({ largeValueThresholdKb: 64 });
+    const r = new Redis(server.port);
+    try {
+      const dataDir = server.config.dataDir;
+      await r.set("a", randomBytes(200 * 1024));
+      await r.set("b", randomBytes(200 * 1024));
+      await r.set("small", "x".repeat(1000));
+      expect(largeFiles(dataDir)).toHaveLength(2);
+      expect(await r.del("a")).toBe(1);
+      await r.set("b", "now small");
+      await server.handle.context.store.large.collect(server.handle.context.store);
+      expect(largeFiles(dataDir)).toHaveLength(0);
+      expect(await r.get("b")).toBe("now small");
+      expect(await r.get("a")).toBeNull();
+      // FLUSHALL and an expiry also release files.
+      await r.set("c", randomBytes(100 * 1024), "PX", 50);
+      await r.set("d", randomBytes(100 * 1024));
+      await r.flushall();
+      await server.handle.context.store.large.collect(server.handle.context.store);
+      expect(largeFiles(dataDir)).toHaveLength(0);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  test("SET options work with a streamed value: NX, XX, GET, EX, KEEPTTL", async () => {
+    await using server = await startTestServer({ largeValueThresholdKb: 64 });
+    const r = new Redis(server.port);
+    try {
+      const v1 = randomBytes(100 * 1024);
+      const v2 = randomBytes(120 * 1024);
+      expect(await r.set("k", v1, "NX")).toBe("OK");
+      expect(await r.set("k", v2, "NX")).toBeNull();
+      expect(await r.set("missing", v2, "XX")).toBeNull();
+      const old = await r.call("SET", "k", v2, "GET", "EX", "100");
+      expect(sha(Buffer.from(old as string, "latin1"))).toBeDefined();
+      expect(sha((await r.getBuffer("k"))!)).toBe(sha(v2));
+      expect(await r.ttl("k")).toBeGreaterThan(90);
+      await r.set("k", v1, "KEEPTTL");
+      expect(await r.ttl("k")).toBeGreaterThan(90);
+      expect(sha((await r.getBuffer("k"))!)).toBe(sha(v1));
+      await server.handle.context.store.large.collect(server.handle.context.store);
+      // NX that did not set and the replaced values left no files behind.
+      expect(largeFiles(server.config.dataDir)).toHaveLength(1);
+      expect(await r.exists("missing")).toBe(0);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  test("replies keep request order when a streamed GET is pipelined with small commands", async () => {
+    await using server = await startTestServer({ largeValueThresholdKb: 64 });
+    const r = new Redis(server.port);
+    try {
+      const big = randomBytes(3 * MiB);
+      await r.set("big", big);
+      await r.set("small", "s");
+      const results = await r
+        .pipeline()
+        .get("small")
+        .getBuffer("big")
+        .set("after", "1")
+        .get("after")
+        .getBuffer("big")
+        .exec();
+      expect(results!.map((x) => x[0])).toEqual([null, null, null, null, null]);
+      expect(results![0]![1]).toBe("s");
+      expect(sha(results![1]![1] as Buffer)).toBe(sha(big));
+      expect(results![3]![1]).toBe("1");
+      expect(sha(results![4]![1] as Buffer)).toBe(sha(big));
+      // A write right after a large SET on the same key wins, as the order says.
+      const p = r.pipeline().set("k", big).set("k", "last").get("k");
+      const out = await p.exec();
+      expect(out![2]![1]).toBe("last");
+      // Commands that cannot stream see the whole value: APPEND, SETRANGE, GETDEL.
+      expect(await r.append("big", "!")).toBe(big.length + 1);
+      expect(await r.strlen("big")).toBe(big.length + 1);
+      const inMulti = await r.multi().set("m", big).strlen("m").exec();
+      expect(inMulti![1]![1]).toBe(big.length);
+      // Values those commands build stay in files, never in SQLite: APPEND, COPY, MULTI SET.
+      expect(sha((await r.getBuffer("big"))!)).toBe(sha(Buffer.concat([big, Buffer.from("!")])));
+      expect(await r.copy("big", "big2")).toBe(1);
+      expect(await r.strlen("big2")).toBe(big.length + 1);
+      await server.handle.context.store.large.collect(server.handle.context.store);
+      // big, big2, k's file was replaced by "last", m: three files.
+      expect(largeFiles(server.config.dataDir)).toHaveLength(3);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  test("a client that disconnects mid-upload leaves no value and no file", async () => {
+    await using server = await startTestServer({ largeValueThresholdKb: 64 });
+    const dataDir = server.config.dataDir;
+    const sock = connect(server.port, "127.0.0.1");
+    await new Promise<void>((res) => sock.once("connect", () => res()));
+    const size = 8 * MiB;
+    sock.write(`*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$${size}\r\n`);
+    sock.write(randomBytes(3 * MiB));
+    await until(() => tmpFiles(dataDir).length === 1);
+    sock.destroy();
+    await until(() => tmpFiles(dataDir).length === 0);
+    const r = new Redis(server.port);
+    try {
+      expect(await r.exists("half")).toBe(0);
+      expect(largeFiles(dataDir)).toHaveLength(0);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  test("a bulk length above proto-max-bulk-len is refused before its body is read", async () => {
+    await using server = await startTestServer({ largeValueThresholdKb: 64 });
+    const sock = connect(server.port, "127.0.0.1");
+    const reply = await new Promise<string>((res) => {
+      let data = "";
+      sock.on("data", (d) => {
+        data += d.toString();
+      });
+      sock.on("close", () => res(data));
+      sock.write(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${600 * MiB}\r\n`);
+    });
+    expect(reply).toBe("-ERR Protocol error: invalid bulk length\r\n");
+    expect(tmpFiles(server.config.dataDir)).toHaveLength(0);
+  });
+});
+
+describe("large values and async_write", () => {
+  test("with async_write a streamed SET is acknowledged after its commit and reads back", async () => {
+    await using server = await startTestServer({ asyncWrite: true, largeValueThresholdKb: 64 });
+    const r = new Redis(server.port);
+    try {
+      const v = randomBytes(700 * 1024);
+      const out = await r.pipeline().set("k", v).getBuffer("k").strlen("k").exec();
+      expect(sha(out![1]![1] as Buffer)).toBe(sha(v));
+      expect(out![2]![1]).toBe(v.length);
+    } finally {
+      r.disconnect();
+    }
+  });
+});
