@@ -64,8 +64,7 @@ const verify = !f["no-verify"];
 const hash = f.type === "hash";
 /** One small hash per key, field `f`: the "millions of small hashes" shape (`--type hashes`). */
 const hashes = f.type === "hashes";
-if (!hash && !hashes && f.type !== "string")
-  throw new Error("--type is string, hash or hashes");
+if (!hash && !hashes && f.type !== "string") throw new Error("--type is string, hash or hashes");
 
 /** mulberry32 */
 function rng(seed: number): () => number {

@@ -28,6 +28,19 @@ export const limits = {
    * left alone: a collection is worth its few milliseconds only after real traffic.
    */
   idleGcTrafficBytesMin: 64 * 1024 * 1024,
+  /** Default of large_value_threshold_kb: longer bulk strings stream into a file (storage/large). */
+  largeValueThresholdBytes: 512 * 1024,
+  /** Uncompressed bytes per chunk of a large-value file: the unit of reads, streams and codecs. */
+  largeChunkBytes: 256 * 1024,
+  /**
+   * A large value up to this size is read whole for GET (one buffer, one socket write) rather
+   * than streamed chunk by chunk: measured 1 MiB GETs at about twice the rate this way.
+   */
+  largeReplyWholeBytesMax: 2 * 1024 * 1024,
+  /** Bytes of a streamed reply sent per event-loop turn, so other clients get their turn. */
+  largeStreamTurnBytes: 256 * 1024,
+  /** How often the files of deleted large values are unlinked. */
+  largeCollectIntervalMs: 1000,
   /** Bulk replies at least this large are sent as their own chunk instead of being copied. */
   replyInlineCopyBytesMax: 64 * 1024,
   /** Queued write operations per shard before new writes wait for room. */
@@ -80,8 +93,28 @@ export const limits = {
    * event-loop thread; 1024 pages measured ≈ 8 ms, so a round never stalls clients for long.
    */
   autoVacuumPagesPerRun: 1024,
+  /** Entries ACL LOG keeps, like Redis's acllog-max-len default. */
+  aclLogEntriesMax: 128,
+  /** How often the client reaper (security/reaper.ts) looks for idle and stalled clients. */
+  clientReaperIntervalMs: 1_000,
+  /**
+   * A request held half-sent past client_frame_timeout_ms is closed (slowloris) unless it has
+   * arrived at least this fast on average; a large value uploading steadily is left alone.
+   */
+  frameBytesPerSecMin: 16 * 1024,
   /** Largest reply the `shard vacuum` orchestrator reads from one node (one RESP frame). */
   vacuumReplyBytesMax: 8 * 1024 * 1024,
+  /** Pub/sub subscriber output past which it is cut off at once (Redis: pubsub 32mb hard). */
+  pubsubOutputHardBytes: 32 * 1024 * 1024,
+  /** Pub/sub subscriber output it may hold for pubsubOutputSoftSeconds (Redis: 8mb soft). */
+  pubsubOutputSoftBytes: 8 * 1024 * 1024,
+  /** Seconds a subscriber may stay past the soft limit (Redis: 60). */
+  pubsubOutputSoftSeconds: 60,
+  /**
+   * Keys the client-tracking table remembers, all clients together (Redis's
+   * tracking-table-max-keys default); past it the oldest key is invalidated and forgotten.
+   */
+  trackingKeysMax: 1_000_000,
 } as const;
 
 export type Limits = typeof limits;

@@ -41,11 +41,17 @@ export async function hashesMode(
       `HSET into distinct new one-field hashes with ${label} hashes stored, c50 P1`,
       ["-c", "50", "-n", n, "-r", "100000000", "HSET", "n:__rand_int__", "f", "v"],
     );
-    await run(
-      `hget-hashes-${label}`,
-      `HGET on ${label} stored one-field hashes, c50 P1`,
-      ["-c", "50", "-n", n, "-r", String(count), "HGET", "h:__rand_int__", "f"],
-    );
+    await run(`hget-hashes-${label}`, `HGET on ${label} stored one-field hashes, c50 P1`, [
+      "-c",
+      "50",
+      "-n",
+      n,
+      "-r",
+      String(count),
+      "HGET",
+      "h:__rand_int__",
+      "f",
+    ]);
   }
   const largest = Math.max(...o.counts);
   await ours.stop();

@@ -21,6 +21,7 @@ export async function serve(configPath: string): Promise<number> {
     }
     throw error;
   }
+  for (const warning of config.warnings ?? []) log.warn(warning);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, { log });

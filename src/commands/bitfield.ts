@@ -9,9 +9,10 @@
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
-import { parseInt64, syntaxError } from "./args.ts";
+import { parseInt64 } from "./args.ts";
 import { bitfieldType, bitOffset, cToken, getSigned, getUnsigned, setBits } from "./bits.ts";
 import { ks } from "./db.ts";
+import { markEncoding } from "./encoding-marks.ts";
 import type { Ctx } from "./spec.ts";
 
 type Overflow = "WRAP" | "SAT" | "FAIL";
@@ -51,7 +52,7 @@ function parse(args: Uint8Array[]): Parsed {
       if (!found) throw new RespError("ERR", "Invalid OVERFLOW type specified");
       overflow = found;
       continue;
-    } else throw syntaxError();
+    } else throw errors.syntax();
     const { signed, bits } = bitfieldType(args[j + 1]!);
     const offset = bitOffset(args[j + 2]!, bits);
     let value = 0n;
@@ -176,6 +177,8 @@ function bitfieldGeneric(
       changed ||= done.changed;
     }
     if (changed) table.put(key, bytes, now, cur?.expiresAt ?? null);
+    // Any SET or INCRBY unshares the string into a raw one in Redis, changed or not.
+    if (ops.some((op) => op.kind !== "GET")) markEncoding(ks(ctx), args[1]!, bytes, "raw");
     return replies;
   });
 }

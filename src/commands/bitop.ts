@@ -13,13 +13,14 @@
  * several shards then go through one multi-shard operation (writeMany), which runs after
  * everything already queued on each of them.
  */
-import { RespError } from "../errors.ts";
+import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { RowTable } from "../storage/key-table.ts";
 import { keyParam } from "../storage/keys.ts";
-import { syntaxError } from "./args.ts";
+
 import { cToken } from "./bits.ts";
 import { ks } from "./db.ts";
+import { markEncoding } from "./encoding-marks.ts";
 import type { Ctx } from "./spec.ts";
 
 export type BitopName = "AND" | "OR" | "XOR" | "NOT" | "DIFF" | "DIFF1" | "ANDOR" | "ONE";
@@ -86,7 +87,7 @@ export function combine(op: BitopName, sources: readonly (Uint8Array | null)[]):
 
 export function bitopCommand(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const op = NAMES.find((name) => cToken(args[1]!, name));
-  if (op === undefined) throw syntaxError();
+  if (op === undefined) throw errors.syntax();
   if (op === "NOT" && args.length !== 4)
     throw new RespError("ERR", "BITOP NOT must be called with a single source key.");
   if ((op === "DIFF" || op === "DIFF1" || op === "ANDOR") && args.length < 5)
@@ -100,7 +101,11 @@ export function bitopCommand(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     // live() throws WRONGTYPE for a hash source, before anything is written.
     const values = sources.map((s) => view(s.shard).live(s.param, now)?.value ?? null);
     const result = combine(op, values);
-    if (result.length > 0) view(destShard).put(dest, result, now, null);
+    if (result.length > 0) {
+      view(destShard).put(dest, result, now, null);
+      // BITOP stores a freshly built raw string, whatever its shape.
+      markEncoding(space, args[2]!, result, "raw");
+    }
     // Like Redis's dbDelete: only an existing destination is removed (and WATCH touched).
     else if (view(destShard).has(dest, now)) view(destShard).remove(dest, now);
     return result.length;

@@ -5,14 +5,15 @@
  * are checked (Redis 8 validates BITCOUNT/BITPOS ranges before looking the key up, unlike 7).
  * SETBIT keeps the key's TTL, as Redis does. Reads of a hash get WRONGTYPE from the storage.
  */
-import { RespError } from "../errors.ts";
+import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
-import { bigInteger, syntaxError } from "./args.ts";
+import { bigInteger } from "./args.ts";
 import { bitfieldCommand, bitfieldRoCommand } from "./bitfield.ts";
 import { bitopCommand } from "./bitop.ts";
 import { bitAt, bitOffset, cToken, popcount, popcountByte, scanBit } from "./bits.ts";
 import { ks } from "./db.ts";
+import { markEncoding } from "./encoding-marks.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -41,6 +42,8 @@ function setbit(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
       const mask = 1 << (7 - (offset % 8));
       next[byte] = on ? next[byte]! | mask : next[byte]! & ~mask;
       table.put(key, next, now, cur?.expiresAt ?? null);
+      // Redis unshares the string into a raw one before flipping a bit.
+      markEncoding(ks(ctx), args[1]!, next, "raw");
     }
     return previous;
   });
@@ -56,7 +59,7 @@ function getbit(ctx: Ctx, args: Uint8Array[]): Reply {
 function isBitUnit(arg: Uint8Array): boolean {
   if (cToken(arg, "BIT")) return true;
   if (cToken(arg, "BYTE")) return false;
-  throw syntaxError();
+  throw errors.syntax();
 }
 
 interface ByteRange {
@@ -105,7 +108,7 @@ function bitcount(ctx: Ctx, args: Uint8Array[]): Reply {
   } else if (args.length === 2) {
     value = ks(ctx).get(args[1]!)?.value ?? null;
     range = { start: 0, end: (value?.length ?? 0) - 1, firstMask: 0, lastMask: 0 };
-  } else throw syntaxError();
+  } else throw errors.syntax();
   if (value === null || range.start > range.end) return 0;
   let count = popcount(value, range.start, range.end);
   count -= popcountByte(value[range.start]! & range.firstMask);
@@ -135,7 +138,7 @@ function bitpos(ctx: Ctx, args: Uint8Array[]): Reply {
   } else if (args.length === 3) {
     value = ks(ctx).get(args[1]!)?.value ?? null;
     range = { start: 0, end: (value?.length ?? 0) - 1, firstMask: 0, lastMask: 0 };
-  } else throw syntaxError();
+  } else throw errors.syntax();
   // A missing key is an endless run of zeros.
   if (value === null) return b ? -1 : 0;
   if (range.start > range.end) return -1;
@@ -187,6 +190,7 @@ const K1 = { first: 1, last: 1, step: 1 } as const;
 export const bitCommands: CommandSpec[] = [
   {
     name: "setbit",
+    acl: ["@bitmap"],
     arity: 4,
     flags: ["write", "denyoom"],
     keys: K1,
@@ -199,6 +203,7 @@ export const bitCommands: CommandSpec[] = [
   },
   {
     name: "getbit",
+    acl: ["@bitmap"],
     arity: 3,
     flags: ["readonly", "fast"],
     keys: K1,
@@ -210,6 +215,7 @@ export const bitCommands: CommandSpec[] = [
   },
   {
     name: "bitcount",
+    acl: ["@bitmap"],
     arity: -2,
     flags: ["readonly"],
     keys: K1,
@@ -221,6 +227,7 @@ export const bitCommands: CommandSpec[] = [
   },
   {
     name: "bitpos",
+    acl: ["@bitmap"],
     arity: -3,
     flags: ["readonly"],
     keys: K1,
@@ -232,6 +239,7 @@ export const bitCommands: CommandSpec[] = [
   },
   {
     name: "bitop",
+    acl: ["@bitmap"],
     arity: -4,
     flags: ["write", "denyoom"],
     keys: { first: 2, last: -1, step: 1 },
@@ -245,6 +253,7 @@ export const bitCommands: CommandSpec[] = [
   },
   {
     name: "bitfield",
+    acl: ["@bitmap"],
     arity: -2,
     flags: ["write", "denyoom"],
     keys: K1,
@@ -257,6 +266,7 @@ export const bitCommands: CommandSpec[] = [
   },
   {
     name: "bitfield_ro",
+    acl: ["@bitmap"],
     arity: -2,
     flags: ["readonly", "fast"],
     keys: K1,

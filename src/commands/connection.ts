@@ -9,9 +9,13 @@ import { equalsToken, parseInt64, rawText, text, token } from "./args.ts";
 import { dbIndex, int32 } from "./databases.ts";
 import { rowMaker } from "./rows.ts";
 import type { ClientState, CommandSpec, Ctx } from "./spec.ts";
+import { trackingClientCommands } from "./tracking.ts";
 
-function ping(_ctx: Ctx, args: Uint8Array[]): Reply {
+function ping(ctx: Ctx, args: Uint8Array[]): Reply {
   if (args.length > 2) throw errors.wrongArity("ping");
+  // A RESP2 subscriber gets PING's answer in the shape of a message (Redis's rule).
+  if (ctx.client.subscriptions && ctx.client.protocol === 2)
+    return ["pong", args.length === 2 ? args[1]! : ""];
   return args.length === 2 ? args[1]! : PONG;
 }
 
@@ -35,12 +39,18 @@ function noPassword(): RespError {
   );
 }
 
-/** The default user has no password: AUTH default <anything> succeeds, other users don't exist. */
-function auth(_ctx: Ctx, args: Uint8Array[]): Reply {
+/** AUTH [username] password, against the ACL (src/security); one argument = the default user. */
+function auth(ctx: Ctx, args: Uint8Array[]): Reply {
   if (args.length > 3) throw errors.syntax();
-  if (args.length === 2) throw noPassword();
-  if (text(args[1]!) === "default") return OK;
-  throw new RespError("WRONGPASS", "invalid username-password pair or user is disabled.");
+  const security = ctx.server.security;
+  if (args.length === 2 && (!security || security.acl.defaultUser.nopass)) throw noPassword();
+  const user = args.length === 2 ? "default" : text(args[1]!);
+  if (!security) {
+    if (user === "default") return OK;
+    throw new RespError("WRONGPASS", "invalid username-password pair or user is disabled.");
+  }
+  security.authenticate(ctx.client, user, args[args.length - 1]!);
+  return OK;
 }
 
 /** HELLO [protover [AUTH user pass] [SETNAME name]]: switches RESP version, returns server facts. */
@@ -57,8 +67,9 @@ function hello(ctx: Ctx, args: Uint8Array[]): Reply {
   for (let i = 2; i < args.length; i++) {
     const more = args.length - 1 - i;
     if (equalsToken(args[i]!, "AUTH") && more >= 2) {
-      // No passwords are configured, so any AUTH attempt fails the way Redis's does.
-      if (text(args[i + 1]!) !== "default")
+      const security = ctx.server.security;
+      if (security) security.authenticate(ctx.client, text(args[i + 1]!), args[i + 2]!);
+      else if (text(args[i + 1]!) !== "default")
         throw new RespError("WRONGPASS", "invalid username-password pair or user is disabled.");
       i += 2;
     } else if (equalsToken(args[i]!, "SETNAME") && more >= 1) {
@@ -67,6 +78,11 @@ function hello(ctx: Ctx, args: Uint8Array[]): Reply {
       throw new RespError("ERR", `Syntax error in HELLO option '${rawText(args[i]!)}'`);
     }
   }
+  if (ctx.client.authenticated === false)
+    throw new RespError(
+      "NOAUTH",
+      "HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+    );
   if (name !== undefined) ctx.client.name = name;
   ctx.client.protocol = protocol;
   return map([
@@ -93,28 +109,34 @@ function validName(arg: Uint8Array): string | null {
   return arg.length === 0 ? null : text(arg);
 }
 
-function clientInfoLine(c: ClientState, now: number): string {
+/** Redis's client types: a client with any subscription is "pubsub", the rest "normal". */
+function clientType(c: ClientState): "pubsub" | "normal" {
+  return (c.subscriptions ?? 0) > 0 ? "pubsub" : "normal";
+}
+
+export function clientInfoLine(c: ClientState, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000);
   const idle = Math.floor((now - c.lastInteraction) / 1000);
+  const flags = `${c.monitoring ? "O" : ""}${clientType(c) === "pubsub" ? "P" : ""}` || "N";
+  const subs = c.subCounts;
   return (
-    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=0 name=${c.name ?? ""} age=${age} idle=${idle} flags=${c.monitoring ? "O" : "N"} db=${c.db} ` +
-    `sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 ` +
-    `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.protocol} ` +
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=0 name=${c.name ?? ""} age=${age} idle=${idle} flags=${flags} db=${c.db} ` +
+    `sub=${subs?.channels ?? 0} psub=${subs?.patterns ?? 0} ssub=${subs?.shard ?? 0} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 ` +
+    `tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user?.name ?? "default"} redir=-1 resp=${c.protocol} ` +
     `lib-name=${c.libName ?? ""} lib-ver=${c.libVer ?? ""}`
   );
 }
 
-/** CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]: every client is "normal". */
+/** CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]: no masters or replicas here. */
 function clientList(ctx: Ctx, args: Uint8Array[]): Reply {
   let ids: Set<string> | null = null;
-  let typeMatches = true;
+  let type: string | null = null;
   for (let i = 2; i < args.length; i++) {
     if (equalsToken(args[i]!, "TYPE") && i + 1 < args.length) {
-      const type = text(args[++i]!).toLowerCase();
+      type = text(args[++i]!).toLowerCase();
       if (!["normal", "master", "replica", "slave", "pubsub"].includes(type)) {
         throw new RespError("ERR", `Unknown client type '${type.replace(/[\r\n]/g, " ")}'`);
       }
-      typeMatches = type === "normal";
     } else if (equalsToken(args[i]!, "ID") && i + 1 < args.length) {
       ids = new Set();
       for (i++; i < args.length; i++) {
@@ -126,8 +148,8 @@ function clientList(ctx: Ctx, args: Uint8Array[]): Reply {
   }
   const now = Date.now();
   let out = "";
-  if (!typeMatches) return verbatim(out);
   for (const c of ctx.server.clients.values()) {
+    if (type !== null && type !== clientType(c)) continue;
     if (ids === null || ids.has(String(c.id))) out += `${clientInfoLine(c, now)}\n`;
   }
   return verbatim(out);
@@ -175,13 +197,13 @@ function clientKill(ctx: Ctx, args: Uint8Array[]): Reply {
       tests.push((c) => BigInt(c.id) === id);
     } else if (filter === "ADDR") tests.push((c) => c.addr === value);
     else if (filter === "LADDR") tests.push((c) => c.laddr === value);
-    else if (filter === "USER") tests.push(() => value === "default");
+    else if (filter === "USER") tests.push((c) => value === (c.user?.name ?? "default"));
     else if (filter === "TYPE") {
       const type = value.toLowerCase();
       if (!["normal", "master", "replica", "slave", "pubsub"].includes(type)) {
         throw new RespError("ERR", `Unknown client type '${sanitizeLine(value)}'`);
       }
-      tests.push(() => type === "normal");
+      tests.push((c) => type === clientType(c));
     } else if (filter === "SKIPME") {
       const v = value.toLowerCase();
       if (v !== "yes" && v !== "no") throw errors.syntax();
@@ -231,7 +253,7 @@ function onOff(_ctx: Ctx, args: Uint8Array[]): Reply {
 
 const clientSub = rowMaker({
   container: "client",
-  flags: ["noauth", "stale", "loading"],
+  flags: ["stale", "loading"],
   group: "connection",
   since: "2.4.0",
 });
@@ -295,6 +317,7 @@ const clientCommands: CommandSpec[] = [
     "ON | OFF",
     onOff,
   ),
+  ...trackingClientCommands,
   clientSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
     clientCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
   ),
@@ -348,7 +371,7 @@ export const connectionCommands: CommandSpec[] = [
     arity: -2,
     flags: ["noauth", "fast", "loading", "stale"],
     since: "1.0.0",
-    summary: "Authenticates the connection (no passwords are configured).",
+    summary: "Authenticates the connection.",
     syntax: "[username] password",
     handler: auth,
   }),
@@ -377,6 +400,9 @@ export const connectionCommands: CommandSpec[] = [
       ctx.client.replyMode = "on";
       ctx.client.monitoring = false;
       ctx.server.monitors.remove(ctx.client);
+      ctx.server.pubsub?.removeClient(ctx.client);
+      // Back to the default user, authenticated only if it needs no password (as Redis).
+      ctx.server.security?.welcome(ctx.client);
       return simple("RESET");
     },
   }),

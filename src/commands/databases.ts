@@ -8,6 +8,7 @@ import type { Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
 import { parseInt64 } from "./args.ts";
 import { ks } from "./db.ts";
+import { copyEncodingMark } from "./encoding-marks.ts";
 import { moveKey } from "./key-rows.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
@@ -59,6 +60,7 @@ function move(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     const to = target.keyTables[shard]!;
     if (to.has(key, now)) return 0;
     moveKey(from, key, entry, to, key, now);
+    copyEncodingMark(source, args[1]!, target, args[1]!, true);
     return 1;
   });
 }

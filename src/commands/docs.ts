@@ -4,26 +4,14 @@
  * shows and the syntax the README documents come from the same text.
  */
 import { map, type Reply, simple } from "../protocol/reply.ts";
+import { categoriesOf } from "../security/categories.ts";
 import type { CommandSpec } from "./spec.ts";
-
-const categoryOf: Record<string, string> = {
-  string: "@string",
-  generic: "@keyspace",
-  hash: "@hash",
-  connection: "@connection",
-  server: "@admin",
-  cluster: "@admin",
-  transactions: "@transaction",
-  blobasaur: "@admin",
-};
 
 /** The 10-element COMMAND INFO entry Redis 7 returns for one command. */
 export function commandInfo(spec: CommandSpec): Reply {
   const k = spec.keys;
-  const categories = [categoryOf[spec.group] ?? "@admin"];
-  if (spec.flags.includes("write")) categories.push("@write");
-  if (spec.flags.includes("readonly")) categories.push("@read");
-  categories.push(spec.flags.includes("fast") ? "@fast" : "@slow");
+  // The ACL categories, derived once for dispatch's ACL and for this reply (security/categories.ts).
+  const categories = categoriesOf(spec).map((c) => `@${c}`);
   const keySpecs: Reply[] = k
     ? [
         map([

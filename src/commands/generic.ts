@@ -305,6 +305,7 @@ export const genericCommands: CommandSpec[] = [
   },
   {
     name: "flushdb",
+    acl: ["@keyspace", "@dangerous"],
     arity: -1,
     flags: ["write"],
     keys: null,
@@ -316,6 +317,7 @@ export const genericCommands: CommandSpec[] = [
   },
   {
     name: "flushall",
+    acl: ["@keyspace", "@dangerous"],
     arity: -1,
     flags: ["write"],
     keys: null,

@@ -1,5 +1,7 @@
 /** Every command row, gathered from the per-group files: the one command table's input. */
+import { aclCommands } from "./acl.ts";
 import { bitCommands } from "./bitops.ts";
+import { clusterCommands } from "./cluster.ts";
 import { connectionCommands } from "./connection.ts";
 import { genericCommands } from "./generic.ts";
 import { hashCommands } from "./hash.ts";
@@ -9,6 +11,8 @@ import { hashTtlCommands } from "./hash-ttl.ts";
 import { keyspaceExtCommands } from "./keyspace-ext.ts";
 import { lcsCommands } from "./lcs.ts";
 import { observabilityCommands } from "./observability.ts";
+import { pubsubCommandRows } from "./pubsub.ts";
+import { scriptingCommands } from "./scripting.ts";
 import { serverCommands } from "./server.ts";
 import type { CommandSpec } from "./spec.ts";
 import { stringCommands } from "./string.ts";
@@ -27,9 +31,13 @@ export const commandRows: readonly CommandSpec[] = [
   ...hashIncrCommands,
   ...hashScanCommands,
   ...hashTtlCommands,
+  ...clusterCommands,
   ...connectionCommands,
   ...serverCommands,
   ...transactionCommands,
+  ...scriptingCommands,
   ...observabilityCommands,
+  ...pubsubCommandRows,
   ...vacuumCommands,
+  ...aclCommands,
 ];

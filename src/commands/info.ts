@@ -11,6 +11,7 @@
  */
 import { arch, release, totalmem, type } from "node:os";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
+import { configValue } from "./config-params.ts";
 import { KEYSPACE_CACHE_MS, keyspaceByDb } from "./keyspace-stats.ts";
 import type { ServerContext } from "./spec.ts";
 
@@ -35,8 +36,8 @@ const sections: Record<string, Section> = {
     ["server_time_usec", Date.now() * 1000],
     ["uptime_in_seconds", Math.floor((Date.now() - s.startedAt) / 1000)],
     ["uptime_in_days", Math.floor((Date.now() - s.startedAt) / 86_400_000)],
-    ["hz", 10],
-    ["configured_hz", 10],
+    ["hz", configValue(s, "hz") ?? 10],
+    ["configured_hz", configValue(s, "hz") ?? 10],
     ["executable", process.execPath],
     ["config_file", s.config.sourcePath ?? ""],
     ["io_threads_active", 0],
@@ -46,11 +47,11 @@ const sections: Record<string, Section> = {
   clients: (s) => [
     ["connected_clients", s.clients.size],
     ["cluster_connections", 0],
-    ["maxclients", 10000],
+    ["maxclients", configValue(s, "maxclients") ?? 10000],
     ["client_recent_max_input_buffer", 0],
     ["client_recent_max_output_buffer", 0],
-    ["blocked_clients", 0],
-    ["tracking_clients", 0],
+    ["blocked_clients", s.pubsub?.pause.waiting ?? 0],
+    ["tracking_clients", s.pubsub?.tracking.count ?? 0],
     ["clients_in_timeout_table", 0],
   ],
   memory: () => {
@@ -124,8 +125,8 @@ const sections: Record<string, Section> = {
       ["evicted_clients", 0],
       ["keyspace_hits", st.keyspaceHits],
       ["keyspace_misses", st.keyspaceMisses],
-      ["pubsub_channels", 0],
-      ["pubsub_patterns", 0],
+      ["pubsub_channels", s.pubsub?.hub.channelCount ?? 0],
+      ["pubsub_patterns", s.pubsub?.hub.patternCount ?? 0],
       ["latest_fork_usec", 0],
       ["total_forks", 0],
       ["migrate_cached_sockets", 0],
@@ -134,9 +135,9 @@ const sections: Record<string, Section> = {
       ["active_defrag_misses", 0],
       ["active_defrag_key_hits", 0],
       ["active_defrag_key_misses", 0],
-      ["tracking_total_keys", 0],
-      ["tracking_total_items", 0],
-      ["tracking_total_prefixes", 0],
+      ["tracking_total_keys", s.pubsub?.tracking.keyCount ?? 0],
+      ["tracking_total_items", s.pubsub?.tracking.itemCount ?? 0],
+      ["tracking_total_prefixes", s.pubsub?.tracking.prefixCount ?? 0],
       ["unexpected_error_replies", 0],
       ["total_error_replies", st.errorReplies],
       ["dump_payload_sanitizations", 0],

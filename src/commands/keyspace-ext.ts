@@ -14,6 +14,7 @@ import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING } from "../storage/sql.ts";
 import { equalsToken, parseInt64 } from "./args.ts";
 import { databaseCommands, dbIndex, sameObjectError } from "./databases.ts";
 import { ks } from "./db.ts";
+import { copyEncodingMark, markedEncoding } from "./encoding-marks.ts";
 import { copyKey, moveKey } from "./key-rows.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
@@ -48,6 +49,7 @@ function renameCommand(nx: boolean) {
       if (same) return nx ? 0 : OK;
       if (nx && to.has(dstKey, now)) return 0;
       moveKey(from, srcKey, entry, to, dstKey, now);
+      copyEncodingMark(keys, src, keys, dst, true);
       return nx ? 1 : OK;
     });
   };
@@ -81,6 +83,7 @@ function copy(ctx: Ctx, args: Uint8Array[]): Promise<Reply> | Reply {
     const to = target.keyTables[dstShard]!;
     if (!replace && to.has(dstKey, now)) return 0;
     copyKey(from, srcKey, entry, to, dstKey, now);
+    copyEncodingMark(keys, src, target, dst, false);
     return 1;
   });
 }
@@ -105,18 +108,25 @@ function integerValue(value: Uint8Array): bigint | null {
 }
 
 function objectEncoding(ctx: Ctx, args: Uint8Array[]): Reply {
-  const entry = ks(ctx).entry(args[2]!);
+  const keys = ks(ctx);
+  const entry = keys.entry(args[2]!);
   if (entry === null) return null;
   if (entry.type === ROW_HASH_INLINE) return "listpack";
   if (entry.type === ROW_HASH_TABLE) return "hashtable";
+  // APPEND, SETRANGE and INCRBYFLOAT leave encodings the bytes alone do not tell.
+  const forced = markedEncoding(keys, args[2]!, entry.value);
+  if (forced !== null) return forced;
   if (integerValue(entry.value) !== null) return "int";
   return entry.value.length <= EMBSTR_BYTES_MAX ? "embstr" : "raw";
 }
 
 function objectRefcount(ctx: Ctx, args: Uint8Array[]): Reply {
-  const entry = ks(ctx).entry(args[2]!);
+  const keys = ks(ctx);
+  const entry = keys.entry(args[2]!);
   if (entry === null) return null;
   if (entry.type !== ROW_STRING) return 1;
+  // Only an int-encoded value can be a shared integer (not APPEND's or INCRBYFLOAT's "5").
+  if (markedEncoding(keys, args[2]!, entry.value) !== null) return 1;
   const n = integerValue(entry.value);
   return n !== null && n >= 0n && n < SHARED_INTEGERS ? 2147483647 : 1;
 }
@@ -221,7 +231,7 @@ const objectSub = (
 const objectCommands: CommandSpec[] = [
   objectSub(
     "encoding",
-    "Returns the internal encoding Redis would use for the value's shape: for a string int for a 64-bit integer, embstr up to 44 bytes, else raw (values built by APPEND or SETRANGE are raw in Redis whatever their shape); for a hash listpack or hashtable.",
+    "Returns the internal encoding Redis would report: for a string int for a 64-bit integer, embstr up to 44 bytes, else raw, and raw after APPEND or SETRANGE, embstr after INCRBYFLOAT, as in Redis; for a hash listpack or hashtable.",
     objectEncoding,
   ),
   objectSub(

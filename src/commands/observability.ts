@@ -6,7 +6,7 @@
  * comparison per command.
  *
  * Defaults follow Redis (slowlog-log-slower-than 10000 µs, slowlog-max-len 128); both can be
- * changed at run time with CONFIG SET, as in Redis, and are not persisted. Entry format and
+ * changed at run time with CONFIG SET (config-params.ts), as in Redis, and are not persisted. Entry format and
  * argument truncation (32 arguments, 128 bytes each) follow Redis too.
  */
 import { errors, RespError } from "../errors.ts";
@@ -101,22 +101,6 @@ function slowlogGet(ctx: Ctx, args: Uint8Array[]): Reply {
   return ctx.server.stats.slowlog
     .newest(count)
     .map((e) => [e.id, e.time, e.durationUsec, [...e.args], e.addr, e.name]);
-}
-
-/** CONFIG SET for one slow-log parameter on `log`; throws Redis's error for a bad value. */
-export function setSlowlogParameter(log: SlowLog, name: string, value: Uint8Array): void {
-  const n = parseInt64(value);
-  const min = name === "slowlog-max-len" ? 0n : -1n;
-  if (n === null || n < min || n > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new RespError(
-      "ERR",
-      `CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer`,
-    );
-  }
-  if (name === "slowlog-max-len") {
-    log.maxLen = Number(n);
-    log.trim();
-  } else log.thresholdUsec = Number(n);
 }
 
 const slowlogSub = rowMaker({

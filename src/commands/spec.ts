@@ -3,10 +3,15 @@
  * (dispatch, COMMAND, INFO commandstats, cluster routing) reads these rows; nobody keeps a
  * second list of commands.
  */
+import type { Cluster } from "../cluster/cluster.ts";
 import type { Config } from "../config/index.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { ProtocolVersion } from "../protocol/writer.ts";
+import type { PubsubServices } from "../pubsub/index.ts";
+import type { ScriptEngine } from "../scripting/engine.ts";
+import type { Security } from "../security/security.ts";
+import type { AclUser } from "../security/user.ts";
 import type { MonitorFeed } from "../server/monitor.ts";
 import type { Store } from "../storage/store.ts";
 import type { Watcher } from "../storage/watch.ts";
@@ -24,7 +29,8 @@ export type CommandFlag =
   | "denyoom"
   | "random"
   | "no_multi"
-  | "allow_busy";
+  | "allow_busy"
+  | "pubsub";
 
 export type CommandGroup =
   | "string"
@@ -34,6 +40,8 @@ export type CommandGroup =
   | "server"
   | "cluster"
   | "transactions"
+  | "scripting"
+  | "pubsub"
   | "blobasaur";
 
 /** Redis's key-position convention: 1-based argument index, last -1 = up to the end. */
@@ -68,10 +76,21 @@ export interface ClientState {
   kill(): void;
   /** Set by MONITOR (server/monitor.ts): this client receives the command stream. */
   monitoring: boolean;
-  /** Sends an out-of-band reply (a MONITOR line) after every reply already owed. */
-  deliver(reply: Reply): void;
+  /**
+   * Sends an out-of-band reply (a MONITOR line) after every reply already owed. `now`: ahead
+   * of the reply of the command this client is running (pub/sub messages, as Redis).
+   */
+  deliver(reply: Reply, now?: boolean): void;
+  /** Channels + patterns + shard channels subscribed (src/pubsub/hub.ts keeps it); 0 or absent = none. */
+  subscriptions?: number;
+  /** The same per kind, for CLIENT LIST's sub=, psub= and ssub=. */
+  subCounts?: { channels: number; patterns: number; shard: number };
   /** Reply bytes rendered or queued but not yet taken by the socket. */
   outputBytes(): number;
+  /** The ACL user this client runs as (src/security); set when the connection opens. */
+  user?: AclUser;
+  /** False until AUTH when the default user needs a password (NOAUTH). */
+  authenticated?: boolean;
 }
 
 export interface CommandStat {
@@ -90,6 +109,8 @@ export interface ServerContext {
   readonly version: string;
   readonly clients: ReadonlyMap<number, ClientState>;
   readonly stats: ServerStats;
+  /** The cluster handle (src/cluster); absent when `[cluster] enabled = false`. */
+  readonly cluster?: Cluster;
   /** Prometheus metrics (src/metrics); absent when `[metrics] enabled = false`. */
   readonly metrics?: MetricsRegistry;
   /** The port actually bound (differs from config when it asked for 0). */
@@ -104,6 +125,15 @@ export interface ServerContext {
   };
   /** The MONITOR audience (server/monitor.ts); dispatch feeds it every command that ran. */
   readonly monitors: MonitorFeed;
+  /** Users, ACL, client limits (src/security); absent in unit tests that build a context. */
+  readonly security?: Security;
+  /** Pub/sub, notifications, tracking, CLIENT PAUSE (src/pubsub); absent in unit-test contexts. */
+  readonly pubsub?: PubsubServices;
+  /**
+   * EVAL / FCALL: the Lua VMs, script cache and function libraries (src/scripting); absent in
+   * contexts built without startServer() (bench/inproc.ts), where scripting commands refuse.
+   */
+  scripting?: ScriptEngine;
   /** Runs EXEC's queue with no other client's command interleaved (server/server.ts). */
   runTransaction(ctx: Ctx, queued: readonly QueuedCommand[]): Promise<Reply>;
 }
@@ -146,6 +176,15 @@ export interface CommandSpec {
   readonly arity: number;
   readonly flags: readonly CommandFlag[];
   readonly keys: KeyRange | null;
+  /**
+   * Keys whose positions depend on the arguments (EVAL and FCALL's `numkeys`, at index
+   * `numkeys`): `find` returns their indexes into args. Such rows have `keys: null`, as Redis's
+   * COMMAND INFO shows 0 0 0 (movablekeys) for them.
+   */
+  readonly movableKeys?: {
+    readonly numkeys: number;
+    find(args: readonly Uint8Array[]): number[];
+  };
   readonly group: CommandGroup;
   readonly summary: string;
   /** Arguments after the name, in Redis's documentation style. */
@@ -153,6 +192,17 @@ export interface CommandSpec {
   readonly since: string;
   readonly handler?: Handler;
   readonly subcommands?: readonly CommandSpec[];
+  /**
+   * ACL categories the flags and group do not imply (e.g. "@dangerous" on FLUSHALL, "@bitmap"
+   * on SETBIT); security/categories.ts derives the rest as Redis does.
+   */
+  readonly acl?: readonly string[];
+  /**
+   * The handler accepts streamed bulk strings (protocol/parser.ts LargeArg) and stores them
+   * by reference (storage/large). For every other command the connection reads them into
+   * memory first.
+   */
+  readonly largeArgs?: boolean;
 }
 
 /** Lookup structure built once from the rows by table.ts. */

@@ -7,12 +7,14 @@
  * A command that reads the old value as a string gets WRONGTYPE for a hash from RowTable.live;
  * SETNX and MSETNX only test existence, SETEX and PSETEX replace a key of any type.
  */
+
 import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
 import { bigInteger, equalsToken } from "./args.ts";
 import { ks } from "./db.ts";
+import { clearEncodingMark, markEncoding } from "./encoding-marks.ts";
 import { absoluteExpiry, type ExpireUnit } from "./expiry.ts";
 import { addFloat, addInteger, parseIncrement } from "./numeric.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
@@ -32,6 +34,7 @@ function setnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   return ks(ctx).write(args[1]!, (table, now) => {
     if (table.has(key, now)) return 0;
     table.put(key, value, now, null);
+    clearEncodingMark(ks(ctx), args[1]!);
     return 1;
   });
 }
@@ -45,6 +48,7 @@ function setexCommand(name: string, unit: ExpireUnit) {
     const value = args[3]!;
     return store.write(args[1]!, (table, now) => {
       table.put(key, value, now, expiresAt);
+      clearEncodingMark(store, args[1]!);
       return OK;
     });
   };
@@ -56,6 +60,7 @@ function getset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
     table.put(key, value, now, null);
+    clearEncodingMark(ks(ctx), args[1]!);
     return old?.value ?? null;
   });
 }
@@ -137,8 +142,10 @@ function msetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   const shards = keys.map((k) => store.shardOf(k));
   return store.writeMany(shards, (tables, now) => {
     for (let i = 0; i < params.length; i++) if (tables[shards[i]!]!.has(params[i]!, now)) return 0;
-    for (let i = 0; i < params.length; i++)
+    for (let i = 0; i < params.length; i++) {
       tables[shards[i]!]!.put(params[i]!, args[2 * i + 2]!, now, null);
+      clearEncodingMark(store, keys[i]!);
+    }
     return 1;
   });
 }
@@ -149,7 +156,9 @@ function append(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
     if (old === null) {
+      // A new key gets the shape-based encoding, as Redis's APPEND creates it with SET's rules.
       table.put(key, tail, now, null);
+      clearEncodingMark(ks(ctx), args[1]!);
       return tail.length;
     }
     const total = old.value.length + tail.length;
@@ -158,6 +167,7 @@ function append(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     joined.set(old.value, 0);
     joined.set(tail, old.value.length);
     table.put(key, joined, now, old.expiresAt);
+    markEncoding(ks(ctx), args[1]!, joined, "raw");
     return total;
   });
 }
@@ -179,6 +189,7 @@ function setrange(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     if (old) next.set(old.value, 0);
     next.set(patch, start);
     table.put(key, next, now, old?.expiresAt ?? null);
+    markEncoding(ks(ctx), args[1]!, next, "raw");
     return length;
   });
 }
@@ -214,6 +225,9 @@ function incrbyfloat(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     const old = table.live(key, now);
     const text = encoder.encode(addFloat(old?.value ?? null, increment, errors.notFloat));
     table.put(key, text, now, old?.expiresAt ?? null);
+    // Redis stores the result as a plain string object: embstr when short, never int.
+    if (text.length <= 44) markEncoding(ks(ctx), args[1]!, text, "embstr");
+    else clearEncodingMark(ks(ctx), args[1]!);
     return text;
   });
 }

@@ -5,15 +5,19 @@
  * atomic. Reading a hash as a string is WRONGTYPE (RowTable.live); SET and MSET replace a key
  * of any type, and MGET answers nil for a hash, as Redis does.
  */
+
 import { errors } from "../errors.ts";
+import { largeBody } from "../protocol/parser.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { keyParam } from "../storage/keys.ts";
 import type { ExpiryMs } from "../storage/shard.ts";
 import { ROW_STRING } from "../storage/sql.ts";
 import { equalsToken, integer } from "./args.ts";
 import { ks } from "./db.ts";
+import { clearEncodingMark } from "./encoding-marks.ts";
 import { absoluteExpiry } from "./expiry.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
+import { fileRange, setLarge, stringLength, stringReply } from "./string-large.ts";
 
 function get(ctx: Ctx, args: Uint8Array[]): Reply {
   const entry = ks(ctx).get(args[1]!);
@@ -23,7 +27,7 @@ function get(ctx: Ctx, args: Uint8Array[]): Reply {
     return null;
   }
   stats.keyspaceHits++;
-  return entry.value;
+  return stringReply(ctx, entry);
 }
 
 interface SetOptions {
@@ -65,10 +69,15 @@ function parseSetOptions(args: Uint8Array[], now: number): SetOptions {
 function set(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
   const store = ks(ctx);
   const value = args[2]!;
+  // A value streamed to a file by the parser (storage/large/): stored by reference.
+  const body = largeBody(value);
+  if (body !== null)
+    return setLarge(ctx, args, body, args.length === 3 ? null : parseSetOptions(args, store.now()));
   if (args.length === 3) {
     const key = keyParam(args[1]!);
     return store.write(args[1]!, (table, now) => {
       table.put(key, value, now, null);
+      clearEncodingMark(store, args[1]!);
       return OK;
     });
   }
@@ -90,6 +99,7 @@ function set(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
       : opts.expiresAt;
     if (expiresAt !== null && expiresAt <= now) table.remove(key, now);
     else table.put(key, value, now, expiresAt);
+    clearEncodingMark(store, args[1]!);
     return opts.get ? previous : OK;
   });
 }
@@ -116,7 +126,10 @@ async function mset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   for (const [shard, positions] of store.groupByShard(keys)) {
     writes.push(
       store.writeRows(shard, (table, now) => {
-        for (const p of positions) table.put(params[p]!, args[2 * p + 2]!, now, null);
+        for (const p of positions) {
+          table.put(params[p]!, args[2 * p + 2]!, now, null);
+          clearEncodingMark(store, keys[p]!);
+        }
       }),
     );
   }
@@ -125,24 +138,28 @@ async function mset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 }
 
 function strlen(ctx: Ctx, args: Uint8Array[]): Reply {
-  return ks(ctx).get(args[1]!)?.value.length ?? 0;
+  return stringLength(ks(ctx).get(args[1]!));
 }
 
 function getrange(ctx: Ctx, args: Uint8Array[]): Reply {
   let start = integer(args[2]!);
   let end = integer(args[3]!);
-  const value = ks(ctx).get(args[1]!)?.value;
-  if (!value) return "";
-  const len = value.length;
+  const entry = ks(ctx).get(args[1]!);
+  if (entry === null) return "";
+  const len = stringLength(entry);
   // Redis's edge cases: both negative and start > end is empty; negatives count from the end.
   if (start < 0 && end < 0 && start > end) return "";
   if (start < 0) start = len + start;
   if (end < 0) end = len + end;
   if (start < 0) start = 0;
-  if (end < 0) end = 0;
+  // Redis 8: an end still before the first byte selects nothing (Redis 7 clamped it to 0
+  // and returned the first byte for GETRANGE k 0 -100).
+  if (end < 0) return "";
   if (end >= len) end = len - 1;
   if (start > end || len === 0) return "";
-  return value.subarray(start, end + 1);
+  // A file row: only the chunks holding the range are read.
+  if (entry.large !== undefined) return fileRange(ctx, entry.large, start, end);
+  return entry.value.subarray(start, end + 1);
 }
 
 const K1 = { first: 1, last: 1, step: 1 } as const;
@@ -171,6 +188,7 @@ export const stringCommands: CommandSpec[] = [
     syntax:
       "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]",
     handler: set,
+    largeArgs: true,
   },
   {
     name: "mget",

@@ -55,11 +55,21 @@ function validate(row: CommandSpec, parent: CommandSpec | null): void {
     if (row.arity > 0 && first >= minArgs) throw new Error(`${where} first key outside its arity`);
     if (last > 0 && last < first) throw new Error(`${where} last key before first key`);
     if (row.arity > 0 && last >= row.arity) throw new Error(`${where} last key outside its arity`);
-    // WATCH names keys without reading or writing them, as in Redis; any other row with keys must say which.
-    if (!isWrite && !isRead && row.group !== "transactions") {
+    // WATCH names keys without reading or writing them, as in Redis, and so do the shard
+    // channels of SSUBSCRIBE / SPUBLISH (routed by slot); any other row with keys must say which.
+    if (!isWrite && !isRead && row.group !== "transactions" && row.group !== "pubsub") {
       throw new Error(`${where} takes keys but is neither write nor readonly`);
     }
   }
+}
+
+/**
+ * Positions (indexes into args) of the keys one call touches: from the arguments for numkeys
+ * commands (EVAL, FCALL), else from the row. Dispatch, cluster routing and COMMAND GETKEYS
+ * all ask here.
+ */
+export function keyPositionsOf(spec: CommandSpec, args: readonly Uint8Array[]): number[] {
+  return spec.movableKeys ? spec.movableKeys.find(args) : keyPositions(spec, args.length);
 }
 
 /** Positions (indexes into args) of the keys a command touches, from its row. */

@@ -171,6 +171,8 @@ function checkValue(kind: ValueKind, v: unknown): Checked {
     }
     case "addrList":
       return checkArray(v, (x) => checkValue({ type: "addr", as: "text" }, x));
+    case "stringList":
+      return checkArray(v, (x) => checkValue({ type: "string" }, x));
     case "integerList":
       return checkArray(v, (x) => checkInteger(x, kind.min, kind.max));
     case "rangeList":
@@ -284,12 +286,16 @@ function validate(raw: Table, file: string): Config {
   }
   const config = draft as unknown as Config;
   if (messages.length === 0) {
+    const warnings: string[] = [];
     for (const rule of crossChecks) {
       const i = rule(config);
       if (i === null) continue;
       // Config holds plain numbers; show them as TOML integers (3), not floats (3.0).
-      say(i.key, typeof i.value === "number" ? BigInt(i.value) : i.value, i.problem, i.expected);
+      const shown = typeof i.value === "number" ? BigInt(i.value) : i.value;
+      if (i.warn) warnings.push(`${file}: ${i.key} = ${render(shown)} ${i.problem}`);
+      else say(i.key, shown, i.problem, i.expected);
     }
+    if (warnings.length > 0) config.warnings = warnings;
   }
   if (messages.length > 0) throw new ConfigError(messages.join("\n"));
   config.sourcePath = null;

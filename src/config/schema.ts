@@ -26,6 +26,10 @@ export interface Config {
   valueCacheMb: number;
   /** Redis databases (SELECT 0..databases-1). */
   databases: number;
+  /** Bulk strings longer than this many KiB stream into files under <data_dir>/large/. */
+  largeValueThresholdKb: number;
+  /** Redis's notify-keyspace-events flags (src/pubsub/notify.ts); null = off. */
+  notifyKeyspaceEvents: string | null;
   storageCompression: {
     enabled: boolean;
     algorithm: CompressionAlgorithm;
@@ -43,7 +47,36 @@ export interface Config {
     journalSizeLimitMb: number;
     prewarm: boolean;
   };
-  metrics: { enabled: boolean; addr: Addr };
+  metrics: {
+    enabled: boolean;
+    addr: Addr;
+    /** When set, /metrics and /health need `Authorization: Bearer <token>` (security/http-auth.ts). */
+    bearerToken: string | null;
+    /** When set ("user:password"), they need HTTP basic auth with these credentials. */
+    basicAuth: string | null;
+    /** Serve the metrics over HTTPS with [tls]'s certificate and key. */
+    tls: boolean;
+  };
+  /** Security (src/security): passwords, ACL users, protected mode, client limits, TLS. */
+  requirepass: string | null;
+  requirepassEnv: string | null;
+  aclfile: string | null;
+  users: string[];
+  protectedMode: boolean;
+  maxclients: number;
+  timeout: number;
+  clientQueryBufferLimit: number;
+  clientOutputBufferLimitNormal: string;
+  protoMaxBulkLen: number;
+  clientFrameTimeoutMs: number;
+  tls: {
+    port: number | null;
+    certFile: string | null;
+    keyFile: string | null;
+    caCertFile: string | null;
+    authClients: "yes" | "no" | "optional";
+    protocols: string;
+  };
   cluster: {
     enabled: boolean;
     nodeId: string | null;
@@ -53,9 +86,17 @@ export interface Config {
     slotRanges: { start: number; end: number }[];
     gossipIntervalMs: number;
     advertiseAddr: string | null;
+    /** Shared secret of the cluster bus; required when enabled. */
+    secret: string | null;
+    /** Redis's cluster-node-timeout (CONFIG SET changes the running value). */
+    nodeTimeoutMs: number;
+    /** Redis's cluster-require-full-coverage. */
+    requireFullCoverage: boolean;
   };
   /** Absolute path of the file loaded, or null when built from defaults. */
   sourcePath: string | null;
+  /** Leftovers that did not stop loading (the caller logs them); absent when there are none. */
+  warnings?: readonly string[];
 }
 
 /** Every field optional, recursively; arrays are replaced whole, never merged. */
@@ -73,6 +114,7 @@ export type ValueKind =
   | { type: "enum"; values: readonly string[]; fold: "upper" | "lower" }
   | { type: "addr"; as: "object" | "text" }
   | { type: "addrList" }
+  | { type: "stringList" }
   | { type: "integerList"; min: number; max: number }
   | { type: "rangeList"; min: number; max: number };
 
@@ -144,6 +186,8 @@ export function describeKind(kind: ValueKind): string {
       return "host:port, e.g. 127.0.0.1:6379 or [::1]:6379, port 0-65535";
     case "addrList":
       return "an array of host:port strings";
+    case "stringList":
+      return "an array of strings";
     case "integerList":
       return `an array of integers ${range(kind.min, kind.max)}`;
     case "rangeList":
@@ -182,7 +226,6 @@ const str: ValueKind = Object.freeze({ type: "string" });
 const addr: ValueKind = Object.freeze({ type: "addr", as: "object" });
 const slots = Object.freeze({ min: 0, max: slotCount - 1 });
 const addrAt = (host: string, port: number): Addr => ({ host, port, text: `${host}:${port}` });
-const off = Object.freeze({ inactive: true });
 
 /** Every key Blobasaur reads, in the order config.toml lists them. */
 export const configKeys: readonly KeySpec[] = Object.freeze([
@@ -209,6 +252,14 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
   }),
   key("databases", int(1, 1_000_000), 16, {
     doc: "Number of Redis databases (SELECT 0 to databases-1), as Redis's `databases`.",
+  }),
+  key("large_value_threshold_kb", int(1, 4 * 1024 * 1024), 512, {
+    doc: "Values longer than this many KiB are streamed into files under <data_dir>/large/ instead of memory and SQLite.",
+  }),
+  key("notify_keyspace_events", str, null, {
+    doc: 'Keyspace notifications, as Redis\'s notify-keyspace-events (e.g. "Ex" for expirations); leave out for none. CONFIG SET changes it at run time.',
+    optional: true,
+    allowed: "Redis's flag characters: K E g $ l s h z x e t m d n A",
   }),
   key("storage_compression.enabled", bool, false, {
     doc: "Compress newly written values; values already stored stay readable either way.",
@@ -265,45 +316,128 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
   key("metrics.addr", addr, addrAt("127.0.0.1", 9090), {
     doc: "Address the metrics HTTP server listens on.",
   }),
+  key("metrics.bearer_token", str, null, {
+    doc: "When set, /metrics and /health require `Authorization: Bearer <token>`.",
+    optional: true,
+  }),
+  key("metrics.basic_auth", str, null, {
+    doc: 'When set ("user:password"), /metrics and /health require HTTP basic auth.',
+    optional: true,
+  }),
+  key("metrics.tls", bool, false, {
+    doc: "Serve the metrics over HTTPS with [tls] cert_file and key_file.",
+  }),
+  key("requirepass", str, null, {
+    doc: "Password of the default user, as Redis's requirepass; clients must AUTH first.",
+    optional: true,
+  }),
+  key("requirepass_env", str, null, {
+    doc: "Name of an environment variable holding the default user's password; used when it is set and not empty.",
+    optional: true,
+  }),
+  key("aclfile", str, null, {
+    doc: "ACL file in Redis's syntax (`user <name> <rules>` lines), loaded at startup and by ACL LOAD, written by ACL SAVE.",
+    optional: true,
+  }),
+  key("users", { type: "stringList" }, [], {
+    doc: 'ACL users, one Redis `user` directive each without the word user: "alice on >secret ~cache:* +@read".',
+  }),
+  key("protected_mode", bool, true, {
+    doc: "As Redis's protected-mode: with no password set, clients from non-loopback addresses are refused.",
+  }),
+  key("maxclients", int(1, 1_000_000), 10000, {
+    doc: "Most clients connected at once; one more gets Redis's 'max number of clients reached'.",
+  }),
+  key("timeout", int(0, int32Max), 0, {
+    doc: "Seconds a client may stay idle before it is disconnected; 0 = never.",
+  }),
+  key("client_query_buffer_limit", int(1024 * 1024, safeMax), 1024 * 1024 * 1024, {
+    doc: "Bytes of one unfinished request a client may send before it is disconnected (Redis's client-query-buffer-limit).",
+  }),
+  key("client_output_buffer_limit_normal", str, "0 0 0", {
+    doc: 'Redis\'s client-output-buffer-limit for normal clients: "<hard bytes> <soft bytes> <soft seconds>" (units like 64mb allowed; 0 = none).',
+  }),
+  key("proto_max_bulk_len", int(1024 * 1024, safeMax), 512 * 1024 * 1024, {
+    doc: "Largest bulk string a client may send (Redis's proto-max-bulk-len).",
+  }),
+  key("client_frame_timeout_ms", int(0, int32Max), 30_000, {
+    doc: "Milliseconds a client may hold a request half-sent (slowloris) before it is disconnected; 0 = never.",
+  }),
+  key("tls.port", int(0, 65535), null, {
+    doc: "Port of the TLS listener, beside the plain one (Redis's tls-port); left out = no TLS.",
+    optional: true,
+  }),
+  key("tls.cert_file", str, null, {
+    doc: "PEM server certificate (chain); required with tls.port or metrics.tls.",
+    optional: true,
+  }),
+  key("tls.key_file", str, null, {
+    doc: "PEM private key of cert_file.",
+    optional: true,
+  }),
+  key("tls.ca_cert_file", str, null, {
+    doc: "PEM CA bundle that client certificates must chain to.",
+    optional: true,
+  }),
+  key(
+    "tls.auth_clients",
+    { type: "enum", values: ["yes", "no", "optional"], fold: "lower" },
+    "yes",
+    {
+      doc: "Client certificates: yes = required, optional = checked when sent, no = not asked for (Redis's tls-auth-clients).",
+    },
+  ),
+  key("tls.protocols", str, "TLSv1.2 TLSv1.3", {
+    doc: 'TLS versions accepted, as Redis\'s tls-protocols: "TLSv1.2 TLSv1.3" or "TLSv1.3".',
+  }),
   key("cluster.enabled", bool, false, {
-    doc: "Run as a Redis Cluster node (needs node_id and port).",
-    ...off,
+    doc: "Run as a Redis Cluster node (needs node_id, port and secret).",
   }),
   key("cluster.node_id", str, null, {
     doc: "This node's name in the cluster; required when enabled.",
     optional: true,
-    ...off,
   }),
   key("cluster.seeds", { type: "addrList" }, [], {
-    doc: "Gossip addresses (host:port) of other nodes to join through.",
-    ...off,
+    doc: "Cluster bus addresses (host:port) of nodes to meet at startup.",
   }),
   key("cluster.port", int(0, 65535), null, {
-    doc: "UDP gossip port, bound on 0.0.0.0; required when enabled.",
+    doc: "TCP port of the cluster bus (Redis's cport), bound on addr's host; required when enabled.",
     optional: true,
-    ...off,
   }),
   key("cluster.slots", { type: "integerList", ...slots }, [], {
-    doc: "Hash slots this node serves, joined with slot_ranges.",
-    ...off,
+    doc: "Hash slots this node claims on its first start (no nodes.conf yet), joined with slot_ranges.",
   }),
   key("cluster.slot_ranges", { type: "rangeList", ...slots }, [], {
-    doc: "Inclusive hash slot ranges this node serves.",
-    ...off,
+    doc: "Inclusive hash slot ranges this node claims on its first start.",
   }),
   key("cluster.gossip_interval_ms", int(1, int32Max), 1000, {
-    doc: "Time between gossip rounds.",
-    ...off,
+    doc: "Longest time between two pings to one node (they also go every node_timeout_ms / 4).",
   }),
   key("cluster.advertise_addr", { type: "addr", as: "text" }, null, {
     doc: "Redis address other nodes and clients are told to use; default: addr.",
     optional: true,
-    ...off,
+  }),
+  key("cluster.secret", str, null, {
+    doc: "Shared secret every node of the cluster holds; the bus refuses nodes without it. Required when enabled.",
+    optional: true,
+  }),
+  key("cluster.node_timeout_ms", int(100, int32Max), 15000, {
+    doc: "Redis's cluster-node-timeout: a node silent this long is PFAIL, and FAIL once a majority agrees.",
+  }),
+  key("cluster.require_full_coverage", bool, true, {
+    doc: "Redis's cluster-require-full-coverage: true = every node refuses keyed commands while any slot has no live owner.",
   }),
 ]);
 
 /** A problem found after every key was valid on its own: which key, and what is wrong. */
-export type CrossIssue = { key: string; value: unknown; problem: string; expected: string };
+export type CrossIssue = {
+  key: string;
+  value: unknown;
+  problem: string;
+  expected: string;
+  /** A leftover that changes nothing: logged as a warning instead of refusing the file. */
+  warn?: true;
+};
 
 const issue = (key: string, value: unknown, problem: string, expected: string): CrossIssue => ({
   key,
@@ -312,15 +446,44 @@ const issue = (key: string, value: unknown, problem: string, expected: string): 
   expected,
 });
 const whenEnabled = "when cluster.enabled = true";
+const outputLimit = /^\s*\d+[kmg]?b?\s+\d+[kmg]?b?\s+\d+\s*$/i;
+
+/** Redis's notify-keyspace-events characters (the pub/sub room parses them again). */
+const notifyFlags = /^[KEg$lshzxetmdnA]*$/;
 
 /** Rules that involve more than one key. They run only when every key is valid on its own. */
 export const crossChecks: readonly ((c: Config) => CrossIssue | null)[] = Object.freeze([
-  ({ storageCompression: { algorithm, level } }) => {
+  ({ notifyKeyspaceEvents: flags }) =>
+    flags !== null && !notifyFlags.test(flags)
+      ? issue(
+          "notify_keyspace_events",
+          flags,
+          "is not allowed",
+          "Redis's flag characters: K E g $ l s h z x e t m d n A",
+        )
+      : null,
+  ({ storageCompression: { enabled, algorithm, level } }) => {
     const range = compressionLevelRange[algorithm];
     const at = "storage_compression.level";
     if (level === null) return null;
+    // A level that cannot matter (compression off, or algorithm "none") is a leftover, not
+    // a reason to refuse to start.
     if (range === null)
-      return issue(at, level, `is not allowed with algorithm "${algorithm}"`, "no level");
+      return {
+        ...issue(at, level, `is ignored with algorithm "${algorithm}"`, "no level"),
+        warn: true,
+      };
+    if (!enabled && !(level >= range[0] && level <= range[1]))
+      return {
+        ...issue(
+          at,
+          level,
+          "is ignored while storage_compression.enabled = false",
+          `for ${algorithm} an integer from ${range[0]} to ${range[1]}`,
+        ),
+        warn: true,
+      };
+    if (!enabled) return null;
     if (level >= range[0] && level <= range[1]) return null;
     return issue(
       at,
@@ -329,6 +492,33 @@ export const crossChecks: readonly ((c: Config) => CrossIssue | null)[] = Object
       `an integer from ${range[0]} to ${range[1]}`,
     );
   },
+  ({ tls, metrics }) =>
+    (tls.port !== null || metrics.tls) && (tls.certFile === null || tls.keyFile === null)
+      ? issue(
+          "tls.cert_file",
+          undefined,
+          "is missing",
+          "cert_file and key_file when tls.port or metrics.tls is set",
+        )
+      : null,
+  ({ tls }) =>
+    tls.authClients !== "no" && tls.port !== null && tls.caCertFile === null
+      ? issue(
+          "tls.ca_cert_file",
+          undefined,
+          "is missing",
+          'a CA file when auth_clients is not "no"',
+        )
+      : null,
+  ({ clientOutputBufferLimitNormal: v }) =>
+    outputLimit.test(v)
+      ? null
+      : issue(
+          "client_output_buffer_limit_normal",
+          v,
+          "is not allowed",
+          '"<hard> <soft> <seconds>", e.g. "0 0 0" or "256mb 64mb 60"',
+        ),
   ({ cluster: c }) =>
     c.enabled && c.nodeId === null
       ? issue("cluster.node_id", undefined, "is missing", `a non-empty string ${whenEnabled}`)
@@ -336,5 +526,9 @@ export const crossChecks: readonly ((c: Config) => CrossIssue | null)[] = Object
   ({ cluster: c }) =>
     c.enabled && c.port === null
       ? issue("cluster.port", undefined, "is missing", `an integer from 0 to 65535 ${whenEnabled}`)
+      : null,
+  ({ cluster: c }) =>
+    c.enabled && c.secret === null
+      ? issue("cluster.secret", undefined, "is missing", `a non-empty string ${whenEnabled}`)
       : null,
 ]);

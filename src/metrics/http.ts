@@ -1,6 +1,7 @@
 /**
  * The metrics HTTP server (Bun.serve), started by startServer() only when
- * `[metrics] enabled = true`, on `[metrics] addr` (loopback by default; there is no auth):
+ * `[metrics] enabled = true`, on `[metrics] addr` (loopback by default; optional bearer token
+ * or basic auth and HTTPS, see security/http-auth.ts and security/tls.ts):
  *   GET /metrics  Prometheus text format 0.0.4, rendered by the registry at scrape time
  *   GET /health   JSON: status, uptime, and per shard its writer queue depth and last commit
  *                 error; 503 when any shard's last transaction failed to commit
@@ -10,6 +11,8 @@
  */
 import type { ServerContext } from "../commands/spec.ts";
 import type { Addr } from "../config/schema.ts";
+import { checkHttpAuth } from "../security/http-auth.ts";
+import { tlsOptions } from "../security/tls.ts";
 import type { MetricsRegistry } from "./registry.ts";
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -86,14 +89,16 @@ export function startMetricsServer(
   registry: MetricsRegistry,
   addr: Addr,
 ): MetricsServer {
+  const m = ctx.config.metrics;
   const server = Bun.serve({
     hostname: addr.host,
     port: addr.port,
-    fetch: (request) => handleMetricsRequest(ctx, registry, request),
+    ...(m.tls ? { tls: tlsOptions(ctx.config, false) } : {}),
+    fetch: (request) => checkHttpAuth(m, request) ?? handleMetricsRequest(ctx, registry, request),
     error: () => new Response("internal error\n", { status: 500 }),
   });
   const host = addr.host.includes(":") ? `[${addr.host}]` : addr.host;
-  const url = `http://${host}:${server.port}`;
+  const url = `${m.tls ? "https" : "http"}://${host}:${server.port}`;
   registry.endpoint = url;
   return {
     url,

@@ -13,8 +13,8 @@
  * Messages to a client about its own write follow the reply to that write (Redis 7 does so).
  */
 import type { ClientState } from "../commands/spec.ts";
-import { push, type Reply } from "../protocol/reply.ts";
 import { limits } from "../limits.ts";
+import { push, type Reply } from "../protocol/reply.ts";
 
 export interface TrackingOptions {
   bcast: boolean;

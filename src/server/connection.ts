@@ -13,10 +13,29 @@ import type { ClientState, CommandSpec, Ctx, ServerContext } from "../commands/s
 import { TX_IMMEDIATE } from "../commands/transactions.ts";
 import { ProtocolError, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
-import { type Command, RespParser } from "../protocol/parser.ts";
-import { NO_REPLY, QUEUED, type Reply } from "../protocol/reply.ts";
-import { ReplyWriter } from "../protocol/writer.ts";
+import { type Command, largeBody, RespParser } from "../protocol/parser.ts";
+import { NO_REPLY, QUEUED, type Reply, type StreamReply } from "../protocol/reply.ts";
+import { isStream, type OutChunk, ReplyWriter } from "../protocol/writer.ts";
 import type { Dispatcher } from "./dispatch.ts";
+
+/** A streamed reply that will not be sent releases its file at once. */
+function closeIfStream(reply: Reply): void {
+  if (reply !== null && typeof reply === "object" && (reply as StreamReply).kind === "stream")
+    (reply as StreamReply).close();
+}
+
+/** What a RESP2 client with subscriptions may still send (Redis's list). */
+const SUBSCRIBER_COMMANDS: ReadonlySet<string> = new Set([
+  "subscribe",
+  "ssubscribe",
+  "psubscribe",
+  "unsubscribe",
+  "sunsubscribe",
+  "punsubscribe",
+  "ping",
+  "quit",
+  "reset",
+]);
 
 interface Slot {
   ready: boolean;
@@ -27,6 +46,11 @@ interface Slot {
 export interface ExecGate {
   owner: ClientState | null;
   readonly waiters: (() => void)[];
+  /**
+   * Set while a script runs past busy-reply-threshold (src/scripting): other clients get its
+   * BUSY error, except for allow_busy commands (SCRIPT KILL, FUNCTION KILL|STATS), which run.
+   */
+  busy?: { readonly error: RespError; readonly client: ClientState } | null;
 }
 
 export interface ConnectionHost {
@@ -40,14 +64,14 @@ export interface ConnectionHost {
 export class Connection {
   readonly client: ClientState;
   private readonly ctx: Ctx;
-  private readonly parser = new RespParser();
+  private readonly parser: RespParser;
   private readonly writer = new ReplyWriter(2);
   private readonly requests: Command[] = [];
   private nextRequest = 0;
   private readonly slots: Slot[] = [];
   private unsettled = 0;
   private waitingForSettle = false;
-  private outQueue: Uint8Array[] = [];
+  private outQueue: OutChunk[] = [];
   private outBytes = 0;
   private paused = false;
   private flushScheduled = false;
@@ -58,6 +82,10 @@ export class Connection {
   private readonly deferred: Reply[] = [];
   /** A framing error seen after the queued requests: replied once they have all run. */
   private pendingProtocolError: string | null = null;
+  /** When the request now half-received began arriving (slowloris reaper); 0 at a boundary. */
+  partialSince = 0;
+  /** Bytes received since partialSince, so a slow but steady large upload is not a slowloris. */
+  frameBytes = 0;
 
   constructor(
     readonly socket: Socket<Connection>,
@@ -83,10 +111,27 @@ export class Connection {
       watcher: { dirty: false, keys: new Set() },
       kill: () => this.close(),
       monitoring: false,
-      deliver: (reply) => this.deliver(reply),
+      deliver: (reply, now) => this.deliver(reply, now),
       outputBytes: () => this.outputBytes,
     };
     this.ctx = { server: host.server, client: this.client };
+    const security = host.server.security;
+    // Bulk strings above large_value_threshold_kb stream into a file (storage/large/).
+    const large = host.server.store.large;
+    this.parser = new RespParser({
+      ...(security ? { bulkBytesMax: security.limits.protoMaxBulkLen } : {}),
+      streamBulkBytesOver: large.thresholdBytes,
+      openSink: (size) => {
+        try {
+          return large.upload(size);
+        } catch (error) {
+          // No file (disk full, descriptors exhausted): buffer this one in memory instead.
+          large.report(`large value upload: ${(error as Error).message}`);
+          return null;
+        }
+      },
+    });
+    security?.welcome(this.client);
   }
 
   get outputBytes(): number {
@@ -108,6 +153,8 @@ export class Connection {
       // Requests parsed before the bad frame still run and get their replies first.
       this.pendingProtocolError = error.message;
     }
+    if (this.parser.bufferedBytes === 0) this.partialSince = 0;
+    else if (this.overQueryLimit(chunk.length)) return;
     this.run();
   }
 
@@ -118,12 +165,28 @@ export class Connection {
     while (this.nextRequest < this.requests.length && !this.closing) {
       // Another client's EXEC is running: nothing of ours may interleave with it.
       if (gate.owner !== null && gate.owner !== this.client) {
-        gate.waiters.push(() => this.run());
-        return;
+        const refused = this.refuseWhileBusy();
+        if (refused === "wait") {
+          gate.waiters.push(() => this.run());
+          return;
+        }
+        if (refused !== null) {
+          this.nextRequest++;
+          this.push(refused);
+          continue;
+        }
       }
       const args = this.requests[this.nextRequest]!;
       const found = dispatcher.lookup(args[0]!);
-      const spec = this.refuseForMonitor(dispatcher.resolve(found, args));
+      const spec = this.refuseForSubscriber(
+        this.refuseForMonitor(dispatcher.admit(this.ctx, dispatcher.resolve(found, args), args)),
+      );
+      const largeFailure = this.prepareLarge(args, spec);
+      if (largeFailure !== null) {
+        this.nextRequest++;
+        this.push(largeFailure);
+        continue;
+      }
       if (this.client.tx && !TX_IMMEDIATE.has(found?.name ?? "")) {
         this.nextRequest++;
         this.push(this.queueInTransaction(found, spec, args));
@@ -140,7 +203,15 @@ export class Connection {
         this.push(drop ? NO_REPLY : rejected);
         continue;
       }
-      if (this.unsettled > 0 && !spec.flags.includes("write")) {
+      // CLIENT PAUSE (src/pubsub/pause.ts): this request and those after it wait for the end.
+      const pause = this.host.server.pubsub?.pause;
+      if (pause && pause.mode !== null && pause.holds(spec, this.client)) {
+        pause.wait(() => this.run());
+        this.scheduleFlush();
+        return;
+      }
+      // After a large-value write, even writes wait: it commits only after its file's fsync.
+      if (this.unsettled > 0 && (!spec.flags.includes("write") || this.largeWrites > 0)) {
         this.waitForSettle();
         return;
       }
@@ -148,6 +219,7 @@ export class Connection {
       const drop = this.dropsReply();
       this.executing = true;
       const result = dispatcher.execute(this.ctx, spec as CommandSpec, args);
+      if (spec.largeArgs) this.releaseArgsAfter(args, result);
       // The +OK of CLIENT REPLY ON is sent even though replies were off when it arrived.
       const dropped = drop && !(spec.name === "client|reply" && this.client.replyMode === "on");
       this.push(dropped ? this.skipReply(result) : result);
@@ -168,6 +240,81 @@ export class Connection {
   }
 
   /**
+   * Streamed arguments (protocol/parser.ts LargeArg): a command whose row says largeArgs keeps
+   * them; any other command, and a command queued in MULTI, gets the bytes read into memory
+   * (bounded by proto-max-bulk-len); a refused command drops them. Returns an error reply when
+   * the upload itself failed (disk full).
+   */
+  private prepareLarge(args: Command, spec: CommandSpec | RespError): RespError | null {
+    let failure: RespError | null = null;
+    for (let i = 0; i < args.length; i++) {
+      const body = largeBody(args[i]);
+      if (body === null) continue;
+      if (spec instanceof RespError) body.dispose();
+      else if (this.client.tx || !spec.largeArgs) {
+        try {
+          args[i] = body.readAll();
+        } catch (error) {
+          this.host.server.store.large.report(
+            `large value upload failed: ${(error as Error).message}`,
+          );
+          failure ??= new RespError("ERR", "the value could not be stored");
+        } finally {
+          body.dispose();
+        }
+      }
+    }
+    return failure;
+  }
+
+  /** Large-value writes in flight (they hold later writes of this client back). */
+  private largeWrites = 0;
+
+  /** Drops a command's streamed arguments once its reply is settled (persisted ones stay). */
+  private releaseArgsAfter(args: Command, result: Reply | Promise<Reply>): void {
+    const bodies = args.map(largeBody).filter((b) => b !== null);
+    if (bodies.length === 0) return;
+    const release = () => {
+      for (const body of bodies) body.dispose();
+    };
+    if (!(result instanceof Promise)) {
+      release();
+      return;
+    }
+    this.largeWrites++;
+    const done = () => {
+      this.largeWrites--;
+      release();
+    };
+    result.then(done, done);
+  }
+
+  /** The connection is gone: uploads in progress or never run are removed, streams closed. */
+  private releaseLarge(): void {
+    this.parser.abort();
+    for (let i = this.nextRequest; i < this.requests.length; i++)
+      for (const arg of this.requests[i]!) largeBody(arg)?.dispose();
+    for (const chunk of this.outQueue) if (isStream(chunk)) chunk.close();
+  }
+
+  /**
+   * While a script is busy: the next request's BUSY error (or its own lookup error), null for an
+   * allow_busy command that may run now, "wait" when no script is busy (EXEC, or the script's
+   * own client: they wait for the gate as usual).
+   */
+  private refuseWhileBusy(): Reply | "wait" | null {
+    const busy = this.host.gate.busy;
+    if (!busy || busy.client === this.client) return "wait";
+    const dispatcher = this.host.dispatcher;
+    const args = this.requests[this.nextRequest]!;
+    const found = dispatcher.lookup(args[0]!);
+    const spec = dispatcher.resolve(found, args);
+    if (spec instanceof RespError) return dispatcher.rejected(found, spec);
+    if (spec.flags.includes("allow_busy") && spec.name !== "exec") return null;
+    return dispatcher.rejected(found, busy.error);
+  }
+
+  /**
    * A monitoring client may not touch the keyspace; Redis refuses it with this error because
    * it treats a monitor as a replica.
    */
@@ -177,10 +324,26 @@ export class Connection {
     return new RespError("ERR", "Replica can't interact with the keyspace");
   }
 
-  /** A MONITOR line: after every reply already owed, and after the reply being produced now. */
-  private deliver(reply: Reply): void {
+  /**
+   * RESP2 subscriber mode: a client with subscriptions may only (un)subscribe, PING, QUIT and
+   * RESET; Redis's error names the command (`client|id` for a subcommand).
+   */
+  private refuseForSubscriber(spec: CommandSpec | RespError): CommandSpec | RespError {
+    if (!this.client.subscriptions || this.client.protocol !== 2) return spec;
+    if (spec instanceof RespError || SUBSCRIBER_COMMANDS.has(spec.name)) return spec;
+    return new RespError(
+      "ERR",
+      `Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+    );
+  }
+
+  /**
+   * A MONITOR line: after every reply already owed, and after the reply being produced now;
+   * with `now` (a pub/sub message to the publisher itself) before that reply, as in Redis.
+   */
+  private deliver(reply: Reply, now = false): void {
     if (this.isClosed) return;
-    if (this.executing) this.deferred.push(reply);
+    if (this.executing && !now) this.deferred.push(reply);
     else {
       this.push(reply);
       this.scheduleFlush();
@@ -196,7 +359,13 @@ export class Connection {
 
   /** Keeps the reply's place in the order (a write still waits for its commit) but sends nothing. */
   private skipReply(result: Reply | Promise<Reply>): Reply | Promise<Reply> {
-    return result instanceof Promise ? result.then(() => NO_REPLY) : NO_REPLY;
+    if (result instanceof Promise)
+      return result.then((r) => {
+        closeIfStream(r);
+        return NO_REPLY;
+      });
+    closeIfStream(result);
+    return NO_REPLY;
   }
 
   /**
@@ -274,20 +443,26 @@ export class Connection {
     this.flushScheduled = false;
     if (this.isClosed) return;
     if (this.writer.pendingBytes > 0) {
-      const chunks = this.writer.take();
+      const chunks = this.writer.takeChunks();
       if (this.outQueue.length === 0) this.writeDirect(chunks);
       else for (const chunk of chunks) this.enqueue(this.keep(chunk));
       // Every chunk was either written or copied, so the writer may reuse its buffer.
       this.writer.reset();
     }
     this.checkPressure();
-    if (this.closing && this.slots.length === 0 && this.outBytes === 0) this.close();
+    if (this.closing && this.slots.length === 0 && this.outQueue.length === 0) this.close();
   };
 
   /** Writes chunks straight to the socket; copies whatever it does not take now. */
-  private writeDirect(chunks: Uint8Array[]): void {
+  private writeDirect(chunks: OutChunk[]): void {
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
+      if (isStream(chunk)) {
+        // A streamed body: queue it and what follows, and start pulling it.
+        for (let j = i; j < chunks.length; j++) this.enqueue(this.keep(chunks[j]!));
+        this.writeOut();
+        return;
+      }
       const written = this.socket.write(chunk);
       if (written < 0) {
         this.close();
@@ -303,19 +478,55 @@ export class Connection {
   }
 
   /** Copies views of the writer's reusable buffer; large values are kept by reference. */
-  private keep(chunk: Uint8Array): Uint8Array {
-    return this.writer.owns(chunk) ? chunk.slice() : chunk;
+  private keep(chunk: OutChunk): OutChunk {
+    return this.writer.owns(chunk) ? (chunk as Uint8Array).slice() : chunk;
   }
 
-  private enqueue(chunk: Uint8Array): void {
+  /** A streamed body counts only the piece read from it, never its whole size. */
+  private enqueue(chunk: OutChunk): void {
     this.outQueue.push(chunk);
-    this.outBytes += chunk.length;
+    if (isStream(chunk)) this.streams++;
+    else this.outBytes += chunk.length;
   }
+
+  /** Streamed bodies queued (reading from this client pauses while any is). */
+  private streams = 0;
+  private resumeScheduled = false;
 
   /** Writes queued output (our own copies); what the socket does not take waits for drain. */
   private writeOut(): void {
-    while (this.outQueue.length > 0) {
-      const chunk = this.outQueue[0]!;
+    let budget = limits.largeStreamTurnBytes;
+    while (this.outQueue.length > 0 && !this.isClosed) {
+      const head = this.outQueue[0]!;
+      if (isStream(head)) {
+        // One piece at a time, and only after the previous one left: a slow reader costs one
+        // chunk. A bounded share per event-loop turn keeps other clients served meanwhile.
+        if (budget <= 0) {
+          this.continueSoon();
+          return;
+        }
+        let piece: Uint8Array | null;
+        try {
+          piece = head.next();
+        } catch (error) {
+          // Mid-reply there is no way to report an error: end the connection.
+          this.host.server.store.large.report(
+            `streaming a large value: ${(error as Error).message}`,
+          );
+          this.abort();
+          return;
+        }
+        if (piece === null) {
+          this.outQueue.shift();
+          this.streams--;
+        } else {
+          budget -= piece.length;
+          this.outQueue.unshift(piece);
+          this.outBytes += piece.length;
+        }
+        continue;
+      }
+      const chunk = head;
       const written = this.socket.write(chunk);
       if (written < 0) {
         this.close();
@@ -331,8 +542,74 @@ export class Connection {
     }
   }
 
+  /**
+   * client-query-buffer-limit: a request still arriving past the limit closes the client, as
+   * in Redis; also starts the slowloris clock for a request left half-sent.
+   */
+  private overQueryLimit(received: number): boolean {
+    if (this.partialSince === 0) {
+      this.partialSince = this.client.lastInteraction;
+      this.frameBytes = 0;
+    }
+    this.frameBytes += received;
+    const limit = this.host.server.security?.limits.queryBufferBytes;
+    if (limit === undefined || this.parser.bufferedBytes <= limit) return false;
+    this.abort();
+    return true;
+  }
+
+  /**
+   * client-output-buffer-limit normal: past the hard limit, or past the soft limit for longer
+   * than its seconds, the client is cut off and its queued replies dropped (Redis's rule).
+   */
+  private overOutputLimit(): boolean {
+    const limit = this.host.server.security?.limits.output;
+    if (limit === undefined || (limit.hardBytes === 0 && limit.softBytes === 0)) return false;
+    const bytes = this.outputBytes;
+    if (limit.hardBytes > 0 && bytes >= limit.hardBytes) return true;
+    if (limit.softBytes === 0 || bytes < limit.softBytes) {
+      this.softSince = 0;
+      return false;
+    }
+    const now = Date.now();
+    if (this.softSince === 0) this.softSince = now;
+    return now - this.softSince > limit.softSeconds * 1000;
+  }
+
+  private softSince = 0;
+
+  private continueSoon(): void {
+    if (this.resumeScheduled) return;
+    this.resumeScheduled = true;
+    setImmediate(() => {
+      this.resumeScheduled = false;
+      if (!this.isClosed) this.onDrain();
+    });
+  }
+
+  /** Closes at once, dropping whatever is queued: used when a limit is exceeded. */
+  abort(): void {
+    if (this.isClosed) return;
+    this.releaseLarge();
+    this.outQueue = [];
+    this.outBytes = 0;
+    this.slots.length = 0;
+    this.isClosed = true;
+    this.closing = true;
+    try {
+      this.socket.terminate();
+    } catch {
+      // Already gone.
+    }
+    this.host.closed(this);
+  }
+
   private checkPressure(): void {
-    if (!this.paused && this.outBytes > limits.outputPauseBytes) {
+    if (this.overOutputLimit()) {
+      this.abort();
+      return;
+    }
+    if (!this.paused && (this.outBytes > limits.outputPauseBytes || this.streams > 0)) {
       this.paused = true;
       this.socket.pause();
     }
@@ -341,11 +618,11 @@ export class Connection {
   onDrain(): void {
     this.writeOut();
     this.checkPressure();
-    if (this.paused && this.outBytes <= limits.outputResumeBytes) {
+    if (this.paused && this.outBytes <= limits.outputResumeBytes && this.streams === 0) {
       this.paused = false;
       this.socket.resume();
     }
-    if (this.closing && this.slots.length === 0 && this.outBytes === 0) this.close();
+    if (this.closing && this.slots.length === 0 && this.outQueue.length === 0) this.close();
   }
 
   /** Replies with the protocol error, sends what is pending, then closes this connection only. */
@@ -363,6 +640,7 @@ export class Connection {
   /** Ends the connection after replies already rendered have been handed to the socket. */
   close(): void {
     if (this.isClosed) return;
+    this.releaseLarge();
     this.isClosed = true;
     this.closing = true;
     try {
@@ -376,6 +654,7 @@ export class Connection {
   /** Called by the socket layer when the peer went away. */
   onClose(): void {
     if (this.isClosed) return;
+    this.releaseLarge();
     this.isClosed = true;
     this.closing = true;
     this.host.closed(this);

@@ -6,9 +6,11 @@
 import type { ConsolaInstance } from "consola";
 import { rawText } from "../commands/args.ts";
 import type { CommandSpec, CommandStat, Ctx, ServerContext } from "../commands/spec.ts";
+import { keyPositionsOf } from "../commands/table.ts";
 import { errors, RespError, StorageError } from "../errors.ts";
 import { type ErrorKind, UNKNOWN_COMMAND } from "../metrics/registry.ts";
 import type { Reply } from "../protocol/reply.ts";
+import { redactArgs } from "../security/redact.ts";
 import { CodecError } from "../storage/codecs/codec.ts";
 
 export class Dispatcher {
@@ -36,6 +38,48 @@ export class Dispatcher {
     return sub;
   }
 
+  /**
+   * The auth and ACL guard (src/security), run once per request after resolve(): NOAUTH
+   * before AUTH, NOPERM for what the user may not run or touch. A client whose user may do
+   * everything passes on one branch, so a server without passwords or ACLs pays nothing.
+   */
+  admit(ctx: Ctx, spec: CommandSpec | RespError, args: Uint8Array[]): CommandSpec | RespError {
+    const allowed = this.authorize(ctx, spec, args);
+    if (this.server.cluster === undefined || allowed instanceof RespError) return allowed;
+    return this.route(ctx, allowed, args);
+  }
+
+  /**
+   * Cluster routing (Redis's getNodeByQuery), after auth as in Redis: the keys at the row's
+   * key positions decide between running here and MOVED/ASK/CROSSSLOT/TRYAGAIN/CLUSTERDOWN.
+   * EXEC checks the keys of every queued command together; refused, it discards the
+   * transaction, as Redis does.
+   */
+  private route(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): CommandSpec | RespError {
+    const client = ctx.client;
+    const keys: Uint8Array[] = [];
+    if (spec.name === "exec" && client.tx) {
+      for (const q of client.tx.queued)
+        for (const i of keyPositionsOf(q.spec, q.args)) keys.push(q.args[i]!);
+    } else for (const i of keyPositionsOf(spec, args)) keys.push(args[i]!);
+    const refused = this.server.cluster!.route(client, spec.name, keys, client.tx !== null);
+    if (refused === null) return spec;
+    if (spec.name === "exec") {
+      client.tx = null;
+      this.server.store.watches.unwatchAll(client.watcher);
+    }
+    return refused;
+  }
+
+  /** ACL check alone (no routing): also what redis.call runs for a script's commands. */
+  authorize(ctx: Ctx, spec: CommandSpec | RespError, args: Uint8Array[]): CommandSpec | RespError {
+    const client = ctx.client;
+    if (client.authenticated === true && client.user!.full) return spec;
+    const security = this.server.security;
+    if (security === undefined || spec instanceof RespError) return spec;
+    return security.admit(client, spec, args) ?? spec;
+  }
+
   /** Runs a resolved command. Never throws: every failure becomes an error reply. */
   execute(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): Reply | Promise<Reply> {
     const stat = this.statFor(spec.name);
@@ -44,7 +88,12 @@ export class Dispatcher {
     this.server.stats.commandsProcessed++;
     let result: Reply | Promise<Reply>;
     try {
-      result = spec.handler!(ctx, args);
+      // Keyspace notifications and client tracking (src/pubsub): one branch while both are off.
+      const pubsub = this.server.pubsub;
+      if (pubsub?.hooked) {
+        const pre = pubsub.before(ctx, spec, args);
+        result = pubsub.after(ctx, spec, args, spec.handler!(ctx, args), pre);
+      } else result = spec.handler!(ctx, args);
     } catch (error) {
       this.observe(ctx, spec, args, stat, started);
       if (this.server.monitors.active) this.monitor(ctx, spec, args, null);
@@ -105,7 +154,7 @@ export class Dispatcher {
     this.server.metrics?.commandDone(spec.name, usec / 1e6);
     const slowlog = this.server.stats.slowlog;
     const slow = execUsec ?? usec;
-    if (slowlog.wants(slow)) slowlog.record(args, slow, ctx.client);
+    if (slowlog.wants(slow)) slowlog.record(redactArgs(spec, args), slow, ctx.client);
   }
 
   /**

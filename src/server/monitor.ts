@@ -8,6 +8,7 @@
 import type { ClientState, CommandSpec } from "../commands/spec.ts";
 import { limits } from "../limits.ts";
 import { type SimpleString, simple } from "../protocol/reply.ts";
+import { redactArgs } from "../security/redact.ts";
 
 export class MonitorFeed {
   private readonly watchers = new Map<number, ClientState>();
@@ -30,7 +31,7 @@ export class MonitorFeed {
     if (this.watchers.size === 0 || spec.flags.includes("admin")) return;
     // The client's database after the command ran, as Redis shows it (SELECT 5 shows 5).
     const line = simple(
-      monitorLine(wallClockMicros(), client.addr, redacted(spec, args), client.db),
+      monitorLine(wallClockMicros(), client.addr, redactArgs(spec, args), client.db),
     );
     for (const watcher of this.watchers.values()) deliver(watcher, line);
   }
@@ -60,26 +61,6 @@ export function monitorLine(
   let out = `${sec}.${usec} [${db} ${addr}]`;
   for (const arg of args) out += ` ${quoted(arg)}`;
   return out;
-}
-
-const REDACTED = new TextEncoder().encode("(redacted)");
-
-/** AUTH's arguments and HELLO's `AUTH user pass` never reach a monitor, as in Redis. */
-function redacted(spec: CommandSpec, args: readonly Uint8Array[]): readonly Uint8Array[] {
-  if (spec.name === "auth") return args.map((a, i) => (i === 0 ? a : REDACTED));
-  if (spec.name !== "hello") return args;
-  const out = args.slice();
-  for (let i = 2; i < out.length; i++) {
-    if (asciiUpper(out[i]!) === "AUTH") {
-      for (let j = i + 1; j <= i + 2 && j < out.length; j++) out[j] = REDACTED;
-      i += 2;
-    }
-  }
-  return out;
-}
-
-function asciiUpper(bytes: Uint8Array): string {
-  return bytes.length > 8 ? "" : String.fromCharCode(...bytes).toUpperCase();
 }
 
 /** The bytes sdscatrepr() writes as a backslash escape instead of \xHH. */

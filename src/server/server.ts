@@ -4,21 +4,29 @@
  * process (tests do). Graceful close: stop accepting, let in-flight commands finish, drain
  * the writers, close the databases.
  */
-import type { TCPSocketListener } from "bun";
+import type { SocketHandler, TCPSocketListener } from "bun";
+import { Cluster } from "../cluster/cluster.ts";
+import { clusterSettings } from "../cluster/settings.ts";
+import { clientInfoLine } from "../commands/connection.ts";
 import { commandRows } from "../commands/index.ts";
 import { SlowLog } from "../commands/observability.ts";
 import type { ClientState, ServerContext, ServerStats } from "../commands/spec.ts";
 import { buildTable } from "../commands/table.ts";
 import type { Config } from "../config/index.ts";
-import { errors } from "../errors.ts";
+import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { type MetricsServer, startMetricsServer } from "../metrics/http.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
 import type { Reply } from "../protocol/reply.ts";
+import { PubsubServices } from "../pubsub/index.ts";
+import { ScriptEngine } from "../scripting/engine.ts";
+import { ClientReaper } from "../security/reaper.ts";
+import { Security } from "../security/security.ts";
+import { tlsOptions } from "../security/tls.ts";
 import { Store } from "../storage/store.ts";
 import { ExpirySweeper } from "../storage/ttl.ts";
-import { VERSION } from "../version.ts";
+import { REDIS_COMPAT_VERSION, VERSION } from "../version.ts";
 import { Connection, type ConnectionHost, type ExecGate } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { IdleCollector } from "./idle-gc.ts";
@@ -27,6 +35,8 @@ import { InstantRates } from "./rates.ts";
 
 export interface ServerHandle {
   readonly port: number;
+  /** The TLS port actually bound, or null without `[tls] port`. */
+  readonly tlsPort: number | null;
   readonly hostname: string;
   readonly context: ServerContext;
   readonly store: Store;
@@ -40,6 +50,12 @@ export interface ServerHandle {
 export interface StartOptions {
   log?: Logger;
   clock?: () => number;
+}
+
+/** True when the TLS peer sent a certificate (an empty object means none was sent). */
+function presentedCertificate(socket: { getPeerCertificate?(): object | null }): boolean {
+  const cert = socket.getPeerCertificate?.();
+  return cert !== null && cert !== undefined && Object.keys(cert).length > 0;
 }
 
 export function newStats(): ServerStats {
@@ -82,6 +98,7 @@ export async function startServer(
     asyncWrite: config.asyncWrite,
     valueCacheMb: config.valueCacheMb,
     databases: config.databases,
+    largeValueThresholdBytes: config.largeValueThresholdKb * 1024,
     events: {
       onCommit: metrics?.onCommit,
       onCommitError: (shard, error, ops) =>
@@ -90,9 +107,27 @@ export async function startServer(
         ),
     },
   });
+  const cluster = config.cluster.enabled
+    ? new Cluster(clusterSettings(config), () => store.keyspace(0), log)
+    : undefined;
   const connections = new Map<number, Connection>();
   const clients = new Map<number, ClientState>();
   let listener: TCPSocketListener<Connection> | null = null;
+  let tlsListener: TCPSocketListener<Connection> | null = null;
+  const table = buildTable(commandRows);
+  let security: Security;
+  try {
+    security = new Security(config, table, clients, (c) => clientInfoLine(c, Date.now()));
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const reaper = new ClientReaper(security.limits, () => connections.values());
+  /** maxclients, then protected mode: the line to refuse a new client with, or null. */
+  const admission = (address: string): string | null =>
+    connections.size >= security.limits.maxclients
+      ? "ERR max number of clients reached"
+      : security.protectedDenial(address);
   let nextClientId = 1;
   let closing: Promise<void> | null = null;
   let resolveClosed!: () => void;
@@ -104,19 +139,24 @@ export async function startServer(
     config,
     store,
     rates,
-    table: buildTable(commandRows),
+    table,
+    security,
     startedAt: Date.now(),
     version: VERSION,
     clients,
     stats,
     metrics,
+    cluster,
     port: () => listener?.port ?? config.addr.port,
     shutdown: () => {
       void close();
     },
     monitors: new MonitorFeed(),
+    pubsub: new PubsubServices(clients, config.notifyKeyspaceEvents ?? "", options.clock),
     // Replaced below, once the dispatcher exists.
     runTransaction: async () => null,
+    // Set below, once the dispatcher and the gate exist.
+    scripting: undefined,
   };
   const dispatcher = new Dispatcher(context, log);
   const gate: ExecGate = { owner: null, waiters: [] };
@@ -140,6 +180,84 @@ export async function startServer(
       for (const wake of gate.waiters.splice(0)) wake();
     }
   };
+  /**
+   * Scripts run like EXEC: once a script waits (for a command's reply or to let the loop turn
+   * when busy), every other client is held at the gate, its own later requests too (the gate's
+   * owner is a stand-in for the script); from its first write, its writes go through the
+   * overlay and commit together. A script that neither waits nor writes runs as one plain
+   * synchronous call, which nothing can interleave with. Inside EXEC the transaction already
+   * holds the gate.
+   */
+  try {
+    // A damaged functions.json stops the start, as a damaged RDB stops Redis.
+    context.scripting = new ScriptEngine({
+      table: context.table,
+      version: REDIS_COMPAT_VERSION,
+      dataDir: config.dataDir,
+      host: {
+        atomically: (ctx, body) => {
+          if (ctx.inExec) return body(() => {});
+          let section: Promise<{ failed: boolean }> | null = null;
+          let endSection = () => {};
+          const beginWrites = () => {
+            if (section) return;
+            section = store.exclusive(
+              () =>
+                new Promise<void>((resolve) => {
+                  endSection = resolve;
+                }),
+            );
+          };
+          let result: Reply | Promise<Reply>;
+          try {
+            result = body(beginWrites);
+          } catch (error) {
+            endSection();
+            throw error;
+          }
+          // A script that neither waited nor wrote ran with nothing else interleaved: done.
+          if (!(result instanceof Promise) && !section) return result;
+          gate.owner = Object.create(ctx.client) as ClientState;
+          return (async () => {
+            try {
+              const reply = await result;
+              endSection();
+              // (A cast: TypeScript cannot see that beginWrites may have set it.)
+              const pending = section as Promise<{ failed: boolean }> | null;
+              const failed = pending ? (await pending).failed : false;
+              return failed ? errors.storage() : reply;
+            } finally {
+              endSection();
+              gate.owner = null;
+              gate.busy = null;
+              for (const wake of gate.waiters.splice(0)) wake();
+            }
+          })();
+        },
+        execute: (ctx, spec, args) => {
+          const admitted = dispatcher.authorize(ctx, spec, args);
+          return admitted instanceof RespError ? admitted : dispatcher.execute(ctx, spec, args);
+        },
+        busy: (ctx, error) => {
+          gate.busy = error ? { error, client: ctx.client } : null;
+          // Held clients get BUSY now rather than after the script; woken once the script has
+          // yielded (this runs inside it), never from within it.
+          if (error)
+            queueMicrotask(() => {
+              for (const wake of gate.waiters.splice(0)) wake();
+            });
+        },
+        log: (level, text) => {
+          if (level >= 3) log.warn(`script: ${text}`);
+          else if (level === 2) log.info(`script: ${text}`);
+          else log.debug(`script: ${text}`);
+        },
+      },
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const host: ConnectionHost = {
     server: context,
     dispatcher,
@@ -147,6 +265,7 @@ export async function startServer(
     closed(conn) {
       store.watches.unwatchAll(conn.client.watcher);
       context.monitors.remove(conn.client);
+      context.pubsub?.removeClient(conn.client);
       connections.delete(conn.client.id);
       clients.delete(conn.client.id);
     },
@@ -159,48 +278,87 @@ export async function startServer(
     log,
   );
 
+  const socketHandlers: SocketHandler<Connection> = {
+    open(socket) {
+      if (closing) {
+        socket.end();
+        return;
+      }
+      // maxclients and protected mode refuse a client before it costs a Connection.
+      const refusal = admission(socket.remoteAddress);
+      if (refusal !== null) {
+        stats.rejectedConnections++;
+        socket.write(`-${refusal}\r\n`);
+        socket.end();
+        return;
+      }
+      socket.setNoDelay(true);
+      const conn = new Connection(socket, nextClientId++, host);
+      socket.data = conn;
+      connections.set(conn.client.id, conn);
+      clients.set(conn.client.id, conn.client);
+      stats.connectionsReceived++;
+    },
+    data(socket, chunk) {
+      try {
+        socket.data?.onData(chunk);
+      } catch (error) {
+        // A bug must cost one connection, never the server.
+        log.error("connection handler failed; closing that connection", error);
+        socket.data?.close();
+      }
+    },
+    drain(socket) {
+      socket.data?.onDrain();
+    },
+    // tls.auth_clients = "optional": a client certificate is not required, but one that was
+    // sent must verify (Redis's rule); "yes" is enforced by the TLS layer itself.
+    handshake(socket, _success, authorizationError) {
+      const optional = config.tls.authClients === "optional";
+      if (authorizationError && optional && presentedCertificate(socket)) socket.data?.abort();
+    },
+    close(socket) {
+      socket.data?.onClose();
+    },
+    error(socket, error) {
+      log.debug(`socket error: ${error.message}`);
+      metrics?.connectionDropped();
+      socket.data?.onClose();
+    },
+  };
+
   try {
     listener = Bun.listen<Connection>({
       hostname: config.addr.host,
       port: config.addr.port,
-      socket: {
-        open(socket) {
-          if (closing) {
-            socket.end();
-            return;
-          }
-          socket.setNoDelay(true);
-          const conn = new Connection(socket, nextClientId++, host);
-          socket.data = conn;
-          connections.set(conn.client.id, conn);
-          clients.set(conn.client.id, conn.client);
-          stats.connectionsReceived++;
-        },
-        data(socket, chunk) {
-          try {
-            socket.data?.onData(chunk);
-          } catch (error) {
-            // A bug must cost one connection, never the server.
-            log.error("connection handler failed; closing that connection", error);
-            socket.data?.close();
-          }
-        },
-        drain(socket) {
-          socket.data?.onDrain();
-        },
-        close(socket) {
-          socket.data?.onClose();
-        },
-        error(socket, error) {
-          log.debug(`socket error: ${error.message}`);
-          metrics?.connectionDropped();
-          socket.data?.onClose();
-        },
-      },
+      socket: socketHandlers,
     });
+    if (config.tls.port !== null) {
+      // Redis's tls-port: the same connections and commands, beside the plain port.
+      tlsListener = Bun.listen<Connection>({
+        hostname: config.addr.host,
+        port: config.tls.port,
+        tls: tlsOptions(config),
+        socket: socketHandlers,
+      });
+    }
   } catch (error) {
+    listener?.stop(true);
     await store.close();
     throw error;
+  }
+  reaper.start();
+  // Expired keys named by the sweep (only while someone listens): `expired` events, tracking.
+  context.pubsub?.attachSweeper(sweeper);
+  if (cluster) {
+    try {
+      cluster.start(listener.port);
+    } catch (error) {
+      listener.stop(true);
+      tlsListener?.stop(true);
+      await store.close();
+      throw error;
+    }
   }
   sweeper.start();
   rates.start();
@@ -219,18 +377,23 @@ export async function startServer(
     if (closing) return closing;
     closing = (async () => {
       listener?.stop(false);
+      tlsListener?.stop(false);
+      reaper.stop();
       const deadline = Date.now() + limits.shutdownGraceMs;
       // Let replies already owed to clients go out before closing their sockets.
       while (Date.now() < deadline && [...connections.values()].some((c) => !c.idle)) {
         await Bun.sleep(5);
       }
+      await cluster?.close();
       sweeper.stop();
+      context.pubsub?.pause.stop();
       rates.stop();
       idleCollector.stop();
       await metricsServer?.stop();
       await store.close();
       for (const conn of connections.values()) conn.close();
       listener?.stop(true);
+      tlsListener?.stop(true);
       resolveClosed();
     })();
     return closing;
@@ -238,6 +401,7 @@ export async function startServer(
 
   return {
     port: listener.port,
+    tlsPort: tlsListener?.port ?? null,
     hostname: listener.hostname,
     context,
     store,

@@ -179,7 +179,11 @@ describe("hostile frames", () => {
       `*${limits.argsCountMax + 1}\r\n`,
       "invalid multibulk length",
     ],
-    ["a negative multibulk count *-5", "*-5\r\n", "invalid multibulk length"],
+    [
+      "a negative multibulk count beyond int64",
+      "*-99999999999999999999\r\n",
+      "invalid multibulk length",
+    ],
     ["a non-numeric multibulk count", "*abc\r\n", "invalid multibulk length"],
     ["a non-numeric bulk length", "*1\r\n$abc\r\n", "invalid bulk length"],
     ["a negative bulk length", "*1\r\n$-1\r\n", "invalid bulk length"],
@@ -208,6 +212,14 @@ describe("hostile frames", () => {
       await expectBystanderWorks();
     });
   }
+
+  test("a negative multibulk count *-5 is skipped like Redis: the connection stays and the next command runs", async () => {
+    const { data } = await exchange({ port: server.port }, `*-5\r\n${resp("PING").toString()}`, {
+      timeoutMs: 5000,
+      untilBytes: 7,
+    });
+    expect(data.toString()).toBe("+PONG\r\n");
+  });
 
   test("replies owed before a protocol error are sent first", async () => {
     const { data, closedByPeer } = await exchange(

@@ -145,9 +145,12 @@ describe("pub/sub, compared with Redis byte for byte", () => {
         await sub.send(resp("SSUBSCRIBE", "s"), 1);
         const pubsub = (await probe.command("CLIENT", "LIST", "TYPE", "pubsub")).toString();
         const normal = (await probe.command("CLIENT", "LIST", "TYPE", "normal")).toString();
-        expect(pubsub.split("\n").filter((l) => l.includes("id=")).map(fields)).toEqual([
-          "flags=P sub=2 psub=1 ssub=1",
-        ]);
+        expect(
+          pubsub
+            .split("\n")
+            .filter((l) => l.includes("id="))
+            .map(fields),
+        ).toEqual(["flags=P sub=2 psub=1 ssub=1"]);
         expect(normal).not.toContain("flags=P");
       } finally {
         probe.close();

@@ -205,8 +205,9 @@ describe("databases", () => {
       expect(await r.object("ENCODING", "h")).toBe("listpack");
       await r.hset("h", "c", "3");
       expect(await r.object("ENCODING", "h")).toBe("hashtable");
+      // hash-max-listpack-value is a memory parameter in Redis, hence its wording.
       expect(await errorOf(r.config("SET", "hash-max-listpack-value", "abc"))).toBe(
-        "ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument couldn't be parsed into an integer",
+        "ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be a memory value",
       );
       expect(await r.config("SET", "hash-max-listpack-entries", "128")).toBe("OK");
     } finally {

@@ -285,11 +285,12 @@ for (const lib of libs) {
       expect(await c.call("GETRANGE", "mykey", "5", "3")).toBe("");
       expect(await c.call("GETRANGE", "mykey", "5", "5000")).toBe(" World");
       expect(await c.call("GETRANGE", "mykey", "-5000", "10000")).toBe("Hello World");
-      expect(await c.call("GETRANGE", "mykey", "0", "-100")).toBe("H");
+      // Redis 8: an end still before the first byte selects nothing (Redis 7 gave "H").
+      expect(await c.call("GETRANGE", "mykey", "0", "-100")).toBe("");
       expect(await c.call("GETRANGE", "mykey", "1", "-100")).toBe("");
       expect(await c.call("GETRANGE", "mykey", "-1", "-100")).toBe("");
-      expect(await c.call("GETRANGE", "mykey", "-100", "-99")).toBe("H");
-      expect(await c.call("GETRANGE", "mykey", "-100", "-100")).toBe("H");
+      expect(await c.call("GETRANGE", "mykey", "-100", "-99")).toBe("");
+      expect(await c.call("GETRANGE", "mykey", "-100", "-100")).toBe("");
       expect(await c.call("GETRANGE", "mykey", "-100", "-101")).toBe("");
     });
 

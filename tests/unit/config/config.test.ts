@@ -58,6 +58,8 @@ describe("defaults", () => {
       batchTimeoutMs: 0,
       valueCacheMb: 176,
       databases: 16,
+      largeValueThresholdKb: 512,
+      notifyKeyspaceEvents: null,
       storageCompression: { enabled: false, algorithm: "zstd", level: null, minSizeBytes: 64 },
       sqlite: {
         cacheSizeMb: 16,
@@ -69,7 +71,32 @@ describe("defaults", () => {
         journalSizeLimitMb: 64,
         prewarm: true,
       },
-      metrics: { enabled: false, addr: { host: "127.0.0.1", port: 9090, text: "127.0.0.1:9090" } },
+      metrics: {
+        enabled: false,
+        addr: { host: "127.0.0.1", port: 9090, text: "127.0.0.1:9090" },
+        bearerToken: null,
+        basicAuth: null,
+        tls: false,
+      },
+      requirepass: null,
+      requirepassEnv: null,
+      aclfile: null,
+      users: [],
+      protectedMode: true,
+      maxclients: 10000,
+      timeout: 0,
+      clientQueryBufferLimit: 1024 * 1024 * 1024,
+      clientOutputBufferLimitNormal: "0 0 0",
+      protoMaxBulkLen: 512 * 1024 * 1024,
+      clientFrameTimeoutMs: 30_000,
+      tls: {
+        port: null,
+        certFile: null,
+        keyFile: null,
+        caCertFile: null,
+        authClients: "yes",
+        protocols: "TLSv1.2 TLSv1.3",
+      },
       cluster: {
         enabled: false,
         nodeId: null,
@@ -79,6 +106,9 @@ describe("defaults", () => {
         slotRanges: [],
         gossipIntervalMs: 1000,
         advertiseAddr: null,
+        secret: null,
+        nodeTimeoutMs: 15000,
+        requireFullCoverage: true,
       },
       sourcePath: null,
     });
@@ -133,6 +163,8 @@ describe("valid values", () => {
     ["batch_timeout_ms", "10", 10],
     ["value_cache_mb", "0", 0],
     ["databases", "1", 1],
+    ["large_value_threshold_kb", "4096", 4096],
+    ["notify_keyspace_events", '"KEA"', "KEA"],
     ["storage_compression.enabled", "true", true],
     ["storage_compression.algorithm", '"brotli"', "brotli"],
     ["storage_compression.algorithm", '"LZ4"', "lz4"],
@@ -160,6 +192,27 @@ describe("valid values", () => {
     ["cluster.slot_ranges", "[{ start = 0, end = 0 }]", [{ start: 0, end: 0 }]],
     ["cluster.gossip_interval_ms", "1", 1],
     ["cluster.advertise_addr", '"10.0.0.1:6379"', "10.0.0.1:6379"],
+    ["cluster.secret", '"s3cret"', "s3cret"],
+    ["cluster.node_timeout_ms", "100", 100],
+    ["cluster.require_full_coverage", "false", false],
+    ["metrics.bearer_token", '"t0ken"', "t0ken"],
+    ["metrics.basic_auth", '"prom:pw"', "prom:pw"],
+    ["requirepass", '"secret"', "secret"],
+    ["requirepass_env", '"BLOBASAUR_PASSWORD"', "BLOBASAUR_PASSWORD"],
+    ["aclfile", '"/etc/blobasaur/users.acl"', "/etc/blobasaur/users.acl"],
+    ["users", '["alice on >pw ~* +@read"]', ["alice on >pw ~* +@read"]],
+    ["protected_mode", "false", false],
+    ["maxclients", "1", 1],
+    ["timeout", "300", 300],
+    ["client_query_buffer_limit", "1048576", 1048576],
+    ["client_output_buffer_limit_normal", '"256mb 64mb 60"', "256mb 64mb 60"],
+    ["proto_max_bulk_len", "1048576", 1048576],
+    ["client_frame_timeout_ms", "0", 0],
+    ["tls.cert_file", '"/tls/server.crt"', "/tls/server.crt"],
+    ["tls.key_file", '"/tls/server.key"', "/tls/server.key"],
+    ["tls.ca_cert_file", '"/tls/ca.crt"', "/tls/ca.crt"],
+    ["tls.auth_clients", '"Optional"', "optional"],
+    ["tls.protocols", '"TLSv1.3"', "TLSv1.3"],
   ];
   test.each(cases)("%s accepts %s", (key, toml, expected) => {
     expect(fieldOf(parse(docWith(key, toml)), specOf(key).field)).toEqual(expected);
@@ -167,12 +220,28 @@ describe("valid values", () => {
 
   test("every key in the schema table has at least one valid-value case", () => {
     const covered = new Set(cases.map(([key]) => key));
-    const missing = configKeys.filter((k) => !covered.has(k.key) && k.key !== "cluster.enabled");
+    // These need companion keys (cross checks); each has its own test below.
+    const paired = ["cluster.enabled", "tls.port", "metrics.tls"];
+    const missing = configKeys.filter((k) => !covered.has(k.key) && !paired.includes(k.key));
     expect(missing.map((k) => k.key)).toEqual([]);
   });
 
-  test("an enabled cluster with node_id and port is accepted", () => {
-    const c = parse(docWith("cluster.enabled", "true", 'node_id = "n1"\nport = 7000\n'));
+  test("a TLS port with a certificate, key and CA is accepted", () => {
+    const c = parse(
+      docWith("tls.port", "6380", 'cert_file = "c"\nkey_file = "k"\nca_cert_file = "a"\n'),
+    );
+    expect(c.tls).toMatchObject({ port: 6380, certFile: "c", keyFile: "k", caCertFile: "a" });
+  });
+
+  test("metrics over TLS with a certificate and key is accepted", () => {
+    const c = parse(`${docWith("metrics.tls", "true")}\n[tls]\ncert_file = "c"\nkey_file = "k"\n`);
+    expect(c.metrics.tls).toBe(true);
+  });
+
+  test("an enabled cluster with node_id, port and secret is accepted", () => {
+    const c = parse(
+      docWith("cluster.enabled", "true", 'node_id = "n1"\nport = 7000\nsecret = "s"\n'),
+    );
     expect(c.cluster).toMatchObject({ enabled: true, nodeId: "n1", port: 7000 });
   });
 });
@@ -194,6 +263,12 @@ describe("invalid values", () => {
     ["batch_timeout_ms", "-1", "batch_timeout_ms = -1 is out of range"],
     ["value_cache_mb", "-5", "value_cache_mb = -5 is out of range"],
     ["databases", "0", "databases = 0 is out of range"],
+    ["large_value_threshold_kb", "0", "large_value_threshold_kb = 0 is out of range"],
+    [
+      "notify_keyspace_events",
+      '"Kq"',
+      'notify_keyspace_events = "Kq" is not allowed; expected Redis\'s flag characters',
+    ],
     ["batch_timeout_ms", "2147483648", "expected an integer from 0 to 2147483647"],
     ["storage_compression.enabled", '"true"', 'storage_compression.enabled = "true" is a string'],
     [
@@ -229,6 +304,9 @@ describe("invalid values", () => {
     ["metrics.addr", '"9090"', 'metrics.addr = "9090" is not allowed (missing port)'],
     ["cluster.enabled", '"yes"', 'cluster.enabled = "yes" is a string'],
     ["cluster.node_id", '""', 'cluster.node_id = "" is empty'],
+    ["cluster.secret", '""', 'cluster.secret = "" is empty'],
+    ["cluster.node_timeout_ms", "99", "cluster.node_timeout_ms = 99 is out of range"],
+    ["cluster.require_full_coverage", '"yes"', 'cluster.require_full_coverage = "yes" is a string'],
     ["cluster.seeds", '"a:1"', 'cluster.seeds = "a:1" is a string; expected an array of host:port'],
     ["cluster.seeds", '["a:1", "b"]', 'cluster.seeds[1] = "b" is not allowed (missing port)'],
     [
@@ -261,6 +339,31 @@ describe("invalid values", () => {
     ],
     ["cluster.slot_ranges", "[[0, 5]]", "cluster.slot_ranges[0] = [0, 5] is an array"],
     ["cluster.gossip_interval_ms", "0", "cluster.gossip_interval_ms = 0 is out of range"],
+    ["metrics.bearer_token", '""', 'metrics.bearer_token = "" is empty'],
+    ["metrics.basic_auth", "1", "metrics.basic_auth = 1 is an integer"],
+    ["metrics.tls", "true", "tls.cert_file is missing"],
+    ["requirepass", '""', 'requirepass = "" is empty'],
+    ["requirepass_env", "true", "requirepass_env = true is a boolean"],
+    ["aclfile", "[]", "aclfile = [] is an array"],
+    ["users", '"alice on"', 'users = "alice on" is a string; expected an array of strings'],
+    ["users", '["a", ""]', 'users[1] = "" is empty'],
+    ["protected_mode", '"no"', 'protected_mode = "no" is a string'],
+    ["maxclients", "0", "maxclients = 0 is out of range"],
+    ["timeout", "-1", "timeout = -1 is out of range"],
+    ["client_query_buffer_limit", "1024", "client_query_buffer_limit = 1024 is out of range"],
+    [
+      "client_output_buffer_limit_normal",
+      '"256mb"',
+      'client_output_buffer_limit_normal = "256mb" is not allowed',
+    ],
+    ["proto_max_bulk_len", "10", "proto_max_bulk_len = 10 is out of range"],
+    ["client_frame_timeout_ms", "1.5", "client_frame_timeout_ms = 1.5 is a float"],
+    ["tls.port", "6380", "tls.cert_file is missing"],
+    ["tls.cert_file", "1", "tls.cert_file = 1 is an integer"],
+    ["tls.key_file", '""', 'tls.key_file = "" is empty'],
+    ["tls.ca_cert_file", "false", "tls.ca_cert_file = false is a boolean"],
+    ["tls.auth_clients", '"maybe"', 'tls.auth_clients = "maybe" is not allowed'],
+    ["tls.protocols", "1", "tls.protocols = 1 is an integer"],
     [
       "cluster.advertise_addr",
       '"host"',
@@ -286,7 +389,7 @@ describe("invalid values", () => {
   ];
   test.each(levels)("a %s level is checked against that algorithm's range", (algo, good, bad) => {
     const doc = (level: number) =>
-      docWith("storage_compression.algorithm", `"${algo}"`, `level = ${level}`);
+      docWith("storage_compression.algorithm", `"${algo}"`, `enabled = true\nlevel = ${level}`);
     for (const level of good) expect(parse(doc(level)).storageCompression.level).toBe(level);
     const [min, max] = good;
     for (const level of bad) {
@@ -296,15 +399,40 @@ describe("invalid values", () => {
     }
   });
 
-  test("algorithm none takes no level", () => {
-    expect(
-      errorOf(() => parse(docWith("storage_compression.algorithm", '"none"', "level = 1"))),
-    ).toBe(
-      'config.toml: storage_compression.level = 1 is not allowed with algorithm "none"; expected no level',
-    );
+  test("a level with algorithm none is a leftover: it warns and the file loads", () => {
+    for (const enabled of ["true", "false"]) {
+      const config = parse(
+        docWith("storage_compression.algorithm", '"none"', `enabled = ${enabled}\nlevel = 1`),
+      );
+      expect(config.warnings).toEqual([
+        'config.toml: storage_compression.level = 1 is ignored with algorithm "none"',
+      ]);
+    }
     expect(
       parse(docWith("storage_compression.algorithm", '"none"')).storageCompression.level,
     ).toBeNull();
+  });
+
+  test("with compression disabled an out-of-range level warns instead of stopping the server", () => {
+    const config = parse(
+      docWith("storage_compression.algorithm", '"gzip"', "enabled = false\nlevel = 15"),
+    );
+    expect(config.warnings).toEqual([
+      "config.toml: storage_compression.level = 15 is ignored while storage_compression.enabled = false",
+    ]);
+    expect(config.storageCompression.enabled).toBe(false);
+    // Enabled, the same level stops the server.
+    expect(
+      errorOf(() =>
+        parse(docWith("storage_compression.algorithm", '"gzip"', "enabled = true\nlevel = 15")),
+      ),
+    ).toBe(
+      "config.toml: storage_compression.level = 15 is out of range for gzip; expected an integer from 1 to 9",
+    );
+    // A valid level with compression off is simply kept, without a warning.
+    expect(
+      parse(docWith("storage_compression.algorithm", '"gzip"', "level = 5")).warnings,
+    ).toBeUndefined();
   });
 
   test("an enabled cluster without node_id and port names both", () => {
@@ -312,6 +440,7 @@ describe("invalid values", () => {
       [
         "config.toml: cluster.node_id is missing; expected a non-empty string when cluster.enabled = true",
         "config.toml: cluster.port is missing; expected an integer from 0 to 65535 when cluster.enabled = true",
+        "config.toml: cluster.secret is missing; expected a non-empty string when cluster.enabled = true",
       ].join("\n"),
     );
   });

@@ -234,10 +234,19 @@ describe("protocol errors", () => {
     { name: "a count with a plus sign is rejected", input: "*+1\r\n", commands: [], error: mb },
     { name: "a count with a leading zero is rejected", input: "*01\r\n", commands: [], error: mb },
     { name: "a count of -0 is rejected", input: "*-0\r\n", commands: [], error: mb },
-    { name: "a count of -2 is rejected", input: "*-2\r\n", commands: [], error: mb },
     {
-      name: "a very negative count is rejected",
-      input: "*-9999999999\r\n",
+      name: "a count of -2 is skipped like Redis, and the next command runs",
+      input: "*-2\r\n*1\r\n$4\r\nPING\r\n",
+      commands: [["PING"]],
+    },
+    {
+      name: "a very negative count is skipped like Redis",
+      input: "*-9999999999\r\n*1\r\n$4\r\nPING\r\n",
+      commands: [["PING"]],
+    },
+    {
+      name: "a negative count beyond int64 is rejected",
+      input: "*-99999999999999999999\r\n",
       commands: [],
       error: mb,
     },
