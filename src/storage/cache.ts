@@ -15,8 +15,11 @@ export interface CachedRow {
   /** null when the key is known to be absent. */
   value: Uint8Array | null;
   expiresAt: number | null;
-  /** The row type (sql.ts): 0 string, 1 small hash; large hashes are never cached. */
+  /** The row type (sql.ts): 0 string, 1 small hash, 2 large hash (its key row; fields apart). */
   type: number;
+  /** A large hash's rowid and cache generation (key-table.ts KeyEntry). */
+  id?: number;
+  gen?: number;
 }
 
 /**

@@ -12,6 +12,8 @@
  * the fields and writes the key row once, in save(); a table writer writes each field as it
  * goes and save() drops the key when no field is left. Every write path ends with save().
  */
+
+import type { CachedRow } from "./cache.ts";
 import {
   bytesEqual,
   decodeInline,
@@ -20,7 +22,7 @@ import {
   inlineFind,
 } from "./inline-hash.ts";
 import type { KeyTable } from "./key-table.ts";
-import { type KeyParam, keyBytes, keyParam } from "./keys.ts";
+import { type KeyParam, keyBytes, keyId, keyParam } from "./keys.ts";
 import type { ExpiryMs } from "./shard.ts";
 import { ROW_HASH_INLINE, ROW_HASH_TABLE } from "./sql.ts";
 
@@ -68,6 +70,12 @@ export interface HashWriter extends HashView {
   /** Writes the changes back; a hash left without fields stops existing. */
   save(now: number): void;
 }
+
+const ABSENT_FIELD: CachedRow = Object.freeze({
+  value: null,
+  expiresAt: null,
+  type: ROW_HASH_TABLE,
+});
 
 function live(item: { expiresAt: number | null }, now: number): boolean {
   return item.expiresAt === null || item.expiresAt > now;
@@ -209,22 +217,67 @@ function convertToTable(
   s.addFieldsStmt.run(id, items.length);
 }
 
-/** A large hash: each operation is a statement on the fields table. */
+/**
+ * A large hash: each operation is a statement on the fields table. Field reads go through the
+ * shard's value cache under `\udc00<generation>\u0000<field id>`: a lone low surrogate no key
+ * id starts with, and a generation drawn when the key row was loaded (KeyEntry.gen), so every
+ * cached field belongs to exactly one life of one hash. Every field write replaces its entry
+ * (staged until COMMIT, as for keys).
+ */
 export class TableHashWriter implements HashWriter {
   readonly encoding = "hashtable" as const;
   private touched = false;
+  /** The field count, read when first needed (HGET never needs it). */
+  private counted: number | null = null;
+  private readonly prefix: string;
 
   constructor(
     private readonly table: KeyTable,
     private readonly key: KeyParam,
     private readonly id: number,
-    private count: number,
-  ) {}
+    gen: number,
+  ) {
+    this.prefix = `\udc00${gen}\u0000`;
+  }
+
+  private get count(): number {
+    this.counted ??= this.table.statements.hashRowStmt.get(this.key)?.fields ?? 0;
+    return this.counted;
+  }
+
+  private set count(n: number) {
+    this.counted = n;
+  }
 
   get(field: Uint8Array, now: number): FieldEntry | null {
-    const row = this.table.statements.fieldGetStmt.get(this.id, keyParam(field));
-    if (row === null || !live({ expiresAt: row.expires_at }, now)) return null;
-    return { value: this.table.decode(this.key, row.value), expiresAt: row.expires_at };
+    const param = keyParam(field);
+    const id = this.prefix + keyId(param);
+    const cache = this.table.cache;
+    let row = cache.get(id);
+    if (row === undefined) {
+      const stored = this.table.statements.fieldGetStmt.get(this.id, param);
+      row =
+        stored === null
+          ? ABSENT_FIELD
+          : {
+              value: this.table.decode(this.key, stored.value),
+              expiresAt: stored.expires_at,
+              type: ROW_HASH_TABLE,
+            };
+      cache.set(id, row);
+    }
+    if (row.value === null || !live(row, now)) return null;
+    return row as FieldEntry;
+  }
+
+  /** Keeps the field's cache entry equal to what was just written. */
+  private remember(field: KeyParam, value: Uint8Array | null, expiresAt: number | null): void {
+    const id = this.prefix + keyId(field);
+    const cache = this.table.cache;
+    if (value !== null && cache.takesWrite(value.length))
+      cache.set(id, { value, expiresAt, type: ROW_HASH_TABLE });
+    else if (value === null) cache.set(id, ABSENT_FIELD);
+    else cache.delete(id);
   }
 
   len(now: number): number {
@@ -251,6 +304,7 @@ export class TableHashWriter implements HashWriter {
     const param = keyParam(field);
     const old = s.fieldGetStmt.get(this.id, param);
     s.fieldUpsertStmt.run(this.id, param, this.table.encode(value), expiresAt);
+    this.remember(param, value.slice(), expiresAt);
     this.touched = true;
     if (old === null) {
       this.count++;
@@ -261,13 +315,17 @@ export class TableHashWriter implements HashWriter {
   }
 
   setExpiry(field: Uint8Array, expiresAt: number | null, _now: number): void {
-    this.table.statements.fieldSetExpiryStmt.run(this.id, keyParam(field), expiresAt);
+    const param = keyParam(field);
+    this.table.statements.fieldSetExpiryStmt.run(this.id, param, expiresAt);
+    this.table.cache.delete(this.prefix + keyId(param));
     this.touched = true;
   }
 
   delete(field: Uint8Array, now: number): boolean {
     const s = this.table.statements;
-    const row = s.fieldDeleteStmt.get(this.id, keyParam(field));
+    const param = keyParam(field);
+    const row = s.fieldDeleteStmt.get(this.id, param);
+    this.remember(param, null, null);
     if (row === null) return false;
     this.touched = true;
     this.count--;

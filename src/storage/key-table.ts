@@ -41,6 +41,14 @@ export interface LiveEntry {
 /** A live key of any type. For a large hash `value` is empty (its fields are rows). */
 export interface KeyEntry extends LiveEntry {
   type: RowType;
+  /** A large hash's rowid (its fields' hash_id). */
+  id?: number;
+  /**
+   * A large hash's cache generation: its fields are cached under it (hash-rows.ts). A new one
+   * is drawn whenever the key row is read from SQL, never reused, so entries cached for an
+   * older life of the key (deleted, renamed, rowid reused) can never be reached again.
+   */
+  gen?: number;
 }
 
 /**
@@ -84,6 +92,8 @@ const EMPTY = new Uint8Array(0);
  * hashes are never cached: their key row changes with every field count.
  */
 export class KeyTable implements RowTable {
+  /** The last cache generation drawn for a large hash (see KeyEntry.gen). */
+  private hashGenerations = 0;
   /** Prefix of this database's cache and WATCH ids ("" for database 0, the hot path). */
   private readonly idPrefix: string;
 
@@ -122,9 +132,15 @@ export class KeyTable implements RowTable {
         if (stored.expires_at !== null && stored.expires_at <= now) return null;
         return this.fileEntry(key, stored.value, stored.expires_at);
       } else if (stored.type === ROW_HASH_TABLE) {
-        if (stored.expires_at !== null && stored.expires_at <= now) return null;
+        // A large hash left without fields is about to be dropped (save(), the sweep).
         if (stored.fields <= 0) return null;
-        return { type: ROW_HASH_TABLE, value: EMPTY, expiresAt: stored.expires_at };
+        row = {
+          value: EMPTY,
+          expiresAt: stored.expires_at,
+          type: ROW_HASH_TABLE,
+          id: stored.id,
+          gen: ++this.hashGenerations,
+        };
       } else {
         row = {
           value: this.decode(key, stored.value),
@@ -322,8 +338,7 @@ export class KeyTable implements RowTable {
     if (row.type === ROW_HASH_INLINE) {
       return InlineHashWriter.open(this, key, row.value, expiresAt, this.hashLimits);
     }
-    const counted = this.statements.hashRowStmt.get(key)!;
-    return new TableHashWriter(this, key, counted.id, counted.fields);
+    return new TableHashWriter(this, key, row.id!, row.gen!);
   }
 
   /** Decodes a stored value; a corrupt one becomes a StorageError naming shard and key. */

@@ -128,7 +128,11 @@ export class ExpirySweeper {
                 if (row) expired.push([ks.index, "hexpired", keyBytes(row.key)]);
               }
               const dropped = s.dropIfEmptyStmt.get(id);
-              if (dropped) table.touch(table.idOf(dropped.key));
+              if (dropped) {
+                const id = table.idOf(dropped.key);
+                table.cache.delete(id);
+                table.touch(id);
+              }
               if (dropped && listener !== null)
                 expired.push([ks.index, "del", keyBytes(dropped.key)]);
             }

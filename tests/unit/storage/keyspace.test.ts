@@ -156,3 +156,27 @@ test("the sweep removes expired fields of large hashes and a hash they leave emp
   await sweeper.sweepOnce();
   expect(store.db0.entry(enc.encode("h"))).toBeNull();
 });
+
+test("a large hash deleted and created again never serves its old fields from the cache", async () => {
+  const store = open();
+  const get = (field: string) => {
+    const h = store.db0.tableFor(enc.encode("big")).hash("big", store.now());
+    return dec(h?.get(enc.encode(field), store.now())?.value);
+  };
+  const old: [string, string][] = Array.from({ length: 150 }, (_, i) => [`f${i}`, "old"]);
+  await hset(store, 0, "big", old);
+  expect(get("f0")).toBe("old");
+  const { id } = store.shards[store.shardOf(enc.encode("big"))]!.blobs.hashRowStmt.get("big")!;
+  await store.db0.write(enc.encode("big"), (t, now) => t.remove("big", now));
+  // The new hash is the newest row, so SQLite hands it the same rowid again.
+  await hset(
+    store,
+    0,
+    "big",
+    old.slice(1).map(([f]) => [f, "new"] as [string, string]),
+  );
+  const again = store.shards[store.shardOf(enc.encode("big"))]!.blobs.hashRowStmt.get("big")!;
+  expect(again.id).toBe(id);
+  expect(get("f0")).toBeUndefined();
+  expect(get("f1")).toBe("new");
+});
