@@ -136,9 +136,9 @@ function dryrun(ctx: Ctx, args: Uint8Array[]): Reply {
     throw errors.wrongArity(spec.name);
   const denial = permission(u, spec, cmdArgs);
   if (denial === null) return OK;
-  return denial.reason === "command"
-    ? `User ${u.name} has no permissions to run the '${spec.name}' command`
-    : `User ${u.name} has no permissions to access the '${denial.object}' key`;
+  if (denial.reason === "command")
+    return `User ${u.name} has no permissions to run the '${spec.name}' command`;
+  return `User ${u.name} has no permissions to access the '${denial.object}' ${denial.reason}`;
 }
 
 function genpass(_ctx: Ctx, args: Uint8Array[]): Reply {

@@ -305,7 +305,13 @@ export const configParams: readonly ConfigParam[] = [
   knob("repl-backlog-ttl", 3600n, 0n, LONG_MAX),
   knob("repl-timeout", 60n, 1n, INT_MAX),
   knob("tracking-table-max-keys", 1000000n, 0n, LONG_MAX),
-  knob("acllog-max-len", 128n, 0n, LONG_MAX),
+  // The ACL LOG's bound; like Redis, a lower bound trims the log at its next entry.
+  int("acllog-max-len", 128n, 0n, LONG_MAX, {
+    apply: (s, n) => {
+      keep("acllog-max-len")(s, String(n));
+      if (s.security) s.security.acl.log.maxLen = Number(n);
+    },
+  }),
   knob("shutdown-timeout", 10n, 0n, INT_MAX),
   bool("sanitize-dump-payload", false),
   bool("cluster-allow-reads-when-down", false),

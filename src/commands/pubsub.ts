@@ -40,7 +40,9 @@ function subscribeRow(
   });
   // Shard channels are keys to cluster routing (slot of the channel), as in Redis's table.
   const keys = kind === "shard" ? { first: 1, last: -1, step: 1 } : null;
-  return { ...row, since, keys };
+  // ACL `&pattern` rules cover what is subscribed to, never unsubscribing (as in Redis).
+  if (unsubscribe) return { ...row, since, keys };
+  return { ...row, since, keys, channels: { first: 1, pattern: kind === "pattern" } };
 }
 
 function publish(ctx: Ctx, args: Uint8Array[]): Reply {
@@ -169,6 +171,7 @@ export const pubsubCommandRows: CommandSpec[] = [
   {
     ...pubsubRow("publish", 3, "Posts a message to a channel.", "channel message", publish),
     flags: ["pubsub", "loading", "stale", "fast"],
+    channels: { first: 1, one: true },
   },
   {
     ...pubsubRow(
@@ -180,6 +183,7 @@ export const pubsubCommandRows: CommandSpec[] = [
     ),
     flags: ["pubsub", "loading", "stale", "fast"],
     keys: { first: 1, last: 1, step: 1 },
+    channels: { first: 1, one: true },
     since: "7.0.0",
   },
   {

@@ -198,6 +198,15 @@ export interface CommandSpec {
    */
   readonly acl?: readonly string[];
   /**
+   * Pub/sub channel arguments the ACL checks against `&pattern` rules: args[first..] (or just
+   * args[first] when `one`); `pattern` = the arguments are patterns, matched literally (PSUBSCRIBE).
+   */
+  readonly channels?: {
+    readonly first: number;
+    readonly one?: boolean;
+    readonly pattern?: boolean;
+  };
+  /**
    * The handler accepts streamed bulk strings (protocol/parser.ts LargeArg) and stores them
    * by reference (storage/large). For every other command the connection reads them into
    * memory first.

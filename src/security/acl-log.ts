@@ -24,7 +24,7 @@ const groupWindowMs = 60_000;
 export class AclLog {
   private entries: AclLogEntry[] = [];
   private nextId = 0;
-  maxLen = limits.aclLogEntriesMax;
+  maxLen: number = limits.aclLogEntriesMax;
 
   add(entry: Omit<AclLogEntry, "count" | "entryId" | "createdMs" | "updatedMs">, now = Date.now()) {
     const same = this.entries.find(

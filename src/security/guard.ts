@@ -1,8 +1,9 @@
 /**
  * The per-command permission check dispatch runs once per request (design rule 2): NOAUTH
  * until the client has authenticated (rows flagged `noauth` excepted), then the user's
- * command and key permissions, with denials recorded in ACL LOG. It reads the row's flags and
- * key range, never command names. A client of a user allowed everything costs one branch.
+ * command, key and channel permissions, with denials recorded in ACL LOG. It reads the row's
+ * flags, key range and channel arguments, never command names. A client of a user allowed
+ * everything costs one branch.
  */
 import type { ClientState, CommandSpec } from "../commands/spec.ts";
 import { RespError } from "../errors.ts";
@@ -11,6 +12,8 @@ import type { AclUser } from "./user.ts";
 
 export const NOAUTH = new RespError("NOAUTH", "Authentication required.");
 export const NOPERM_KEY = new RespError("NOPERM", "No permissions to access a key");
+/** Redis 7.2+/8's text (7.0: "this user has no permissions to access one of the channels …"). */
+export const NOPERM_CHANNEL = new RespError("NOPERM", "No permissions to access a channel");
 
 export function noPermCommand(user: AclUser, spec: CommandSpec): RespError {
   return new RespError(
@@ -29,7 +32,7 @@ export function keysOf(spec: CommandSpec, args: readonly Uint8Array[]): Uint8Arr
   return out;
 }
 
-export type Denial = { reason: "command" | "key"; object: string; error: RespError };
+export type Denial = { reason: "command" | "key" | "channel"; object: string; error: RespError };
 
 /** Why `user` may not run this request, or null. Pure: logging is the caller's choice. */
 export function permission(
@@ -40,6 +43,18 @@ export function permission(
   if (user.full || spec.flags.includes("noauth")) return null;
   if (!user.canRun(spec))
     return { reason: "command", object: spec.name, error: noPermCommand(user, spec) };
+  const ch = spec.channels;
+  if (ch !== undefined) {
+    const last = ch.one ? Math.min(ch.first, args.length - 1) : args.length - 1;
+    for (let i = ch.first; i <= last; i++) {
+      if (!user.canUseChannel(args[i]!, ch.pattern === true))
+        return {
+          reason: "channel",
+          object: new TextDecoder().decode(args[i]!),
+          error: NOPERM_CHANNEL,
+        };
+    }
+  }
   const write = spec.flags.includes("write");
   const read = spec.flags.includes("readonly");
   if (!write && !read) return null;
@@ -69,4 +84,38 @@ export function admit(
     clientInfo: describeClient(client),
   });
   return denial.error;
+}
+
+const EXEC_REASONS = {
+  command: "no permission to execute the command or subcommand",
+  key: "no permission to touch the specified keys",
+  channel: "no permission to access one of the channels used as arguments",
+} as const;
+
+/**
+ * EXEC's second check of each queued command (Redis's execCommand): the user's rules may have
+ * changed since it was queued. A denied command gets Redis 7's error in its place in EXEC's
+ * reply and an ACL LOG entry (context "multi"); the others still run. null = run it.
+ */
+export function recheckQueued(
+  acl: Acl,
+  client: ClientState,
+  spec: CommandSpec,
+  args: readonly Uint8Array[],
+  describeClient: (c: ClientState) => string,
+): RespError | null {
+  if (!client.authenticated || client.user === null || client.user === undefined) return null;
+  const denial = permission(client.user, spec, args);
+  if (denial === null) return null;
+  acl.log.add({
+    reason: denial.reason,
+    context: "multi",
+    object: denial.object,
+    username: client.user.name,
+    clientInfo: describeClient(client),
+  });
+  return new RespError(
+    "NOPERM",
+    `ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ${EXEC_REASONS[denial.reason]}`,
+  );
 }

@@ -7,7 +7,7 @@ import type { ClientState, CommandSpec } from "../commands/spec.ts";
 import type { Config } from "../config/index.ts";
 import { RespError } from "../errors.ts";
 import { Acl } from "./acl.ts";
-import { admit } from "./guard.ts";
+import { admit, recheckQueued } from "./guard.ts";
 import { ClientLimits } from "./settings.ts";
 import type { AclUser, RuleTable } from "./user.ts";
 
@@ -75,6 +75,11 @@ export class Security {
   /** Dispatch's guard: NOAUTH / NOPERM, or null to run the command. */
   admit(client: ClientState, spec: CommandSpec, args: readonly Uint8Array[]): RespError | null {
     return admit(this.acl, client, spec, args, this.describeClient);
+  }
+
+  /** EXEC's re-check of a queued command; null = run it. */
+  recheck(client: ClientState, spec: CommandSpec, args: readonly Uint8Array[]): RespError | null {
+    return recheckQueued(this.acl, client, spec, args, this.describeClient);
   }
 
   /** Redis disconnects the clients of a user that is deleted. */

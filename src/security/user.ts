@@ -50,7 +50,7 @@ export class AclUser {
   private commandRules: string[] = ["-@all"];
   keys: KeyPattern[] = [];
   channels: string[] = [];
-  /** True when every command and every key is allowed: dispatch's one-branch fast path. */
+  /** True when every command, key and channel is allowed: dispatch's one-branch fast path. */
   full = false;
 
   constructor(readonly name: string) {}
@@ -149,6 +149,7 @@ export class AclUser {
   }
 
   private computeFull(table: RuleTable): boolean {
+    if (!this.channels.includes("*")) return false;
     const allKeys = this.keys.some((k) => k.pattern === "*" && k.read && k.write);
     if (!allKeys) return false;
     return this.commandRules[0] === "+@all" && this.commandRules.length === 1
@@ -185,6 +186,21 @@ export class AclUser {
     for (const k of this.keys) {
       if ((read && !k.read) || (write && !k.write)) continue;
       if (k.pattern === "*" || globMatch(k.bytes, key)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether the user may use `channel` (Redis's ACLCheckChannelAgainstList): a glob match for
+   * a channel, an exact match for a PSUBSCRIBE pattern (`literal`); `&*` allows everything.
+   */
+  canUseChannel(channel: Uint8Array, literal: boolean): boolean {
+    for (const c of this.channels) {
+      if (c === "*") return true;
+      const bytes = encoder.encode(c);
+      if (literal) {
+        if (bytes.length === channel.length && bytes.every((b, i) => b === channel[i])) return true;
+      } else if (globMatch(bytes, channel)) return true;
     }
     return false;
   }

@@ -170,8 +170,11 @@ export async function startServer(
       const { result, failed } = await store.exclusive(async () => {
         const replies: Reply[] = [];
         const execCtx = { ...ctx, inExec: true };
-        for (const { spec, args } of queued)
-          replies.push(await dispatcher.execute(execCtx, spec, args));
+        for (const { spec, args } of queued) {
+          // ACL rules are checked again at EXEC, as Redis does (they may have changed).
+          const denied = context.security?.recheck(ctx.client, spec, args) ?? null;
+          replies.push(denied ?? (await dispatcher.execute(execCtx, spec, args)));
+        }
         return replies;
       });
       return failed ? errors.storage() : result;

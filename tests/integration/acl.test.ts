@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RawClient } from "../helpers/redis-ref.ts";
+import { RawClient, startRedisRef } from "../helpers/redis-ref.ts";
 import { resp, startTestServer, tempDir } from "../helpers/server.ts";
 
 const send = async (c: RawClient, ...args: string[]) => (await c.send(resp(...args))).toString();
@@ -211,5 +211,118 @@ describe("ACL file", () => {
     expect(await send(c, "ACL", "SAVE")).toStartWith(
       "-ERR This Redis instance is not configured to use an ACL file.",
     );
+  });
+});
+
+describe("channel permissions", () => {
+  test("&pattern gates PUBLISH, SPUBLISH, SUBSCRIBE, SSUBSCRIBE; PSUBSCRIBE matches literally", async () => {
+    await using srv = await startTestServer({
+      users: ["chat on >pw ~* &news.* &room:? +@all", "mute on >pw ~* +@all"],
+    });
+    const c = await as(srv.port, "chat", "pw");
+    const denied = "-NOPERM No permissions to access a channel\r\n";
+    expect(await send(c, "PUBLISH", "news.a", "m")).toBe(":0\r\n");
+    expect(await send(c, "PUBLISH", "sport", "m")).toBe(denied);
+    expect(await send(c, "SPUBLISH", "room:1", "m")).toBe(":0\r\n");
+    expect(await send(c, "SPUBLISH", "room:12", "m")).toBe(denied);
+    // PSUBSCRIBE: the pattern itself must equal a rule's pattern, as in Redis.
+    expect(await send(c, "PSUBSCRIBE", "news.x*")).toBe(denied);
+    const s = await as(srv.port, "chat", "pw");
+    expect(await send(s, "SUBSCRIBE", "news.a", "other")).toBe(denied);
+    expect(await send(s, "SSUBSCRIBE", "room:9")).toStartWith("*3\r\n$10\r\nssubscribe\r\n");
+    const p = await as(srv.port, "chat", "pw");
+    expect(await send(p, "PSUBSCRIBE", "news.*")).toStartWith("*3\r\n$10\r\npsubscribe\r\n");
+    // A new user has no channels (Redis 7's acl-pubsub-default resetchannels).
+    const m = await as(srv.port, "mute", "pw");
+    expect(await send(m, "PUBLISH", "x", "m")).toBe(denied);
+    const admin = await RawClient.connect({ port: srv.port });
+    const log = await send(admin, "ACL", "LOG", "1");
+    expect(log).toContain("$6\r\nreason\r\n$7\r\nchannel\r\n");
+    expect(log).toContain("$6\r\nobject\r\n$1\r\nx\r\n");
+    expect(await send(admin, "ACL", "DRYRUN", "chat", "PUBLISH", "sport", "m")).toBe(
+      "$58\r\nUser chat has no permissions to access the 'sport' channel\r\n",
+    );
+    expect(await send(admin, "ACL", "DRYRUN", "chat", "PUBLISH", "news.b", "m")).toBe("+OK\r\n");
+    expect(await send(admin, "ACL", "SETUSER", "mute", "allchannels")).toBe("+OK\r\n");
+    expect(await send(m, "PUBLISH", "x", "m")).toBe(":0\r\n");
+  });
+
+  test("allow and deny like redis-server 7.0 (its default resetchannels for new users)", async () => {
+    await using ref = await startRedisRef();
+    await using ours = await startTestServer();
+    const script: string[][] = [
+      ["ACL", "SETUSER", "u", "on", ">pw", "~*", "+@all", "&a*"],
+      ["ACL", "SETUSER", "v", "on", ">pw", "~*", "+@all"],
+    ];
+    const theirs = await RawClient.connect({ unix: ref.socket });
+    const mine = await RawClient.connect({ port: ours.port });
+    for (const cmd of script) expect(await send(mine, ...cmd)).toBe(await send(theirs, ...cmd));
+    const checks: [string, string[]][] = [
+      ["u", ["PUBLISH", "ab", "m"]],
+      ["u", ["PUBLISH", "b", "m"]],
+      ["u", ["SPUBLISH", "b", "m"]],
+      ["u", ["PSUBSCRIBE", "a?"]],
+      ["v", ["PUBLISH", "ab", "m"]],
+      ["u", ["SUBSCRIBE", "b"]],
+    ];
+    for (const [user, cmd] of checks) {
+      const t = await RawClient.connect({ unix: ref.socket });
+      const o = await RawClient.connect({ port: ours.port });
+      await send(t, "AUTH", user, "pw");
+      await send(o, "AUTH", user, "pw");
+      const want = (await send(t, ...cmd)).startsWith("-NOPERM") ? "denied" : "allowed";
+      const got = (await send(o, ...cmd)).startsWith("-NOPERM") ? "denied" : "allowed";
+      expect(`${user} ${cmd.join(" ")}: ${got}`).toBe(`${user} ${cmd.join(" ")}: ${want}`);
+    }
+  });
+});
+
+describe("EXEC re-checks ACL rules", () => {
+  test("a command denied since it was queued gets Redis 7.0's NOPERM in EXEC's reply", async () => {
+    await using ref = await startRedisRef();
+    await using ours = await startTestServer();
+    const replies: string[][] = [];
+    for (const [connect, admin] of [
+      [
+        () => RawClient.connect({ unix: ref.socket }),
+        await RawClient.connect({ unix: ref.socket }),
+      ],
+      [() => RawClient.connect({ port: ours.port }), await RawClient.connect({ port: ours.port })],
+    ] as const) {
+      const out: string[] = [];
+      out.push(await send(admin, "ACL", "SETUSER", "w", "on", ">pw", "~*", "&*", "+@all"));
+      const c = await connect();
+      out.push(await send(c, "AUTH", "w", "pw"));
+      out.push(await send(c, "MULTI"));
+      out.push(await send(c, "SET", "k", "v"));
+      out.push(await send(c, "GET", "k"));
+      out.push(await send(c, "PUBLISH", "ch", "m"));
+      out.push(await send(admin, "ACL", "SETUSER", "w", "-set", "resetchannels"));
+      out.push(await send(c, "EXEC"));
+      const log = await send(admin, "ACL", "LOG");
+      out.push(log.includes("$7\r\ncontext\r\n$5\r\nmulti\r\n") ? "multi logged" : log);
+      replies.push(out);
+    }
+    expect(replies[1]).toEqual(replies[0]!);
+    expect(replies[1]![7]).toContain("-NOPERM ACLs rules changed between the moment");
+    expect(replies[1]![7]).toContain("\r\n$-1\r\n");
+    expect(replies[1]![8]).toBe("multi logged");
+  });
+});
+
+describe("acllog-max-len", () => {
+  test("CONFIG GET/SET acllog-max-len bounds ACL LOG", async () => {
+    await using srv = await startTestServer({ users: ["r on >pw ~* +@read"] });
+    const admin = await RawClient.connect({ port: srv.port });
+    expect(await send(admin, "CONFIG", "GET", "acllog-max-len")).toBe(
+      "*2\r\n$14\r\nacllog-max-len\r\n$3\r\n128\r\n",
+    );
+    expect(await send(admin, "CONFIG", "SET", "acllog-max-len", "2")).toBe("+OK\r\n");
+    expect(await send(admin, "CONFIG", "GET", "acllog-max-len")).toBe(
+      "*2\r\n$14\r\nacllog-max-len\r\n$1\r\n2\r\n",
+    );
+    const r = await as(srv.port, "r", "pw");
+    for (const cmd of ["SET", "DEL", "INCR", "DECR"]) await send(r, cmd, "k");
+    expect(await send(admin, "ACL", "LOG")).toStartWith("*2\r\n");
   });
 });

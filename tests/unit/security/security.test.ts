@@ -77,11 +77,13 @@ describe("ACL rules", () => {
     expect(() => user("#abc")).toThrow("The password hash must be exactly 64 characters");
   });
 
-  test("full is true only with every command and every key", () => {
-    expect(user("on", "+@all", "~*").full).toBe(true);
-    expect(user("on", "+@all", "~a*").full).toBe(false);
-    expect(user("on", "+@read", "allkeys").full).toBe(false);
-    expect(user("on", "allcommands", "allkeys").full).toBe(true);
+  test("full (the fast path that skips every check) needs every command, key and channel", () => {
+    expect(user("on", "+@all", "~*", "&*").full).toBe(true);
+    // Redis 7's acl-pubsub-default is resetchannels: without &* channels must be checked.
+    expect(user("on", "+@all", "~*").full).toBe(false);
+    expect(user("on", "+@all", "~a*", "&*").full).toBe(false);
+    expect(user("on", "+@read", "allkeys", "allchannels").full).toBe(false);
+    expect(user("on", "allcommands", "allkeys", "allchannels").full).toBe(true);
   });
 
   test("key permissions follow the row's read/write flags and key range", () => {
