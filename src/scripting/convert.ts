@@ -9,9 +9,9 @@
  * This module only converts values; it never runs commands.
  */
 import { RespError } from "../errors.ts";
+import { scriptLimits } from "../limits.ts";
 import { double, map, type Reply, set, simple } from "../protocol/reply.ts";
 import { formatDouble } from "../protocol/writer.ts";
-import { scriptLimits } from "./limits.ts";
 import { type KeyName, type LuaState, lname, lua, pushKey } from "./vm.ts";
 
 const encoder = new TextEncoder();

@@ -8,12 +8,12 @@
 import { createHash } from "node:crypto";
 import type { CommandTable, Ctx } from "../commands/spec.ts";
 import { RespError } from "../errors.ts";
+import { scriptLimits } from "../limits.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { commandRunner, scriptCtx } from "./calls.ts";
 import { FunctionLibraries } from "./functions.ts";
 import { BUSY_FUNCTION, BUSY_SCRIPT, type ScriptHost } from "./host.ts";
 import { parseScriptShebang } from "./library-code.ts";
-import { scriptLimits } from "./limits.ts";
 import { type ApiHost, pushRedisTable } from "./redis-api.ts";
 import { RunState, ScriptRunner } from "./runner.ts";
 import { compileChunk, createSandbox, setRawGlobal } from "./sandbox.ts";

@@ -6,11 +6,11 @@
  * start; FUNCTION DUMP/RESTORE carry their code. Owns the library registry, not the commands.
  */
 import { RespError } from "../errors.ts";
+import { scriptLimits } from "../limits.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { stringField } from "./convert.ts";
 import { dumpPayload, parsePayload, readLibraries, writeLibraries } from "./function-store.ts";
 import { parseLibrary, validFunctionName } from "./library-code.ts";
-import { scriptLimits } from "./limits.ts";
 import { type ApiHost, pushRedisTable, raise } from "./redis-api.ts";
 import { type RunState, ScriptRunner } from "./runner.ts";
 import { compileChunk, createSandbox, missingGlobal, readonlyError } from "./sandbox.ts";

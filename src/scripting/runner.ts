@@ -7,6 +7,7 @@
  * Redis 7 does: "<msg> script: <name>, on @user_script:<line>.". Knows nothing of commands.
  */
 import { RespError } from "../errors.ts";
+import { scriptLimits } from "../limits.ts";
 import type { Reply } from "../protocol/reply.ts";
 import {
   errorFromText,
@@ -15,7 +16,6 @@ import {
   stringField,
   toReply,
 } from "./convert.ts";
-import { scriptLimits } from "./limits.ts";
 import type { ScriptCall } from "./redis-api.ts";
 import type { Sandbox } from "./sandbox.ts";
 import { type LuaState, lauxlib, lua, toJsString } from "./vm.ts";

@@ -5,9 +5,10 @@
  * name ("Script attempted to access nonexistent global variable"). Owns the state; the
  * redis.* table is installed by redis-api.ts before the globals are locked.
  */
+
+import { scriptLimits } from "../limits.ts";
 import { pushBitLibrary } from "./bitlib.ts";
 import { pushCjsonLibrary } from "./cjson.ts";
-import { scriptLimits } from "./limits.ts";
 import { PRELUDE } from "./prelude.ts";
 import {
   type KeyName,
