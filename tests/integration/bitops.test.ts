@@ -5,8 +5,9 @@
  * (BITCOUNT/BITPOS check their arguments before the key; BITOP DIFF, DIFF1, ANDOR and ONE
  * arrived in 8.2) the expected Redis 8 bytes are asserted directly instead.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RawClient, type RedisRef, startRedisRef } from "../helpers/redis-ref.ts";
+import { describe, expect, test } from "bun:test";
+import { parityPair } from "../helpers/parity-pair.ts";
+import { RawClient, type RedisRef } from "../helpers/redis-ref.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 type Arg = string | Uint8Array;
@@ -400,17 +401,8 @@ let redis: RedisRef;
 let ours: RawClient;
 let theirs: RawClient;
 
-beforeAll(async () => {
-  [server, redis] = await Promise.all([startTestServer(), startRedisRef()]);
-  ours = await RawClient.connect({ port: server.port });
-  theirs = await RawClient.connect({ unix: redis.socket });
-});
-
-afterAll(async () => {
-  ours?.close();
-  theirs?.close();
-  await server?.[Symbol.asyncDispose]();
-  await redis?.[Symbol.asyncDispose]();
+parityPair((pair) => {
+  ({ server, redis, ours, theirs } = pair);
 });
 
 async function flushBoth(): Promise<void> {

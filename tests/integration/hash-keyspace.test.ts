@@ -5,9 +5,9 @@
  * string.ts; the hash side of the contract (a hash appears with its first field and
  * disappears with its last) is what this file pins down.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { RawClient, type RedisRef, startRedisRef } from "../helpers/redis-ref.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { expect, test } from "bun:test";
+import { parityPair } from "../helpers/parity-pair.ts";
+import type { RawClient } from "../helpers/redis-ref.ts";
 
 type Step = (string | Uint8Array)[];
 
@@ -104,22 +104,11 @@ const scripts: [string, Step[]][] = [
   ],
 ];
 
-let server: TestServer;
-let redis: RedisRef;
 let ours: RawClient;
 let theirs: RawClient;
 
-beforeAll(async () => {
-  [server, redis] = await Promise.all([startTestServer(), startRedisRef()]);
-  ours = await RawClient.connect({ port: server.port });
-  theirs = await RawClient.connect({ unix: redis.socket });
-});
-
-afterAll(async () => {
-  ours?.close();
-  theirs?.close();
-  await server?.[Symbol.asyncDispose]();
-  await redis?.[Symbol.asyncDispose]();
+parityPair((pair) => {
+  ({ ours, theirs } = pair);
 });
 
 /** Redis 7.0 lacks HGETDEL (8.0): its step is checked against Redis 8's documented reply. */

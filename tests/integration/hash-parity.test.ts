@@ -5,9 +5,9 @@
  * a field or value over 64 bytes) Redis's hashtable order is arbitrary: those replies are
  * compared as sorted sets of elements, and our insertion order is checked on its own.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { RawClient, type RedisRef, startRedisRef } from "../helpers/redis-ref.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { expect, test } from "bun:test";
+import { parityPair } from "../helpers/parity-pair.ts";
+import type { RawClient } from "../helpers/redis-ref.ts";
 
 type Step = (string | Uint8Array)[] | { unordered: (string | Uint8Array)[] };
 
@@ -248,22 +248,11 @@ function sortedElements(reply: Buffer): string[] {
   return [`${lines[0]}`, ...items.sort()];
 }
 
-let server: TestServer;
-let redis: RedisRef;
 let ours: RawClient;
 let theirs: RawClient;
 
-beforeAll(async () => {
-  [server, redis] = await Promise.all([startTestServer(), startRedisRef()]);
-  ours = await RawClient.connect({ port: server.port });
-  theirs = await RawClient.connect({ unix: redis.socket });
-});
-
-afterAll(async () => {
-  ours?.close();
-  theirs?.close();
-  await server?.[Symbol.asyncDispose]();
-  await redis?.[Symbol.asyncDispose]();
+parityPair((pair) => {
+  ({ ours, theirs } = pair);
 });
 
 for (const [name, steps] of scripts) {

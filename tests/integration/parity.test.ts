@@ -5,9 +5,9 @@
  * legitimately differ (positive TTLs, INFO, HELLO, COMMAND, CLIENT LIST) are not compared
  * here: TTLs are range-checked, the rest lives in handshake.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RawClient, type RedisRef, startRedisRef } from "../helpers/redis-ref.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { parityPair } from "../helpers/parity-pair.ts";
+import type { RawClient } from "../helpers/redis-ref.ts";
 
 type Arg = string | Uint8Array;
 /**
@@ -819,23 +819,11 @@ function integerOf(reply: Buffer): number {
   return Number(text.slice(1, -2));
 }
 
-let server: TestServer;
-let redis: RedisRef;
 let ours: RawClient;
 let theirs: RawClient;
 
-beforeAll(async () => {
-  // Redis's default 16 databases on both sides.
-  [server, redis] = await Promise.all([startTestServer(), startRedisRef()]);
-  ours = await RawClient.connect({ port: server.port });
-  theirs = await RawClient.connect({ unix: redis.socket });
-});
-
-afterAll(async () => {
-  ours?.close();
-  theirs?.close();
-  await server?.[Symbol.asyncDispose]();
-  await redis?.[Symbol.asyncDispose]();
+parityPair((pair) => {
+  ({ ours, theirs } = pair);
 });
 
 async function send(client: RawClient, step: Step): Promise<Buffer> {
