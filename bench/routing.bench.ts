@@ -1,11 +1,11 @@
 /**
  * Routing benchmark (mitata): cost of Router.shardOf for a 16-byte key at several shard counts,
  * and the candidate probe hashes (wyhash, xxHash3, rapidhash with a 64-bit seed) on 8–64 byte
- * keys, which is how src/storage/routing.ts picked wyhash. Each probe is one hash call, so the
+ * keys, which is how src/storage/engine/routing.ts picked wyhash. Each probe is one hash call, so the
  * hash rows × 5 are the floor for shardOf. Usage: bun bench/routing.bench.ts
  */
 import { bench, do_not_optimize, group, run, summary } from "mitata";
-import { createRouter } from "../src/storage/routing.ts";
+import { createRouter } from "../src/storage/engine/routing.ts";
 
 const encoder = new TextEncoder();
 const key = encoder.encode("user:00000012345"); // 16 bytes

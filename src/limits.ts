@@ -51,7 +51,7 @@ export const limits = {
   sweepIdleIntervalMs: 1_000,
   /** Most keys one SCAN/KEYS step reads from one shard at a time. */
   scanRowsPerStepMax: 10_000,
-  /** Hash fields moved per transaction by the format 1 → 2 upgrade (storage/upgrade.ts). */
+  /** Hash fields moved per transaction by the format 1 → 2 upgrade (storage/maintenance/upgrade.ts). */
   upgradeRowsPerTransaction: 1000,
   /** Startup prewarm (prewarm.ts) reads the shard files only when they fit in this share of MemAvailable. */
   prewarmMemoryShare: 0.5,
@@ -81,7 +81,7 @@ export const limits = {
   /** How long a graceful shutdown waits for in-flight commands before closing anyway. */
   shutdownGraceMs: 10_000,
   /**
-   * Background incremental vacuum (storage/vacuum.ts, called after every expiry sweep round):
+   * Background incremental vacuum (storage/maintenance/vacuum.ts, called after every expiry sweep round):
    * a shard whose freelist holds at least this many pages gets a small incremental_vacuum, so
    * space freed by deletes and expiry goes back to the filesystem without BLOBASAUR.VACUUM.
    * 2048 pages = 8 MiB at SQLite's default 4 KiB page size; smaller freelists are kept as

@@ -4,7 +4,7 @@
  * shard, then reports the batch id back.
  */
 import { Database, type Statement } from "bun:sqlite";
-import { createKeyspaceSql, keySql, keyspaceTables } from "../../src/storage/sql.ts";
+import { createKeyspaceSql, keySql, keyspaceTables } from "../../src/storage/engine/sql.ts";
 
 declare const self: Worker;
 

@@ -12,7 +12,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Command, RespParser } from "../../src/protocol/parser.ts";
-import { createRouter } from "../../src/storage/routing.ts";
+import { createRouter } from "../../src/storage/engine/routing.ts";
 
 const { values: o } = parseArgs({
   options: {

@@ -1,12 +1,12 @@
 /**
  * `blobasaur backup --to DIR [--data-dir DIR]`: an online snapshot of every shard while the
- * server keeps serving (storage/backup.ts; VACUUM INTO per shard, each shard consistent on its
+ * server keeps serving (storage/maintenance/backup.ts; VACUUM INTO per shard, each shard consistent on its
  * own). The target must be new or empty. Restore: stop the server, copy the shard_<i>.db files
  * into an empty data_dir, set num_shards to their count, start. Exit codes: 0 ok, 1 failure,
  * 2 bad arguments.
  */
 import { defineCommand } from "citty";
-import { backupDataDir } from "../storage/backup.ts";
+import { backupDataDir } from "../storage/maintenance/backup.ts";
 import { type CliContext, configArg } from "./context.ts";
 import { checkFlags, dataDirFrom, infoPrinter, runTool, UsageError } from "./maintenance.ts";
 

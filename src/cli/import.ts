@@ -1,7 +1,7 @@
 /**
  * `blobasaur import --from DIR --shards N [--compression none|gzip|zstd|lz4|brotli]
  * [--on-conflict keep-string|keep-hash|rename] [--data-dir OUT]`: converts a data dir written
- * by the Rust original into this server's format in an empty data dir (storage/import.ts):
+ * by the Rust original into this server's format in an empty data dir (storage/maintenance/import.ts):
  * strings stay strings, each namespace becomes a hash key. Without --compression each value's
  * codec is detected by its magic bytes (brotli has none: pass --compression brotli).
  * --on-conflict says what happens when a namespace and a string share a name (default rename:
@@ -15,7 +15,7 @@ import {
   type LegacyCompression,
   ON_CONFLICT,
   type OnConflict,
-} from "../storage/import.ts";
+} from "../storage/maintenance/import.ts";
 import { type CliContext, configArg } from "./context.ts";
 import {
   checkFlags,

@@ -1,11 +1,11 @@
 /**
  * `blobasaur shard migrate <old> <new> [--data-dir DIR] [--verify]` and
- * `blobasaur shard migrate --rollback [--data-dir DIR]`: CLI glue over storage/migrate.ts
+ * `blobasaur shard migrate --rollback [--data-dir DIR]`: CLI glue over storage/maintenance/migrate.ts
  * (argument checks, data dir from the config, progress and the final line). Exit codes: 0 ok,
  * 1 failure (message on stderr), 2 bad arguments.
  */
 import { defineCommand } from "citty";
-import { migrateShards, rollbackMigration } from "../storage/migrate.ts";
+import { migrateShards, rollbackMigration } from "../storage/maintenance/migrate.ts";
 import { type CliContext, configArg } from "./context.ts";
 import {
   checkFlags,

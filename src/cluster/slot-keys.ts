@@ -6,8 +6,8 @@
  * docs/cluster.md, "Storage"), only this file changes.
  */
 
-import { keyBytes } from "../storage/keys.ts";
-import type { Keyspace } from "../storage/keyspace.ts";
+import { keyBytes } from "../storage/engine/keys.ts";
+import type { Keyspace } from "../storage/keyspace/keyspace.ts";
 import { keySlot } from "./slots.ts";
 
 const PAGE_ROWS = 2_000;

@@ -15,8 +15,8 @@
  */
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
-import type { RowTable } from "../storage/key-table.ts";
-import { keyParam } from "../storage/keys.ts";
+import { keyParam } from "../storage/engine/keys.ts";
+import type { RowTable } from "../storage/keyspace/key-table.ts";
 
 import { cToken } from "./bits.ts";
 import { ks } from "./db.ts";

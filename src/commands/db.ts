@@ -2,7 +2,7 @@
  * The database a command acts on: the client's selected one (SELECT). Handlers reach keys only
  * through this Keyspace, never through shards or statements.
  */
-import type { Keyspace } from "../storage/keyspace.ts";
+import type { Keyspace } from "../storage/keyspace/keyspace.ts";
 import type { Ctx } from "./spec.ts";
 
 export function ks(ctx: Ctx): Keyspace {

@@ -10,7 +10,7 @@
  *
  *   body     type byte 0 = string: the value bytes follow
  *            type byte 1 = hash: the fields in insertion order, as an inline hash
- *                          (storage/inline-hash.ts: varint lengths, f64 field expiries in ms)
+ *                          (storage/keyspace/inline-hash.ts: varint lengths, f64 field expiries in ms)
  *
  * The key's own TTL is not in the payload (RESTORE and MIGRATE carry it, as in Redis). A
  * payload that fails the marker, version or CRC check — a Redis RDB payload, say — is refused
@@ -18,11 +18,11 @@
  */
 import { RespError } from "../errors.ts";
 import { decodeValue } from "../storage/codecs/codec.ts";
-import { decodeInline, encodeInline, type FieldItem } from "../storage/inline-hash.ts";
-import type { KeyTable, RowTable } from "../storage/key-table.ts";
-import type { KeyParam } from "../storage/keys.ts";
-import type { ExpiryMs } from "../storage/shard.ts";
-import { ROW_STRING } from "../storage/sql.ts";
+import type { KeyParam } from "../storage/engine/keys.ts";
+import type { ExpiryMs } from "../storage/engine/shard.ts";
+import { ROW_STRING } from "../storage/engine/sql.ts";
+import { decodeInline, encodeInline, type FieldItem } from "../storage/keyspace/inline-hash.ts";
+import type { KeyTable, RowTable } from "../storage/keyspace/key-table.ts";
 
 export const DUMP_VERSION = 1;
 const TRAILER_BYTES = 8;

@@ -14,7 +14,7 @@
  * never share them; each database keeps at most MARKS_MAX, dropping the oldest first, and keys
  * over MARK_KEY_BYTES_MAX are never marked: memory stays bounded at a few megabytes.
  */
-import type { Keyspace } from "../storage/keyspace.ts";
+import type { Keyspace } from "../storage/keyspace/keyspace.ts";
 
 export type ForcedEncoding = "raw" | "embstr";
 

@@ -5,10 +5,10 @@
  */
 import { errors } from "../errors.ts";
 import { OK, type Reply, simple } from "../protocol/reply.ts";
-import { keyParam } from "../storage/keys.ts";
-import type { Keyspace } from "../storage/keyspace.ts";
-import type { ExpiryMs } from "../storage/shard.ts";
-import { ROW_STRING } from "../storage/sql.ts";
+import { keyParam } from "../storage/engine/keys.ts";
+import type { ExpiryMs } from "../storage/engine/shard.ts";
+import { ROW_STRING } from "../storage/engine/sql.ts";
+import type { Keyspace } from "../storage/keyspace/keyspace.ts";
 import { equalsToken } from "./args.ts";
 import { ks } from "./db.ts";
 import {

@@ -1,7 +1,7 @@
 /**
  * Hash commands without field expiry or randomness: HSET, HMSET, HSETNX, HGET, HMGET, HDEL,
  * HEXISTS, HLEN, HSTRLEN, HGETALL, HKEYS, HVALS, HGETDEL, and the helpers the other hash-*.ts
- * files share. A hash is one Redis key in the shard of that key (storage/hash-rows.ts): small
+ * files share. A hash is one Redis key in the shard of that key (storage/keyspace/hash-rows.ts): small
  * ones inline in their key row, large ones in the fields table, both in insertion order.
  *
  * Ordering rules every handler here follows:
@@ -16,8 +16,8 @@
 import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { map, OK, type Reply } from "../protocol/reply.ts";
-import type { FieldItem, HashView, HashWriter } from "../storage/hash-rows.ts";
-import { keyParam } from "../storage/keys.ts";
+import { keyParam } from "../storage/engine/keys.ts";
+import type { FieldItem, HashView, HashWriter } from "../storage/keyspace/hash-rows.ts";
 import { equalsToken, parseInt64 } from "./args.ts";
 import { ks } from "./db.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";

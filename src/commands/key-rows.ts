@@ -9,10 +9,11 @@
  *    Redis's COPY of a hashtable-encoded hash stays a hashtable.
  * The key's own TTL travels exactly (bigint beyond 2^53); field TTLs travel with the fields.
  */
-import type { KeyEntry, KeyTable } from "../storage/key-table.ts";
-import { type KeyParam, keyParam } from "../storage/keys.ts";
-import type { ExpiryMs } from "../storage/shard.ts";
-import { ROW_HASH_TABLE } from "../storage/sql.ts";
+
+import { type KeyParam, keyParam } from "../storage/engine/keys.ts";
+import type { ExpiryMs } from "../storage/engine/shard.ts";
+import { ROW_HASH_TABLE } from "../storage/engine/sql.ts";
+import type { KeyEntry, KeyTable } from "../storage/keyspace/key-table.ts";
 
 const EMPTY = new Uint8Array(0);
 /** Fields read per page while copying a large hash. */

@@ -3,8 +3,8 @@
  * gauge of /metrics. Reads the key tables' count statements directly (a statistic, not a
  * key access).
  */
-import type { KeyTable } from "../storage/key-table.ts";
-import type { Keyspace } from "../storage/keyspace.ts";
+import type { KeyTable } from "../storage/keyspace/key-table.ts";
+import type { Keyspace } from "../storage/keyspace/keyspace.ts";
 import type { Store } from "../storage/store.ts";
 
 /** How long a large shard's key count is reused while writes go on. */

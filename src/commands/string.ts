@@ -9,9 +9,9 @@
 import { errors } from "../errors.ts";
 import { largeBody } from "../protocol/parser.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/keys.ts";
-import type { ExpiryMs } from "../storage/shard.ts";
-import { ROW_STRING } from "../storage/sql.ts";
+import { keyParam } from "../storage/engine/keys.ts";
+import type { ExpiryMs } from "../storage/engine/shard.ts";
+import { ROW_STRING } from "../storage/engine/sql.ts";
 import { equalsToken, integer } from "./args.ts";
 import { ks } from "./db.ts";
 import { clearEncodingMark } from "./encoding-marks.ts";

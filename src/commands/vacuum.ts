@@ -1,7 +1,7 @@
 /**
  * BLOBASAUR.VACUUM SHARD <id|ALL> MODE <incremental|full> BUDGET_MB <n> [DRYRUN]: the admin
  * command that reclaims free pages of the local shard files. Parses with the reference's
- * grammar and error texts, runs through storage/vacuum.ts (a barrier on each shard's writer;
+ * grammar and error texts, runs through storage/maintenance/vacuum.ts (a barrier on each shard's writer;
  * ALL = one shard after another) and replies with the reference's structure as map replies:
  * a flat array of field/value pairs under RESP2 (what the `shard vacuum` orchestrator parses),
  * a real map under RESP3. No cluster redirection: it acts on this node's shards only.
@@ -16,7 +16,7 @@ import {
   type VacuumMode,
   type VacuumOptions,
   vacuumShards,
-} from "../storage/vacuum.ts";
+} from "../storage/maintenance/vacuum.ts";
 import { text } from "./args.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 

@@ -16,7 +16,7 @@
 import { statSync } from "node:fs";
 import { keyspaceByShard } from "../commands/keyspace-stats.ts";
 import type { ServerContext } from "../commands/spec.ts";
-import type { AutoVacuumUpgradeReport } from "../storage/vacuum.ts";
+import type { AutoVacuumUpgradeReport } from "../storage/maintenance/vacuum.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import {
   BATCH_SIZE_BUCKETS,
@@ -403,7 +403,7 @@ export class MetricsRegistry {
         ["algorithm", f],
       ]);
     }
-    // Set by the Store when it ran upgradeLegacyAutoVacuum (storage/vacuum.ts) at open.
+    // Set by the Store when it ran upgradeLegacyAutoVacuum (storage/maintenance/vacuum.ts) at open.
     this.renderVacuum(
       out,
       (store as { autoVacuumUpgrade?: AutoVacuumUpgradeReport }).autoVacuumUpgrade,

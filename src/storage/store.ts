@@ -8,23 +8,23 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
-import { ValueCache } from "./cache.ts";
-import { Checkpointer } from "./checkpointer.ts";
 import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
-import type { HashLimits } from "./hash-rows.ts";
-import type { KeyEntry, KeyTable, LiveEntry, RowTable } from "./key-table.ts";
-import { Keyspace } from "./keyspace.ts";
+import { ValueCache } from "./engine/cache.ts";
+import { createRouter, type Router } from "./engine/routing.ts";
+import { Shard, type SqliteSettings } from "./engine/shard.ts";
+import { KeyWatches } from "./engine/watch.ts";
+import { Checkpointer } from "./jobs/checkpointer.ts";
+import { availableMemory, Prewarmer, planPrewarm } from "./jobs/prewarm.ts";
+import type { HashLimits } from "./keyspace/hash-rows.ts";
+import type { KeyEntry, KeyTable, LiveEntry, RowTable } from "./keyspace/key-table.ts";
+import { Keyspace } from "./keyspace/keyspace.ts";
 import { LargeFiles } from "./large/files.ts";
-import { acquireDataDirLock } from "./maintenance.ts";
-import { migrationInProgress } from "./migrate.ts";
-import { availableMemory, Prewarmer, planPrewarm } from "./prewarm.ts";
-import { createRouter, type Router } from "./routing.ts";
-import { Shard, type SqliteSettings } from "./shard.ts";
-import { WalSyncer } from "./syncer.ts";
-import { upgradeNamespaces } from "./upgrade.ts";
-import { type AutoVacuumUpgradeReport, upgradeLegacyAutoVacuum } from "./vacuum.ts";
-import { KeyWatches } from "./watch.ts";
-import { ShardWriter, type WriteFn, type WriterEvents, WriteScheduler } from "./writer.ts";
+import { acquireDataDirLock } from "./maintenance/data-dir.ts";
+import { migrationInProgress } from "./maintenance/migrate.ts";
+import { upgradeNamespaces } from "./maintenance/upgrade.ts";
+import { type AutoVacuumUpgradeReport, upgradeLegacyAutoVacuum } from "./maintenance/vacuum.ts";
+import { WalSyncer } from "./writes/syncer.ts";
+import { ShardWriter, type WriteFn, type WriterEvents, WriteScheduler } from "./writes/writer.ts";
 
 export interface StoreOptions {
   dataDir: string;
@@ -52,7 +52,7 @@ export interface StoreOptions {
 }
 
 /** The lock file that keeps one server (or offline tool) per data dir; see maintenance.ts. */
-export { LOCK_FILE } from "./maintenance.ts";
+export { LOCK_FILE } from "./maintenance/data-dir.ts";
 
 const SHARD_FILE = /^shard_(\d+)\.db$/;
 
@@ -109,7 +109,7 @@ export class Store {
       throw new StoreOpenError((error as Error).message);
     }
     // synchronous = FULL: commit with NORMAL and fsync the WAL in a Worker before any result
-    // is released, so the event loop never waits for the disk (storage/syncer.ts).
+    // is released, so the event loop never waits for the disk (storage/writes/syncer.ts).
     let sqlite = options.sqlite;
     if (sqlite.synchronous === "FULL" && !options.inlineFsync) {
       const syncer = new WalSyncer();
@@ -126,7 +126,7 @@ export class Store {
     );
     try {
       // Before any Shard opens its connection: Shard's `PRAGMA auto_vacuum = INCREMENTAL`
-      // does nothing to an existing file until a VACUUM rebuilds it (storage/vacuum.ts).
+      // does nothing to an existing file until a VACUUM rebuilds it (storage/maintenance/vacuum.ts).
       this.autoVacuumUpgrade = upgradeLegacyAutoVacuum(
         Array.from({ length: options.numShards }, (_, i) => join(options.dataDir, `shard_${i}.db`)),
         {

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { defaultConfig } from "../../src/config/index.ts";
 import { decodeValue } from "../../src/storage/codecs/codec.ts";
-import { keyBytes } from "../../src/storage/keys.ts";
-import { createRouter } from "../../src/storage/routing.ts";
+import { keyBytes } from "../../src/storage/engine/keys.ts";
+import { createRouter } from "../../src/storage/engine/routing.ts";
 import { Store } from "../../src/storage/store.ts";
 import {
   type Codec,

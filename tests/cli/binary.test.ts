@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { BUN, freePort, ROOT, startProcess, writeConfig } from "../helpers/process.ts";
@@ -14,10 +14,10 @@ test("the compiled single-file binary serves a real client from another director
         BUN,
         "build",
         join(ROOT, "src/main.ts"),
-        join(ROOT, "src/storage/checkpoint-worker.ts"),
-        join(ROOT, "src/storage/fsync-worker.ts"),
-        join(ROOT, "src/storage/vacuum-worker.ts"),
-        join(ROOT, "src/storage/prewarm-worker.ts"),
+        // Every Worker entry lives in src/storage/workers/, as in package.json's build script.
+        ...readdirSync(join(ROOT, "src/storage/workers"))
+          .filter((name) => name.endsWith("-worker.ts"))
+          .map((name) => join(ROOT, "src/storage/workers", name)),
         "--compile",
         "--outfile",
         binary,

@@ -7,7 +7,7 @@ import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { defaultConfig } from "../../src/config/index.ts";
-import { keyBytes } from "../../src/storage/keys.ts";
+import { keyBytes } from "../../src/storage/engine/keys.ts";
 import { Store } from "../../src/storage/store.ts";
 import { runCli, writeRustDir } from "../helpers/dataset.ts";
 import { tempDir } from "../helpers/server.ts";

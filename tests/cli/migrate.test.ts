@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { migrationInProgress } from "../../src/storage/migrate.ts";
+import { migrationInProgress } from "../../src/storage/maintenance/migrate.ts";
 import {
   checkDataset,
   configFor,

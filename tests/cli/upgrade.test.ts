@@ -1,5 +1,5 @@
 /**
- * The format 1 → 2 upgrade (storage/upgrade.ts). The fixture in tests/fixtures/format1-data was
+ * The format 1 → 2 upgrade (storage/maintenance/upgrade.ts). The fixture in tests/fixtures/format1-data was
  * written by the previous release (commit 7a2506c, 4 shards, zstd on): 50 strings `str:<i>`,
  * `longval` (500 B, compressed), `ttlkey` (EX 1000000), a binary key, the namespaces `users`,
  * `Users`, `big` (300 fields), `session` (field `token` with a TTL), `gone` (its only field had
@@ -11,8 +11,8 @@ import { cpSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { ValueCodec } from "../../src/storage/codecs/codec.ts";
-import { createRouter } from "../../src/storage/routing.ts";
-import { FORMAT_VERSION } from "../../src/storage/sql.ts";
+import { createRouter } from "../../src/storage/engine/routing.ts";
+import { FORMAT_VERSION } from "../../src/storage/engine/sql.ts";
 import { freePort, startProcess, writeConfig } from "../helpers/process.ts";
 import { startTestServer, tempDir } from "../helpers/server.ts";
 

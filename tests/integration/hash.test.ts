@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { createClient } from "redis";
 import { silentLogger } from "../../src/log.ts";
-import { ExpirySweeper } from "../../src/storage/ttl.ts";
+import { ExpirySweeper } from "../../src/storage/jobs/expiry-sweep.ts";
 import { rawExchange, resp, startTestServer, type TestServer } from "../helpers/server.ts";
 
 type Arg = string | Buffer;

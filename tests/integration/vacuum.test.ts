@@ -11,7 +11,7 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { parseFrame, type RespValue } from "../../src/cli/resp-client.ts";
 import type { ClientState } from "../../src/commands/spec.ts";
-import { keyParam } from "../../src/storage/keys.ts";
+import { keyParam } from "../../src/storage/engine/keys.ts";
 import { RawClient } from "../helpers/redis-ref.ts";
 import { rawExchange, resp, startTestServer, tempDir } from "../helpers/server.ts";
 

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import Redis from "ioredis";
-import { decodeInline } from "../../src/storage/inline-hash.ts";
+import { decodeInline } from "../../src/storage/keyspace/inline-hash.ts";
 import { startTestServer } from "../helpers/server.ts";
 
 async function client(port: number): Promise<Redis> {
@@ -158,7 +158,7 @@ test("the value cache never serves a write whose transaction failed", async () =
   const textOf = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString() : null);
   // Whatever the outcome of each write, what is served is what SQLite holds.
   expect(await a.get("k")).toBe(textOf(stored(`SELECT value FROM blobs WHERE key = 'k'`))!);
-  // A one-field hash is stored inline in its key row (storage/inline-hash.ts).
+  // A one-field hash is stored inline in its key row (storage/keyspace/inline-hash.ts).
   const inline = stored(`SELECT value FROM blobs WHERE key = 'ns'`);
   const field = inline
     ? decodeInline(inline).find((e) => Buffer.from(e.field).toString() === "f")

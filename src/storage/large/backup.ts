@@ -1,5 +1,5 @@
 /**
- * The large-value side of an online backup (storage/backup.ts): the files the shard snapshots
+ * The large-value side of an online backup (storage/maintenance/backup.ts): the files the shard snapshots
  * reference are hard-linked into `<backup>/large/` (copied when the backup is on another file
  * system). Files are immutable once renamed into place, so a link is a consistent copy that
  * stays whole even after the server deletes the key and unlinks its own name.
@@ -12,7 +12,7 @@
 import type { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { largeSql } from "../sql.ts";
+import { largeSql } from "../engine/sql.ts";
 import { refIdOf } from "./format.ts";
 
 const FILE_NAME = /^[0-9a-f]{32}$/;

@@ -4,7 +4,7 @@
  * cacheableValue (cached values never pin a larger received chunk).
  */
 import { describe, expect, test } from "bun:test";
-import { type CachedRow, cacheableValue, ValueCache } from "../../../src/storage/cache.ts";
+import { type CachedRow, cacheableValue, ValueCache } from "../../../src/storage/engine/cache.ts";
 
 const row = (text: string, expiresAt: number | null = null): CachedRow => ({
   value: new TextEncoder().encode(text),

@@ -6,7 +6,7 @@ import {
   type FieldItem,
   InlineFormatError,
   inlineHasLive,
-} from "../../../src/storage/inline-hash.ts";
+} from "../../../src/storage/keyspace/inline-hash.ts";
 
 const enc = new TextEncoder();
 const item = (f: string, v: string, expiresAt: number | null = null): FieldItem => ({
@@ -50,7 +50,7 @@ test("malformed bytes throw InlineFormatError instead of reading past the end", 
 });
 
 test("inlineFind returns the same entry as a full decode, and null for an absent field", async () => {
-  const { inlineFind } = await import("../../../src/storage/inline-hash.ts");
+  const { inlineFind } = await import("../../../src/storage/keyspace/inline-hash.ts");
   const items = [item("a", "1"), item("bb", "22", 5), item("ccc", ""), item("b", "x")];
   for (const bytes of [
     encodeInline(items),

@@ -9,10 +9,10 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { defaultConfig } from "../../../src/config/index.ts";
 import { silentLogger } from "../../../src/log.ts";
-import { keyParam } from "../../../src/storage/keys.ts";
-import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING } from "../../../src/storage/sql.ts";
+import { keyParam } from "../../../src/storage/engine/keys.ts";
+import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING } from "../../../src/storage/engine/sql.ts";
+import { ExpirySweeper } from "../../../src/storage/jobs/expiry-sweep.ts";
 import { Store } from "../../../src/storage/store.ts";
-import { ExpirySweeper } from "../../../src/storage/ttl.ts";
 import { tempDir } from "../../helpers/server.ts";
 
 const enc = new TextEncoder();

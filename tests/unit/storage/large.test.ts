@@ -18,7 +18,8 @@ import {
   largeBody,
   RespParser,
 } from "../../../src/protocol/parser.ts";
-import { keyParam } from "../../../src/storage/keys.ts";
+import { keyParam } from "../../../src/storage/engine/keys.ts";
+import { FORMAT_VERSION, ROW_STRING } from "../../../src/storage/engine/sql.ts";
 import {
   decodeRef,
   encodeFooter,
@@ -26,7 +27,6 @@ import {
   encodeRef,
   type LargeRef,
 } from "../../../src/storage/large/format.ts";
-import { FORMAT_VERSION, ROW_STRING } from "../../../src/storage/sql.ts";
 import { Store } from "../../../src/storage/store.ts";
 import { tempDir } from "../../helpers/server.ts";
 

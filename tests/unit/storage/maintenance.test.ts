@@ -1,8 +1,8 @@
 /**
  * The offline tools' building blocks, in process: row checksums and digests
- * (storage/maintenance.ts), the shared data-dir lock, codec detection for Rust data
- * (storage/import.ts), the pending-migration check the server runs at startup and the
- * migration's refusals (storage/migrate.ts), and backup's refusals (storage/backup.ts).
+ * (storage/maintenance/data-dir.ts), the shared data-dir lock, codec detection for Rust data
+ * (storage/maintenance/import.ts), the pending-migration check the server runs at startup and the
+ * migration's refusals (storage/maintenance/migrate.ts), and backup's refusals (storage/maintenance/backup.ts).
  */
 
 import { Database } from "bun:sqlite";
@@ -13,10 +13,17 @@ import { join } from "node:path";
 import { brotliCompressSync } from "node:zlib";
 import { compressFrameSync } from "lz4-napi";
 import { defaultConfig } from "../../../src/config/index.ts";
-import { backupDataDir } from "../../../src/storage/backup.ts";
 import { rawEncode } from "../../../src/storage/codecs/codec.ts";
-import { decodeLegacy, sniffCodec } from "../../../src/storage/import.ts";
-import { keyBytes, keyParam } from "../../../src/storage/keys.ts";
+import { keyBytes, keyParam } from "../../../src/storage/engine/keys.ts";
+import { createRouter } from "../../../src/storage/engine/routing.ts";
+import { Shard } from "../../../src/storage/engine/shard.ts";
+import {
+  maintenanceSql,
+  ROW_HASH_INLINE,
+  ROW_HASH_TABLE,
+  ROW_STRING,
+} from "../../../src/storage/engine/sql.ts";
+import { backupDataDir } from "../../../src/storage/maintenance/backup.ts";
 import {
   acquireDataDirLock,
   addToDigest,
@@ -27,20 +34,13 @@ import {
   LOCK_FILE,
   MaintenanceError,
   rowCrc,
-} from "../../../src/storage/maintenance.ts";
+} from "../../../src/storage/maintenance/data-dir.ts";
+import { decodeLegacy, sniffCodec } from "../../../src/storage/maintenance/import.ts";
 import {
   MIGRATION_MARKER,
   migrateShards,
   migrationInProgress,
-} from "../../../src/storage/migrate.ts";
-import { createRouter } from "../../../src/storage/routing.ts";
-import { Shard } from "../../../src/storage/shard.ts";
-import {
-  maintenanceSql,
-  ROW_HASH_INLINE,
-  ROW_HASH_TABLE,
-  ROW_STRING,
-} from "../../../src/storage/sql.ts";
+} from "../../../src/storage/maintenance/migrate.ts";
 import { LOCK_FILE as STORE_LOCK_FILE, Store } from "../../../src/storage/store.ts";
 
 const dirs: string[] = [];

@@ -1,11 +1,11 @@
 /**
- * src/storage/routing.ts: key → shard. Checks the pinned mapping (the on-disk contract), balance
+ * src/storage/engine/routing.ts: key → shard. Checks the pinned mapping (the on-disk contract), balance
  * for every shard count 2..64, consistent-hashing movement when a shard is added, and input
  * validation. Balance covers 200,000 keys at each of 63 shard counts; shardsByCount keeps that
  * fast, and the text keys' shards are computed once for the range and balance tests.
  */
 import { expect, spyOn, test } from "bun:test";
-import { createRouter } from "../../../src/storage/routing.ts";
+import { createRouter } from "../../../src/storage/engine/routing.ts";
 
 const KEY_COUNT = 200_000;
 const MAX_SHARDS = 64;

@@ -1,5 +1,5 @@
 /**
- * storage/vacuum.ts on its own: the vacuum steps and estimates on one connection, the startup
+ * storage/maintenance/vacuum.ts on its own: the vacuum steps and estimates on one connection, the startup
  * upgrade of legacy auto_vacuum files (fixtures made directly with bun:sqlite), and the
  * background incremental vacuum the expiry sweep runs.
  */
@@ -10,9 +10,8 @@ import { join } from "node:path";
 import { defaultConfig } from "../../../src/config/index.ts";
 import { limits } from "../../../src/limits.ts";
 import { silentLogger } from "../../../src/log.ts";
-import { ROW_STRING } from "../../../src/storage/sql.ts";
-import { Store } from "../../../src/storage/store.ts";
-import { ExpirySweeper } from "../../../src/storage/ttl.ts";
+import { ROW_STRING } from "../../../src/storage/engine/sql.ts";
+import { ExpirySweeper } from "../../../src/storage/jobs/expiry-sweep.ts";
 import {
   AutoVacuumUpgradeError,
   budgetPages,
@@ -20,7 +19,8 @@ import {
   isBusyError,
   maybeAutoVacuum,
   upgradeLegacyAutoVacuum,
-} from "../../../src/storage/vacuum.ts";
+} from "../../../src/storage/maintenance/vacuum.ts";
+import { Store } from "../../../src/storage/store.ts";
 import { tempDir } from "../../helpers/server.ts";
 
 const cleanup: (() => void)[] = [];

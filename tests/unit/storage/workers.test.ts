@@ -7,8 +7,8 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Prewarmer, planPrewarm } from "../../../src/storage/prewarm.ts";
-import { WalSyncer } from "../../../src/storage/syncer.ts";
+import { Prewarmer, planPrewarm } from "../../../src/storage/jobs/prewarm.ts";
+import { WalSyncer } from "../../../src/storage/writes/syncer.ts";
 import { startTestServer } from "../../helpers/server.ts";
 
 const dirs: string[] = [];

@@ -1,8 +1,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { Shard } from "../../../src/storage/shard.ts";
-import { ShardWriter, WriteScheduler } from "../../../src/storage/writer.ts";
+import { Shard } from "../../../src/storage/engine/shard.ts";
+import { ShardWriter, WriteScheduler } from "../../../src/storage/writes/writer.ts";
 import { tempDir } from "../../helpers/server.ts";
 
 const sqlite = {

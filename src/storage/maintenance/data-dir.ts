@@ -18,11 +18,10 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { decodeValue } from "./codecs/codec.ts";
-import { decodeInline, type FieldItem } from "./inline-hash.ts";
-import { type KeyParam, keyBytes } from "./keys.ts";
-import type { Router } from "./routing.ts";
-import type { SqliteSettings } from "./shard.ts";
+import { decodeValue } from "../codecs/codec.ts";
+import { type KeyParam, keyBytes } from "../engine/keys.ts";
+import type { Router } from "../engine/routing.ts";
+import type { SqliteSettings } from "../engine/shard.ts";
 import {
   dbOfKeysTable,
   keyspaceTables,
@@ -30,7 +29,8 @@ import {
   ROW_HASH_INLINE,
   ROW_HASH_TABLE,
   ROW_STRING,
-} from "./sql.ts";
+} from "../engine/sql.ts";
+import { decodeInline, type FieldItem } from "../keyspace/inline-hash.ts";
 
 /**
  * The server's lock file name, as store.ts's LOCK_FILE (a unit test asserts they are equal).

@@ -13,7 +13,10 @@
  * goes and save() drops the key when no field is left. Every write path ends with save().
  */
 
-import type { CachedRow } from "./cache.ts";
+import type { CachedRow } from "../engine/cache.ts";
+import { type KeyParam, keyBytes, keyId, keyParam } from "../engine/keys.ts";
+import type { ExpiryMs } from "../engine/shard.ts";
+import { ROW_HASH_INLINE, ROW_HASH_TABLE } from "../engine/sql.ts";
 import {
   bytesEqual,
   decodeInline,
@@ -22,9 +25,6 @@ import {
   inlineFind,
 } from "./inline-hash.ts";
 import type { KeyTable } from "./key-table.ts";
-import { type KeyParam, keyBytes, keyId, keyParam } from "./keys.ts";
-import type { ExpiryMs } from "./shard.ts";
-import { ROW_HASH_INLINE, ROW_HASH_TABLE } from "./sql.ts";
 
 export type { FieldItem };
 

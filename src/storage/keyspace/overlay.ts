@@ -16,15 +16,15 @@
  * writes SQLite directly instead: multi-shard and maintenance operations run there, and at
  * that point SQLite holds exactly the writes queued before them.
  */
-import { errors } from "../errors.ts";
-import { isLive } from "./cache.ts";
+import { errors } from "../../errors.ts";
+import { isLive } from "../engine/cache.ts";
+import type { KeyParam } from "../engine/keys.ts";
+import type { ExpiryMs } from "../engine/shard.ts";
+import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING, type RowType } from "../engine/sql.ts";
+import type { ShardWriter, WriteScheduler } from "../writes/writer.ts";
 import { type HashView, InlineHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
 import type { KeyEntry, KeyTable, LiveEntry, RowTable } from "./key-table.ts";
-import type { KeyParam } from "./keys.ts";
-import type { ExpiryMs } from "./shard.ts";
-import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING, type RowType } from "./sql.ts";
-import type { ShardWriter, WriteScheduler } from "./writer.ts";
 
 interface Pending {
   /** null = deleted */

@@ -7,11 +7,11 @@
  */
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
-import { limits } from "../limits.ts";
-import type { Logger } from "../log.ts";
-import type { Shard } from "./shard.ts";
-import { workerUrl } from "./worker-url.ts";
-import type { ShardWriter } from "./writer.ts";
+import { limits } from "../../limits.ts";
+import type { Logger } from "../../log.ts";
+import type { Shard } from "../engine/shard.ts";
+import { workerUrl } from "../workers/worker-url.ts";
+import type { ShardWriter } from "../writes/writer.ts";
 
 export type VacuumMode = "incremental" | "full";
 
@@ -391,7 +391,7 @@ export function upgradeLegacyAutoVacuum(
 // Background incremental vacuum
 
 /**
- * Called after every expiry sweep round, per shard (storage/ttl.ts). The sweep round runs
+ * Called after every expiry sweep round, per shard (storage/jobs/expiry-sweep.ts). The sweep round runs
  * every limits.sweepIdleIntervalMs, so space freed by DEL/HDEL/overwrites is picked up too,
  * not only by expiry. Cheap when there is nothing to do: one `PRAGMA freelist_count` (a read
  * of the file header). When the freelist holds at least limits.autoVacuumFreelistPagesMin

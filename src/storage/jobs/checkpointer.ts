@@ -4,8 +4,8 @@
  * SQLite's own automatic checkpoint (left on at a higher threshold as a safety net) keeps
  * the WAL bounded anyway, only on the request path.
  */
-import type { Logger } from "../log.ts";
-import { workerUrl } from "./worker-url.ts";
+import type { Logger } from "../../log.ts";
+import { workerUrl } from "../workers/worker-url.ts";
 
 export interface CheckpointerOptions {
   paths: string[];

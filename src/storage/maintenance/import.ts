@@ -21,15 +21,11 @@ import type { Database, Statement } from "bun:sqlite";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { brotliDecompressSync } from "node:zlib";
-import { decodeValue, rawEncode } from "./codecs/codec.ts";
-import {
-  type ImportConflict,
-  importNamespaces,
-  type NamespaceSource,
-  namespaceSpellings,
-  type OnConflict,
-} from "./import-hashes.ts";
-import { type KeyParam, keyBytes, keyParam } from "./keys.ts";
+import { decodeValue, rawEncode } from "../codecs/codec.ts";
+import { type KeyParam, keyBytes, keyParam } from "../engine/keys.ts";
+import { createRouter } from "../engine/routing.ts";
+import { Shard } from "../engine/shard.ts";
+import { keyspaceTables, maintenanceSql, ROW_STRING } from "../engine/sql.ts";
 import {
   acquireDataDirLock,
   addToDigest,
@@ -46,10 +42,14 @@ import {
   rowCrc,
   shardIndexes,
   shardPath,
-} from "./maintenance.ts";
-import { createRouter } from "./routing.ts";
-import { Shard } from "./shard.ts";
-import { keyspaceTables, maintenanceSql, ROW_STRING } from "./sql.ts";
+} from "./data-dir.ts";
+import {
+  type ImportConflict,
+  importNamespaces,
+  type NamespaceSource,
+  namespaceSpellings,
+  type OnConflict,
+} from "./import-hashes.ts";
 
 export { type ImportConflict, ON_CONFLICT, type OnConflict } from "./import-hashes.ts";
 

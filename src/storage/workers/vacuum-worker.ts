@@ -5,7 +5,7 @@
  * Message in: { path, options, busyTimeoutMs }. Message out: { result } or { error }.
  */
 import { Database } from "bun:sqlite";
-import { executeVacuum, type VacuumOptions } from "./vacuum.ts";
+import { executeVacuum, type VacuumOptions } from "../maintenance/vacuum.ts";
 
 declare const self: Worker;
 

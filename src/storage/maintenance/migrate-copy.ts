@@ -11,7 +11,16 @@
  */
 import type { Database, Statement } from "bun:sqlite";
 import { existsSync } from "node:fs";
-import { keyBytes } from "./keys.ts";
+import { keyBytes } from "../engine/keys.ts";
+import { createRouter } from "../engine/routing.ts";
+import { Shard } from "../engine/shard.ts";
+import {
+  dbOfKeysTable,
+  FORMAT_VERSION,
+  keyspaceTables,
+  maintenanceSql,
+  ROW_HASH_TABLE,
+} from "../engine/sql.ts";
 import {
   bulkSqliteSettings,
   crashPoint,
@@ -20,16 +29,7 @@ import {
   keyTables,
   MaintenanceError,
   openShardFile,
-} from "./maintenance.ts";
-import { createRouter } from "./routing.ts";
-import { Shard } from "./shard.ts";
-import {
-  dbOfKeysTable,
-  FORMAT_VERSION,
-  keyspaceTables,
-  maintenanceSql,
-  ROW_HASH_TABLE,
-} from "./sql.ts";
+} from "./data-dir.ts";
 
 export interface CopyOptions {
   /** Key rows read per batch. */

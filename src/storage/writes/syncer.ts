@@ -7,8 +7,8 @@
  * Durability equals SQLite's FULL: nothing is acknowledged before its WAL frames are synced.
  */
 import { closeSync, fdatasyncSync, openSync } from "node:fs";
-import type { Logger } from "../log.ts";
-import { workerUrl } from "./worker-url.ts";
+import type { Logger } from "../../log.ts";
+import { workerUrl } from "../workers/worker-url.ts";
 
 interface Waiter {
   resolve: () => void;

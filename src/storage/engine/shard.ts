@@ -5,10 +5,11 @@
  * transaction. Knows nothing of the protocol.
  */
 import { Database, type Statement } from "bun:sqlite";
-import { limits } from "../limits.ts";
+import { limits } from "../../limits.ts";
+import type { LargeFiles } from "../large/files.ts";
+import { upgradeSchemaV1, upgradeSchemaV2 } from "../maintenance/upgrade.ts";
 import type { ValueCache } from "./cache.ts";
 import type { KeyParam } from "./keys.ts";
-import type { LargeFiles } from "./large/files.ts";
 import {
   createKeyspaceSql,
   dbOfKeysTable,
@@ -21,7 +22,6 @@ import {
   ROW_STRING,
   type RowType,
 } from "./sql.ts";
-import { upgradeSchemaV1, upgradeSchemaV2 } from "./upgrade.ts";
 
 export interface SqliteSettings {
   cacheSizeMb: number;

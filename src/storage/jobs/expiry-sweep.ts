@@ -5,14 +5,14 @@
  * commits with client writes and never holds a shard's write lock for long. A round that found
  * a full batch is followed by another one soon.
  * After every round each shard's freelist is checked and, past a threshold, a small
- * incremental vacuum is queued (storage/vacuum.ts: maybeAutoVacuum, thresholds in limits.ts:
+ * incremental vacuum is queued (storage/maintenance/vacuum.ts: maybeAutoVacuum, thresholds in limits.ts:
  * autoVacuumFreelistPagesMin = 2048 pages, autoVacuumPagesPerRun = 1024 pages), so space
  * freed by expiry and by deletes goes back to the filesystem without an operator.
  */
-import { limits } from "../limits.ts";
-import type { Logger } from "../log.ts";
-import type { Store } from "./store.ts";
-import { maybeAutoVacuum } from "./vacuum.ts";
+import { limits } from "../../limits.ts";
+import type { Logger } from "../../log.ts";
+import { maybeAutoVacuum } from "../maintenance/vacuum.ts";
+import type { Store } from "../store.ts";
 
 /** A key as SQLite hands it back (TEXT when valid UTF-8, BLOB otherwise) as bytes. */
 function keyBytes(key: unknown): Uint8Array {

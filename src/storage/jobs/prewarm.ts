@@ -9,9 +9,9 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { freemem } from "node:os";
-import { limits } from "../limits.ts";
-import type { Logger } from "../log.ts";
-import { workerUrl } from "./worker-url.ts";
+import { limits } from "../../limits.ts";
+import type { Logger } from "../../log.ts";
+import { workerUrl } from "../workers/worker-url.ts";
 
 export interface PrewarmPlan {
   /** Files to read, those that exist: each shard file and its WAL. */

@@ -17,11 +17,9 @@
  * the string keeps its name and the log names both.
  */
 import type { Database } from "bun:sqlite";
-import { limits } from "../limits.ts";
-import type { Logger } from "../log.ts";
-import { bytesEqual } from "./inline-hash.ts";
-import type { KeyTable } from "./key-table.ts";
-import { type KeyParam, keyBytes } from "./keys.ts";
+import { limits } from "../../limits.ts";
+import type { Logger } from "../../log.ts";
+import { type KeyParam, keyBytes } from "../engine/keys.ts";
 import {
   createFieldsSql,
   createLargeSql,
@@ -30,8 +28,10 @@ import {
   keyspaceTables,
   maintenanceSql,
   ROW_STRING,
-} from "./sql.ts";
-import type { Store } from "./store.ts";
+} from "../engine/sql.ts";
+import { bytesEqual } from "../keyspace/inline-hash.ts";
+import type { KeyTable } from "../keyspace/key-table.ts";
+import type { Store } from "../store.ts";
 
 /** Step 1 on one file (idempotent); leaves user_version at 1. */
 export function upgradeSchemaV1(db: Database): void {

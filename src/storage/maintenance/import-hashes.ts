@@ -13,10 +13,14 @@
  * It must not import protocol, commands or cluster code, and never prints.
  */
 import type { Database, Statement } from "bun:sqlite";
-import { ValueCache } from "./cache.ts";
-import { decodeValue, ValueCodec } from "./codecs/codec.ts";
-import { KeyTable } from "./key-table.ts";
-import { type KeyParam, keyBytes, keyParam } from "./keys.ts";
+import { decodeValue, ValueCodec } from "../codecs/codec.ts";
+import { ValueCache } from "../engine/cache.ts";
+import { type KeyParam, keyBytes, keyParam } from "../engine/keys.ts";
+import type { Router } from "../engine/routing.ts";
+import type { Shard } from "../engine/shard.ts";
+import { keyspaceTables, maintenanceSql, ROW_STRING } from "../engine/sql.ts";
+import { KeyWatches } from "../engine/watch.ts";
+import { KeyTable } from "../keyspace/key-table.ts";
 import {
   addToDigest,
   type Digest,
@@ -24,11 +28,7 @@ import {
   legacyTables,
   MaintenanceError,
   rowCrc,
-} from "./maintenance.ts";
-import type { Router } from "./routing.ts";
-import type { Shard } from "./shard.ts";
-import { keyspaceTables, maintenanceSql, ROW_STRING } from "./sql.ts";
-import { KeyWatches } from "./watch.ts";
+} from "./data-dir.ts";
 
 export type OnConflict = "keep-string" | "keep-hash" | "rename";
 export const ON_CONFLICT: readonly OnConflict[] = ["keep-string", "keep-hash", "rename"];

@@ -5,9 +5,28 @@
  * touches WATCHed keys. String reads of a hash, and hash reads of a string, throw WRONGTYPE
  * here, once, for every command. Knows nothing of the protocol.
  */
-import { errors, StorageError } from "../errors.ts";
-import { type CachedRow, cacheableValue, expiryNumber, isLive, type ValueCache } from "./cache.ts";
-import type { ValueCodec } from "./codecs/codec.ts";
+import { errors, StorageError } from "../../errors.ts";
+import type { ValueCodec } from "../codecs/codec.ts";
+import {
+  type CachedRow,
+  cacheableValue,
+  expiryNumber,
+  isLive,
+  type ValueCache,
+} from "../engine/cache.ts";
+import { type KeyParam, keyId } from "../engine/keys.ts";
+import type { ExpiryMs, KeyspaceStatements } from "../engine/shard.ts";
+import {
+  KNOWN_ROW_TYPES,
+  ROW_HASH_INLINE,
+  ROW_HASH_TABLE,
+  ROW_STRING,
+  ROW_STRING_FILE,
+  type RowType,
+} from "../engine/sql.ts";
+import type { KeyWatches } from "../engine/watch.ts";
+import type { LargeFiles } from "../large/files.ts";
+import { decodeRef, encodeRef, type LargeRef } from "../large/format.ts";
 import {
   type HashLimits,
   type HashView,
@@ -16,19 +35,6 @@ import {
   TableHashWriter,
 } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
-import { type KeyParam, keyId } from "./keys.ts";
-import type { LargeFiles } from "./large/files.ts";
-import { decodeRef, encodeRef, type LargeRef } from "./large/format.ts";
-import type { ExpiryMs, KeyspaceStatements } from "./shard.ts";
-import {
-  KNOWN_ROW_TYPES,
-  ROW_HASH_INLINE,
-  ROW_HASH_TABLE,
-  ROW_STRING,
-  ROW_STRING_FILE,
-  type RowType,
-} from "./sql.ts";
-import type { KeyWatches } from "./watch.ts";
 
 export interface LiveEntry {
   /** For a string kept in a file, reading this reads the whole file (bounded by proto-max-bulk-len). */

@@ -6,9 +6,9 @@
  * and reads run on the same thread, no client can observe a multi-shard command half applied.
  * Maintenance work (vacuum) runs as a barrier between transactions.
  */
-import { StorageError } from "../errors.ts";
-import { limits } from "../limits.ts";
-import type { Shard } from "./shard.ts";
+import { StorageError } from "../../errors.ts";
+import { limits } from "../../limits.ts";
+import type { Shard } from "../engine/shard.ts";
 import type { WalSyncer } from "./syncer.ts";
 
 export type WriteFn<T> = (now: number) => T;

@@ -5,15 +5,15 @@
  * shared by every database; cache and WATCH ids carry the database (key-table.ts).
  * It must not import protocol, commands or cluster code.
  */
-import type { ValueCodec } from "./codecs/codec.ts";
+import type { ValueCodec } from "../codecs/codec.ts";
+import { keyParam } from "../engine/keys.ts";
+import type { Router } from "../engine/routing.ts";
+import type { Shard } from "../engine/shard.ts";
+import type { KeyWatches } from "../engine/watch.ts";
+import type { ShardWriter, WriteFn, WriteScheduler } from "../writes/writer.ts";
 import type { HashLimits } from "./hash-rows.ts";
-import { PendingTable } from "./inflight.ts";
 import { type KeyEntry, KeyTable, type LiveEntry, type RowTable } from "./key-table.ts";
-import { keyParam } from "./keys.ts";
-import type { Router } from "./routing.ts";
-import type { Shard } from "./shard.ts";
-import type { KeyWatches } from "./watch.ts";
-import type { ShardWriter, WriteFn, WriteScheduler } from "./writer.ts";
+import { PendingTable } from "./overlay.ts";
 
 /** What a Keyspace needs from its Store. */
 export interface KeyspaceHost {

@@ -8,6 +8,6 @@
  */
 export function workerUrl(file: string): string {
   const here = import.meta.url;
-  if (here.includes("/$bunfs/")) return new URL(`storage/${file}`, here).href;
+  if (here.includes("/$bunfs/")) return new URL(`storage/workers/${file}`, here).href;
   return new URL(`./${file}`, here).href;
 }

@@ -14,7 +14,8 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { LargeBackup } from "./large/backup.ts";
+import { maintenanceSql } from "../engine/sql.ts";
+import { LargeBackup } from "../large/backup.ts";
 import {
   fsyncDir,
   fsyncFile,
@@ -23,9 +24,8 @@ import {
   openShardFile,
   shardIndexes,
   shardPath,
-} from "./maintenance.ts";
+} from "./data-dir.ts";
 import { migrationInProgress } from "./migrate.ts";
-import { maintenanceSql } from "./sql.ts";
 
 export interface BackupOptions {
   dataDir: string;

@@ -34,6 +34,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { createRouter } from "../engine/routing.ts";
+import { dbOfKeysTable } from "../engine/sql.ts";
 import {
   acquireDataDirLock,
   compareDigests,
@@ -47,10 +49,8 @@ import {
   shardFileNames,
   shardIndexes,
   shardPath,
-} from "./maintenance.ts";
+} from "./data-dir.ts";
 import { copyLayout } from "./migrate-copy.ts";
-import { createRouter } from "./routing.ts";
-import { dbOfKeysTable } from "./sql.ts";
 
 export const MIGRATION_MARKER = "MIGRATING";
 const STAGING_DIR = /^\.migrate-\d+-to-\d+$/;
