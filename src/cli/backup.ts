@@ -6,7 +6,7 @@
  * 2 bad arguments.
  */
 import { defineCommand } from "citty";
-import { backupDataDir } from "../storage/maintenance/backup.ts";
+import { backupDataDir } from "../storage/api.ts";
 import { type CliContext, configArg } from "./context.ts";
 import { checkFlags, dataDirFrom, infoPrinter, runTool, UsageError } from "./maintenance.ts";
 

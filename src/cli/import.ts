@@ -15,7 +15,7 @@ import {
   type LegacyCompression,
   ON_CONFLICT,
   type OnConflict,
-} from "../storage/maintenance/import.ts";
+} from "../storage/api.ts";
 import { type CliContext, configArg } from "./context.ts";
 import {
   checkFlags,

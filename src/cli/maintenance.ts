@@ -5,7 +5,7 @@
  * stderr, prefixed with the command's name; the logic lives in src/storage.
  */
 import { ConfigError, loadConfig } from "../config/index.ts";
-import { MaintenanceError } from "../storage/maintenance/data-dir.ts";
+import { MaintenanceError } from "../storage/api.ts";
 import type { CliContext } from "./context.ts";
 
 /** Bad arguments: the command exits 2. */

@@ -7,7 +7,7 @@
 import { ConfigError, loadConfig } from "../config/index.ts";
 import { createLogger } from "../log.ts";
 import { startServer } from "../server/server.ts";
-import { StoreOpenError } from "../storage/store.ts";
+import { StoreOpenError } from "../storage/api.ts";
 
 export async function serve(configPath: string): Promise<number> {
   const log = createLogger();

@@ -5,7 +5,7 @@
  * 1 failure (message on stderr), 2 bad arguments.
  */
 import { defineCommand } from "citty";
-import { migrateShards, rollbackMigration } from "../storage/maintenance/migrate.ts";
+import { migrateShards, rollbackMigration } from "../storage/api.ts";
 import { type CliContext, configArg } from "./context.ts";
 import {
   checkFlags,

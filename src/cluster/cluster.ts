@@ -8,7 +8,7 @@
 
 import type { RespError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { Keyspace } from "../storage/keyspace/keyspace.ts";
+import type { Keyspace } from "../storage/api.ts";
 import { ClusterBus } from "./bus.ts";
 import { loadNodesFile, saveNodesFile, saveNodesFileAsync } from "./nodes-file.ts";
 import { route } from "./route.ts";

@@ -6,8 +6,7 @@
  * docs/cluster.md, "Storage"), only this file changes.
  */
 
-import { keyBytes } from "../storage/engine/keys.ts";
-import type { Keyspace } from "../storage/keyspace/keyspace.ts";
+import { type Keyspace, keyBytes } from "../storage/api.ts";
 import { keySlot } from "./slots.ts";
 
 const PAGE_ROWS = 2_000;

@@ -8,7 +8,7 @@
  */
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
+import { keyParam } from "../storage/api.ts";
 import { parseInt64 } from "./args.ts";
 import { bitfieldType, bitOffset, cToken, getSigned, getUnsigned, setBits } from "./bits.ts";
 import { ks } from "./db.ts";

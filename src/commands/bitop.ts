@@ -15,9 +15,7 @@
  */
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
-import type { RowTable } from "../storage/keyspace/key-table.ts";
-
+import { keyParam, type RowTable } from "../storage/api.ts";
 import { cToken } from "./bits.ts";
 import { ks } from "./db.ts";
 import { markEncoding } from "./encoding-marks.ts";

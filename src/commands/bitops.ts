@@ -7,7 +7,7 @@
  */
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
+import { keyParam } from "../storage/api.ts";
 import { bigInteger } from "./args.ts";
 import { bitfieldCommand, bitfieldRoCommand } from "./bitfield.ts";
 import { bitopCommand } from "./bitop.ts";

@@ -5,7 +5,7 @@
  */
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
+import { keyParam } from "../storage/api.ts";
 import { parseInt64 } from "./args.ts";
 import { ks } from "./db.ts";
 import { copyEncodingMark } from "./encoding-marks.ts";

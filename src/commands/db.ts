@@ -2,7 +2,8 @@
  * The database a command acts on: the client's selected one (SELECT). Handlers reach keys only
  * through this Keyspace, never through shards or statements.
  */
-import type { Keyspace } from "../storage/keyspace/keyspace.ts";
+
+import type { Keyspace } from "../storage/api.ts";
 import type { Ctx } from "./spec.ts";
 
 export function ks(ctx: Ctx): Keyspace {

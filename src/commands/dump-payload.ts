@@ -17,12 +17,17 @@
  * with Redis's `ERR DUMP payload version or checksum are wrong`.
  */
 import { RespError } from "../errors.ts";
-import { decodeValue } from "../storage/codecs/codec.ts";
-import type { KeyParam } from "../storage/engine/keys.ts";
-import type { ExpiryMs } from "../storage/engine/shard.ts";
-import { ROW_STRING } from "../storage/engine/sql.ts";
-import { decodeInline, encodeInline, type FieldItem } from "../storage/keyspace/inline-hash.ts";
-import type { KeyTable, RowTable } from "../storage/keyspace/key-table.ts";
+import {
+  decodeInline,
+  decodeValue,
+  type ExpiryMs,
+  encodeInline,
+  type FieldItem,
+  type KeyParam,
+  type KeyTable,
+  ROW_STRING,
+  type RowTable,
+} from "../storage/api.ts";
 
 export const DUMP_VERSION = 1;
 const TRAILER_BYTES = 8;

@@ -1,3 +1,4 @@
+import type { Keyspace } from "../storage/api.ts";
 /**
  * What OBJECT ENCODING must remember that the stored bytes do not say. Redis picks a string's
  * encoding from its shape (int, embstr up to 44 bytes, raw) when SET stores it, but APPEND and
@@ -14,7 +15,6 @@
  * never share them; each database keeps at most MARKS_MAX, dropping the oldest first, and keys
  * over MARK_KEY_BYTES_MAX are never marked: memory stays bounded at a few megabytes.
  */
-import type { Keyspace } from "../storage/keyspace/keyspace.ts";
 
 export type ForcedEncoding = "raw" | "embstr";
 

@@ -3,7 +3,7 @@
  * Redis's overflow checks and error texts, in milliseconds since the epoch.
  */
 import { errors, RespError, sanitizeLine } from "../errors.ts";
-import type { ExpiryMs } from "../storage/engine/shard.ts";
+import type { ExpiryMs } from "../storage/api.ts";
 import { equalsToken, parseInt64, rawText } from "./args.ts";
 
 const INT64_MAX = 9223372036854775807n;

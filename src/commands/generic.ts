@@ -5,10 +5,7 @@
  */
 import { errors } from "../errors.ts";
 import { OK, type Reply, simple } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
-import type { ExpiryMs } from "../storage/engine/shard.ts";
-import { ROW_STRING } from "../storage/engine/sql.ts";
-import type { Keyspace } from "../storage/keyspace/keyspace.ts";
+import { type ExpiryMs, type Keyspace, keyParam, ROW_STRING } from "../storage/api.ts";
 import { equalsToken } from "./args.ts";
 import { ks } from "./db.ts";
 import {

@@ -7,7 +7,7 @@
  */
 import { errors, RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
-import type { FieldItem, HashView } from "../storage/keyspace/hash-rows.ts";
+import type { FieldItem, HashView } from "../storage/api.ts";
 import { equalsToken, parseInt64 } from "./args.ts";
 import { ks } from "./db.ts";
 import { globMatch } from "./glob.ts";

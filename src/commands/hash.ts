@@ -16,8 +16,7 @@
 import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { map, OK, type Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
-import type { FieldItem, HashView, HashWriter } from "../storage/keyspace/hash-rows.ts";
+import { type FieldItem, type HashView, type HashWriter, keyParam } from "../storage/api.ts";
 import { equalsToken, parseInt64 } from "./args.ts";
 import { ks } from "./db.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";

@@ -1,3 +1,12 @@
+import {
+  type ExpiryMs,
+  type KeyEntry,
+  type KeyParam,
+  type KeyTable,
+  keyParam,
+  ROW_HASH_TABLE,
+} from "../storage/api.ts";
+
 /**
  * Moving and copying whole keys of any type between key tables (RENAME, RENAMENX, COPY, MOVE),
  * inside the writer transactions of the shards involved. A string or a small hash is one row
@@ -9,11 +18,6 @@
  *    Redis's COPY of a hashtable-encoded hash stays a hashtable.
  * The key's own TTL travels exactly (bigint beyond 2^53); field TTLs travel with the fields.
  */
-
-import { type KeyParam, keyParam } from "../storage/engine/keys.ts";
-import type { ExpiryMs } from "../storage/engine/shard.ts";
-import { ROW_HASH_TABLE } from "../storage/engine/sql.ts";
-import type { KeyEntry, KeyTable } from "../storage/keyspace/key-table.ts";
 
 const EMPTY = new Uint8Array(0);
 /** Fields read per page while copying a large hash. */

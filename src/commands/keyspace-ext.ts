@@ -9,8 +9,7 @@
  */
 import { errors, RespError } from "../errors.ts";
 import { OK, type Reply, simple } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
-import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING } from "../storage/engine/sql.ts";
+import { keyParam, ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING } from "../storage/api.ts";
 import { equalsToken, parseInt64 } from "./args.ts";
 import { databaseCommands, dbIndex, sameObjectError } from "./databases.ts";
 import { ks } from "./db.ts";

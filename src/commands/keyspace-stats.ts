@@ -1,11 +1,9 @@
+import type { Keyspace, KeyTable, Store } from "../storage/api.ts";
 /**
  * Key counts per Redis database and shard, cached, for INFO keyspace and the `blobasaur_keys`
  * gauge of /metrics. Reads the key tables' count statements directly (a statistic, not a
  * key access).
  */
-import type { KeyTable } from "../storage/keyspace/key-table.ts";
-import type { Keyspace } from "../storage/keyspace/keyspace.ts";
-import type { Store } from "../storage/store.ts";
 
 /** How long a large shard's key count is reused while writes go on. */
 export const KEYSPACE_CACHE_MS = 5_000;

@@ -7,7 +7,7 @@
  */
 import { errors, RespError } from "../errors.ts";
 import { map, type Reply } from "../protocol/reply.ts";
-import { ROW_STRING } from "../storage/engine/sql.ts";
+import { ROW_STRING } from "../storage/api.ts";
 import { bigInteger, equalsToken } from "./args.ts";
 import { ks } from "./db.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";

@@ -11,8 +11,7 @@
  */
 import { errors } from "../errors.ts";
 import { map, OK, type Reply, simple } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
-import { ROW_HASH_INLINE, ROW_HASH_TABLE } from "../storage/engine/sql.ts";
+import { keyParam, ROW_HASH_INLINE, ROW_HASH_TABLE } from "../storage/api.ts";
 import { equalsToken, parseInt64 } from "./args.ts";
 import { ks } from "./db.ts";
 import { markedEncoding } from "./encoding-marks.ts";

@@ -7,8 +7,7 @@
  */
 import { errors, RespError } from "../errors.ts";
 import { OK, type Reply, simple } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
-import type { ExpiryMs } from "../storage/engine/shard.ts";
+import { type ExpiryMs, keyParam } from "../storage/api.ts";
 import { parseInt64, text, token } from "./args.ts";
 import { ks } from "./db.ts";
 import {

@@ -1,7 +1,11 @@
 import type { Reply } from "../protocol/reply.ts";
-import { type KeyParam, keyBytes } from "../storage/engine/keys.ts";
-import { ROW_STRING, type RowType } from "../storage/engine/sql.ts";
-import type { KeyTable } from "../storage/keyspace/key-table.ts";
+import {
+  type KeyParam,
+  type KeyTable,
+  keyBytes,
+  ROW_STRING,
+  type RowType,
+} from "../storage/api.ts";
 import { ks } from "./db.ts";
 import { globMatch, matchesAll } from "./glob.ts";
 import { scanCursor, scanOptions } from "./scan-args.ts";

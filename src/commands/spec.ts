@@ -13,8 +13,7 @@ import type { ScriptEngine } from "../scripting/engine.ts";
 import type { Security } from "../security/security.ts";
 import type { AclUser } from "../security/user.ts";
 import type { MonitorFeed } from "../server/monitor.ts";
-import type { Watcher } from "../storage/engine/watch.ts";
-import type { Store } from "../storage/store.ts";
+import type { Store, Watcher } from "../storage/api.ts";
 import type { SlowLog } from "./observability.ts";
 
 export type CommandFlag =

@@ -11,7 +11,7 @@
 import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
+import { keyParam } from "../storage/api.ts";
 import { bigInteger, equalsToken } from "./args.ts";
 import { ks } from "./db.ts";
 import { clearEncodingMark, markEncoding } from "./encoding-marks.ts";

@@ -9,11 +9,13 @@ import { errors } from "../errors.ts";
 import { limits } from "../limits.ts";
 import type { LargeBody } from "../protocol/parser.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
-import type { ExpiryMs } from "../storage/engine/shard.ts";
-import type { LiveEntry } from "../storage/keyspace/key-table.ts";
-import type { LargeRef } from "../storage/large/format.ts";
-import type { LargeUpload } from "../storage/large/upload.ts";
+import {
+  type ExpiryMs,
+  keyParam,
+  type LargeRef,
+  type LargeUpload,
+  type LiveEntry,
+} from "../storage/api.ts";
 import { ks } from "./db.ts";
 import type { Ctx } from "./spec.ts";
 

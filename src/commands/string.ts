@@ -9,9 +9,7 @@
 import { errors } from "../errors.ts";
 import { largeBody } from "../protocol/parser.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
-import { keyParam } from "../storage/engine/keys.ts";
-import type { ExpiryMs } from "../storage/engine/shard.ts";
-import { ROW_STRING } from "../storage/engine/sql.ts";
+import { type ExpiryMs, keyParam, ROW_STRING } from "../storage/api.ts";
 import { equalsToken, integer } from "./args.ts";
 import { ks } from "./db.ts";
 import { clearEncodingMark } from "./encoding-marks.ts";

@@ -16,7 +16,7 @@ import {
   type VacuumMode,
   type VacuumOptions,
   vacuumShards,
-} from "../storage/maintenance/vacuum.ts";
+} from "../storage/api.ts";
 import { text } from "./args.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 

@@ -16,7 +16,7 @@
 import { statSync } from "node:fs";
 import { keyspaceByShard } from "../commands/keyspace-stats.ts";
 import type { ServerContext } from "../commands/spec.ts";
-import type { AutoVacuumUpgradeReport } from "../storage/maintenance/vacuum.ts";
+import type { AutoVacuumUpgradeReport } from "../storage/api.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import {
   BATCH_SIZE_BUCKETS,

@@ -11,7 +11,7 @@ import { errors, RespError, StorageError } from "../errors.ts";
 import { type ErrorKind, UNKNOWN_COMMAND } from "../metrics/registry.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { redactArgs } from "../security/redact.ts";
-import { CodecError } from "../storage/codecs/codec.ts";
+import { CodecError } from "../storage/api.ts";
 
 export class Dispatcher {
   constructor(

@@ -4,7 +4,7 @@
  * bit inside literal data can decode to different bytes without any error.
  */
 import { brotliCompressSync, brotliDecompressSync, constants } from "node:zlib";
-import type { CodecImpl } from "./codec.ts";
+import type { CodecImpl } from "./impl.ts";
 
 export const brotli: CodecImpl = {
   levels: { min: 0, max: 11, default: 4 },

@@ -7,6 +7,7 @@
  */
 import { brotli } from "./brotli.ts";
 import { gzip } from "./gzip.ts";
+import type { CodecImpl } from "./impl.ts";
 import { lz4 } from "./lz4.ts";
 import { zstd } from "./zstd.ts";
 
@@ -43,16 +44,6 @@ export const CODEC_HEADER = Object.freeze({
 } as const);
 
 export type StoredAs = keyof typeof CODEC_HEADER;
-
-/** One compression algorithm. Implementations may throw anything; ValueCodec wraps it. */
-export interface CodecImpl {
-  /** Inclusive range of accepted levels and the level used when the setting is null. */
-  readonly levels: { readonly min: number; readonly max: number; readonly default: number };
-  /** Compresses `value` into a self-contained payload (no header byte). */
-  compress(value: Uint8Array, level: number): Uint8Array;
-  /** Inverse of compress; must throw when the payload is not a valid stream. */
-  decompress(payload: Uint8Array): Uint8Array;
-}
 
 /** A stored value that cannot be decoded. The message never contains value bytes. */
 export class CodecError extends Error {

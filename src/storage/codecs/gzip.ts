@@ -2,7 +2,7 @@
  * gzip codec (header byte 2), on Bun's built-in zlib. The payload is one standard gzip member
  * (RFC 1952), whose CRC-32 and length trailer make zlib reject corrupted or truncated data.
  */
-import type { CodecImpl } from "./codec.ts";
+import type { CodecImpl } from "./impl.ts";
 
 type GzipLevel = NonNullable<Parameters<typeof Bun.gzipSync>[1]>["level"];
 

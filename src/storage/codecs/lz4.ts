@@ -16,7 +16,7 @@
  * overruns, and the length check below rejects truncation, but a flipped literal byte decodes
  * to different bytes silently.
  */
-import type { CodecImpl } from "./codec.ts";
+import type { CodecImpl } from "./impl.ts";
 
 type Lz4Napi = typeof import("lz4-napi");
 const lib = (): Lz4Napi => require("lz4-napi");

@@ -5,7 +5,7 @@
  * Content_Checksum_flag in the frame header and append the low 32 bits of XXH64(content),
  * exactly as RFC 8878 §3.1.1 specifies. Costs ~1 µs per 16 KB; libzstd verifies it on decode.
  */
-import type { CodecImpl } from "./codec.ts";
+import type { CodecImpl } from "./impl.ts";
 
 const MAGIC = 0xfd2fb528;
 /** Offset of the Frame_Header_Descriptor byte, right after the 4-byte magic number. */

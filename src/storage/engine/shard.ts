@@ -7,9 +7,9 @@
 import { Database, type Statement } from "bun:sqlite";
 import { limits } from "../../limits.ts";
 import type { LargeFiles } from "../large/files.ts";
-import { upgradeSchemaV1, upgradeSchemaV2 } from "../maintenance/upgrade.ts";
 import type { ValueCache } from "./cache.ts";
 import type { KeyParam } from "./keys.ts";
+import { upgradeSchemaV1, upgradeSchemaV2 } from "./schema-upgrade.ts";
 import {
   createKeyspaceSql,
   dbOfKeysTable,

@@ -24,52 +24,7 @@ import {
   type FieldItem,
   inlineFind,
 } from "./inline-hash.ts";
-import type { KeyTable } from "./key-table.ts";
-
-export type { FieldItem };
-
-/** When a small hash converts to the large encoding (see the file comment). */
-export interface HashLimits {
-  maxEntries: number;
-  maxValueBytes: number;
-}
-
-export interface FieldEntry {
-  value: Uint8Array;
-  /** ms since the epoch, null = no expiry. */
-  expiresAt: number | null;
-}
-
-/** One page of a hash's live fields; `next` = 0 when the walk is over. */
-export interface FieldPage {
-  items: FieldItem[];
-  next: number;
-}
-
-/** Reading a hash. Field arguments are the client's bytes. */
-export interface HashView {
-  readonly encoding: "listpack" | "hashtable";
-  get(field: Uint8Array, now: number): FieldEntry | null;
-  /** Live fields. */
-  len(now: number): number;
-  /**
-   * Up to about `limit` live fields after cursor `after` (0 = from the start), in insertion
-   * order. Memory stays bounded by one page whatever the hash's size.
-   */
-  page(after: number, limit: number, now: number): FieldPage;
-}
-
-/** Writing a hash (inside its shard's writer transaction). */
-export interface HashWriter extends HashView {
-  /** Writes a field; true when it was absent or expired. */
-  set(field: Uint8Array, value: Uint8Array, expiresAt: number | null, now: number): boolean;
-  /** Changes a live field's expiry. */
-  setExpiry(field: Uint8Array, expiresAt: number | null, now: number): void;
-  /** Deletes a field; true when it was live. */
-  delete(field: Uint8Array, now: number): boolean;
-  /** Writes the changes back; a hash left without fields stops existing. */
-  save(now: number): void;
-}
+import type { FieldEntry, FieldPage, HashHost, HashLimits, HashView, HashWriter } from "./rows.ts";
 
 const ABSENT_FIELD: CachedRow = Object.freeze({
   value: null,
@@ -89,7 +44,7 @@ export class InlineHashWriter implements HashWriter {
   private decoded: FieldItem[] | null;
 
   constructor(
-    private readonly table: KeyTable,
+    private readonly table: HashHost,
     private readonly key: KeyParam,
     items: FieldItem[] | null,
     /** The key's own TTL, kept on every rewrite. */
@@ -101,7 +56,7 @@ export class InlineHashWriter implements HashWriter {
   }
 
   static open(
-    table: KeyTable,
+    table: HashHost,
     key: KeyParam,
     bytes: Uint8Array,
     keyExpiry: ExpiryMs | null,
@@ -202,7 +157,7 @@ export class InlineHashWriter implements HashWriter {
 
 /** Rewrites a key as a large hash holding `items` (in this order). */
 function convertToTable(
-  table: KeyTable,
+  table: HashHost,
   key: KeyParam,
   items: FieldItem[],
   keyExpiry: ExpiryMs | null,
@@ -232,7 +187,7 @@ export class TableHashWriter implements HashWriter {
   private readonly prefix: string;
 
   constructor(
-    private readonly table: KeyTable,
+    private readonly table: HashHost,
     private readonly key: KeyParam,
     private readonly id: number,
     gen: number,

@@ -27,68 +27,17 @@ import {
 import type { KeyWatches } from "../engine/watch.ts";
 import type { LargeFiles } from "../large/files.ts";
 import { decodeRef, encodeRef, type LargeRef } from "../large/format.ts";
-import {
-  type HashLimits,
-  type HashView,
-  type HashWriter,
-  InlineHashWriter,
-  TableHashWriter,
-} from "./hash-rows.ts";
+import { InlineHashWriter, TableHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
-
-export interface LiveEntry {
-  /** For a string kept in a file, reading this reads the whole file (bounded by proto-max-bulk-len). */
-  value: Uint8Array;
-  expiresAt: number | null;
-  /** Set when the string lives in a file (row type 3): commands that can stream use this. */
-  large?: LargeRef;
-}
-
-/** A live key of any type. For a large hash `value` is empty (its fields are rows). */
-export interface KeyEntry extends LiveEntry {
-  type: RowType;
-  /** A large hash's rowid (its fields' hash_id). */
-  id?: number;
-  /**
-   * A large hash's cache generation: its fields are cached under it (hash-rows.ts). A new one
-   * is drawn whenever the key row is read from SQL, never reused, so entries cached for an
-   * older life of the key (deleted, renamed, rowid reused) can never be reached again.
-   */
-  gen?: number;
-}
-
-/**
- * What write closures and reads see of one shard's keys in one database. In the default mode
- * it is the KeyTable itself (SQL inside the writer's transaction); with async_write it is the
- * pending-writes overlay (inflight.ts). Closures must touch rows only through this view.
- */
-export interface RowTable {
-  readonly shardIndex: number;
-  readonly db: number;
-  /** The live key whatever its type, or null. */
-  entry(key: KeyParam, now: number): KeyEntry | null;
-  /** The live string, or null; WRONGTYPE when the key holds a hash. */
-  live(key: KeyParam, now: number): LiveEntry | null;
-  has(key: KeyParam, now: number): boolean;
-  /** Writes a string, replacing a key of any type. */
-  put(key: KeyParam, value: Uint8Array, now: number, expiresAt: ExpiryMs | null): void;
-  /** Writes a string or a small hash's serialized fields (RENAME, COPY, MOVE, RESTORE). */
-  putRow(
-    key: KeyParam,
-    type: RowType,
-    value: Uint8Array,
-    now: number,
-    expiresAt: ExpiryMs | null,
-  ): void;
-  /** True when a live key was removed (a large hash's fields go with it). */
-  remove(key: KeyParam, now: number): boolean;
-  /** Changes the expiry of an existing row. */
-  setExpiry(key: KeyParam, expiresAt: ExpiryMs | null): void;
-  /** The live row's expiry exactly as stored (bigint beyond 2^53), for TTL replies. */
-  exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined;
-  /** The live hash for reading, or null; WRONGTYPE when the key holds a string. */
-  hash(key: KeyParam, now: number): HashView | null;
-}
+import type {
+  HashHost,
+  HashLimits,
+  HashView,
+  HashWriter,
+  KeyEntry,
+  LiveEntry,
+  RowTable,
+} from "./rows.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -97,7 +46,7 @@ const EMPTY = new Uint8Array(0);
  * value cache kept coherent (see cache.ts: writes replace the entry, reads fill it). Large
  * hashes are never cached: their key row changes with every field count.
  */
-export class KeyTable implements RowTable {
+export class KeyTable implements HashHost {
   /** The last cache generation drawn for a large hash (see KeyEntry.gen). */
   private hashGenerations = 0;
   /** Prefix of this database's cache and WATCH ids ("" for database 0, the hot path). */

@@ -11,9 +11,9 @@ import type { Router } from "../engine/routing.ts";
 import type { Shard } from "../engine/shard.ts";
 import type { KeyWatches } from "../engine/watch.ts";
 import type { ShardWriter, WriteFn, WriteScheduler } from "../writes/writer.ts";
-import type { HashLimits } from "./hash-rows.ts";
-import { type KeyEntry, KeyTable, type LiveEntry, type RowTable } from "./key-table.ts";
+import { KeyTable } from "./key-table.ts";
 import { PendingTable } from "./overlay.ts";
+import type { HashLimits, KeyEntry, LiveEntry, RowTable } from "./rows.ts";
 
 /** What a Keyspace needs from its Store. */
 export interface KeyspaceHost {

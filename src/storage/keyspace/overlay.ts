@@ -22,9 +22,10 @@ import type { KeyParam } from "../engine/keys.ts";
 import type { ExpiryMs } from "../engine/shard.ts";
 import { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING, type RowType } from "../engine/sql.ts";
 import type { ShardWriter, WriteScheduler } from "../writes/writer.ts";
-import { type HashView, InlineHashWriter } from "./hash-rows.ts";
+import { InlineHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
-import type { KeyEntry, KeyTable, LiveEntry, RowTable } from "./key-table.ts";
+import type { KeyTable } from "./key-table.ts";
+import type { HashView, KeyEntry, LiveEntry, RowTable } from "./rows.ts";
 
 interface Pending {
   /** null = deleted */

@@ -11,12 +11,13 @@
  *     commit and then deletes their garbage rows (a crash in between only repeats an unlink).
  * It must not import protocol, commands or cluster code.
  */
+
+import type { Database } from "bun:sqlite";
 import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../log.ts";
 import type { ValueCodec } from "../codecs/codec.ts";
-import type { Shard } from "../engine/shard.ts";
 import { largeSql } from "../engine/sql.ts";
 import { LargeFile, LargeStream } from "./file.ts";
 import { decodeRef, type LargeRef, refIdOf } from "./format.ts";
@@ -32,9 +33,14 @@ export interface LargeSettings {
   collectIntervalMs: number;
 }
 
+/** A shard file as the large-value room sees it: its connection, nothing more. */
+export interface ShardFile {
+  readonly db: Database;
+}
+
 /** What collect() needs from the store. */
 export interface LargeHost {
-  readonly shards: readonly Shard[];
+  readonly shards: readonly ShardFile[];
   writeShard<T>(shard: number, fn: (now: number) => T): Promise<T>;
 }
 
@@ -148,7 +154,7 @@ export class LargeFiles implements UploadHost {
    * upload can be between its rename and its COMMIT. Reads every type-3 row through the
    * partial index on (value) WHERE type = 3, so it costs one index scan per keys table.
    */
-  removeOrphans(shards: readonly Shard[]): number {
+  removeOrphans(shards: readonly ShardFile[]): number {
     const referenced = new Set<string>();
     for (const shard of shards) {
       for (const { name } of shard.db.query(largeSql.keyTables).all() as { name: string }[]) {

@@ -19,7 +19,9 @@
 import type { Database } from "bun:sqlite";
 import { limits } from "../../limits.ts";
 import type { Logger } from "../../log.ts";
+import type { ValueCodec } from "../codecs/codec.ts";
 import { type KeyParam, keyBytes } from "../engine/keys.ts";
+import type { Shard } from "../engine/shard.ts";
 import {
   createFieldsSql,
   createLargeSql,
@@ -31,37 +33,14 @@ import {
 } from "../engine/sql.ts";
 import { bytesEqual } from "../keyspace/inline-hash.ts";
 import type { KeyTable } from "../keyspace/key-table.ts";
-import type { Store } from "../store.ts";
 
-/** Step 1 on one file (idempotent); leaves user_version at 1. */
-export function upgradeSchemaV1(db: Database): void {
-  db.transaction(() => {
-    const columns = (db.query(`PRAGMA table_info("blobs")`).all() as { name: string }[]).map(
-      (c) => c.name,
-    );
-    if (columns.length === 0) throw new Error("format 1 file without a blobs table");
-    if (!columns.includes("type"))
-      db.run(`ALTER TABLE "blobs" ADD COLUMN type INTEGER NOT NULL DEFAULT 0`);
-    if (!columns.includes("fields"))
-      db.run(`ALTER TABLE "blobs" ADD COLUMN fields INTEGER NOT NULL DEFAULT 0`);
-    db.run(createFieldsSql(keyspaceTables(0)));
-  })();
-}
-
-/**
- * Format 2 → 3 (large values in files) on one file, in one transaction: creates the garbage
- * table, and for every keys table its triggers and its partial index over file rows. O(1) in
- * the number of rows (an index over rows of a type no format-2 file holds is empty); nothing is
- * rewritten. Also the last step of a format-1 file's upgrade (after upgradeNamespaces).
- */
-export function upgradeSchemaV2(db: Database, setVersion = true): void {
-  db.transaction(() => {
-    for (const { name } of db.query(maintenanceSql.listKeyTables).all() as { name: string }[]) {
-      const n = dbOfKeysTable(name);
-      if (n !== null) db.run(createLargeSql(keyspaceTables(n)));
-    }
-    if (setVersion) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);
-  })();
+/** What the namespace upgrade needs of the store: its files, database 0 and the codec. */
+export interface UpgradeHost {
+  readonly shards: readonly Shard[];
+  readonly db0: { readonly keyTables: readonly KeyTable[] };
+  readonly codec: ValueCodec;
+  shardOf(key: Uint8Array): number;
+  now(): number;
 }
 
 /**
@@ -95,7 +74,7 @@ interface FieldRowV1 {
 }
 
 /** Steps 2 and 3 for the whole store; throws (and the server does not start) on a mismatch. */
-export function upgradeNamespaces(store: Store, log?: Logger): void {
+export function upgradeNamespaces(store: UpgradeHost, log?: Logger): void {
   const started = performance.now();
   const sources = new Map<string, { shard: number; table: string }[]>();
   store.shards.forEach((shard, i) => {
@@ -130,7 +109,7 @@ export function upgradeNamespaces(store: Store, log?: Logger): void {
 }
 
 function moveNamespace(
-  store: Store,
+  store: UpgradeHost,
   ns: string,
   tables: { shard: number; table: string }[],
   log?: Logger,
@@ -176,7 +155,7 @@ function moveNamespace(
 }
 
 /** The key a namespace moves to: its own name, unless a string holds it (see file comment). */
-function chooseKey(store: Store, ns: string, log?: Logger): Uint8Array {
+function chooseKey(store: UpgradeHost, ns: string, log?: Logger): Uint8Array {
   const encoder = new TextEncoder();
   const now = store.now();
   for (let i = 0; ; i++) {
@@ -195,7 +174,7 @@ function chooseKey(store: Store, ns: string, log?: Logger): Uint8Array {
 }
 
 function forEachPage(
-  store: Store,
+  store: UpgradeHost,
   shard: number,
   table: string,
   pageRows: number,

@@ -1,0 +1,46 @@
+/**
+ * Schema steps of the format upgrades, run on each shard file as it opens (engine/shard.ts).
+ * They only add columns, tables, triggers and indexes, so each is O(1) in the rows it finds;
+ * the data-moving part of format 1 → 2 is maintenance/upgrade.ts, run by the store once
+ * every file is open.
+ */
+import type { Database } from "bun:sqlite";
+import {
+  createFieldsSql,
+  createLargeSql,
+  dbOfKeysTable,
+  FORMAT_VERSION,
+  keyspaceTables,
+  maintenanceSql,
+} from "./sql.ts";
+
+/** Step 1 on one file (idempotent); leaves user_version at 1. */
+export function upgradeSchemaV1(db: Database): void {
+  db.transaction(() => {
+    const columns = (db.query(`PRAGMA table_info("blobs")`).all() as { name: string }[]).map(
+      (c) => c.name,
+    );
+    if (columns.length === 0) throw new Error("format 1 file without a blobs table");
+    if (!columns.includes("type"))
+      db.run(`ALTER TABLE "blobs" ADD COLUMN type INTEGER NOT NULL DEFAULT 0`);
+    if (!columns.includes("fields"))
+      db.run(`ALTER TABLE "blobs" ADD COLUMN fields INTEGER NOT NULL DEFAULT 0`);
+    db.run(createFieldsSql(keyspaceTables(0)));
+  })();
+}
+
+/**
+ * Format 2 → 3 (large values in files) on one file, in one transaction: creates the garbage
+ * table, and for every keys table its triggers and its partial index over file rows. O(1) in
+ * the number of rows (an index over rows of a type no format-2 file holds is empty); nothing is
+ * rewritten. Also the last step of a format-1 file's upgrade (after upgradeNamespaces).
+ */
+export function upgradeSchemaV2(db: Database, setVersion = true): void {
+  db.transaction(() => {
+    for (const { name } of db.query(maintenanceSql.listKeyTables).all() as { name: string }[]) {
+      const n = dbOfKeysTable(name);
+      if (n !== null) db.run(createLargeSql(keyspaceTables(n)));
+    }
+    if (setVersion) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);
+  })();
+}
