@@ -65,6 +65,7 @@ const context: ServerContext = {
   version: "bench",
   clients: new Map(),
   stats,
+  configValues: new Map(),
   metrics: undefined,
   port: () => 0,
   shutdown: () => {},

@@ -115,6 +115,10 @@ export const limits = {
    * tracking-table-max-keys default); past it the oldest key is invalidated and forgotten.
    */
   trackingKeysMax: 1_000_000,
+  /** A slow-log entry shows at most this many arguments (Redis's SLOWLOG_ENTRY_MAX_ARGC). */
+  slowlogArgsShown: 32,
+  /** ... and at most this many bytes of each (Redis's SLOWLOG_ENTRY_MAX_STRING). */
+  slowlogArgBytesShown: 128,
 } as const;
 
 /** Lua scripting (src/scripting/), units last. */

@@ -6,6 +6,7 @@ import { errors, RespError, sanitizeLine } from "../errors.ts";
 import { map, NO_REPLY, OK, PONG, type Reply, simple, verbatim } from "../protocol/reply.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import { equalsToken, parseInt64, rawText, text, token } from "./args.ts";
+import type { ClientState as AnyClient } from "./client.ts";
 import { dbIndex, int32 } from "./databases.ts";
 import { rowMaker } from "./rows.ts";
 import type { ClientState, CommandSpec, Ctx } from "./spec.ts";
@@ -110,11 +111,12 @@ function validName(arg: Uint8Array): string | null {
 }
 
 /** Redis's client types: a client with any subscription is "pubsub", the rest "normal". */
-function clientType(c: ClientState): "pubsub" | "normal" {
+function clientType(c: AnyClient): "pubsub" | "normal" {
   return (c.subscriptions ?? 0) > 0 ? "pubsub" : "normal";
 }
 
-export function clientInfoLine(c: ClientState, now: number): string {
+/** One CLIENT LIST line; takes any client view (security calls it for ACL LOG entries). */
+export function clientInfoLine(c: AnyClient, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000);
   const idle = Math.floor((now - c.lastInteraction) / 1000);
   const flags = `${c.monitoring ? "O" : ""}${clientType(c) === "pubsub" ? "P" : ""}` || "N";

@@ -11,7 +11,7 @@
  */
 import { arch, release, totalmem, type } from "node:os";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
-import { configValue } from "./config-params.ts";
+import { configValue } from "./config/registry.ts";
 import { KEYSPACE_CACHE_MS, keyspaceByDb } from "./keyspace-stats.ts";
 import type { ServerContext } from "./spec.ts";
 

@@ -1,5 +1,5 @@
 /**
- * SLOWLOG and the slow log it reads, and the MONITOR command (its feed is server/monitor.ts).
+ * SLOWLOG (its ring is server/slowlog.ts) and the MONITOR command (its feed is server/monitor.ts).
  * Dispatch times every command anyway (for INFO commandstats); when a command took at least
  * `thresholdUsec` it hands the entry to SlowLog.record(), which copies the arguments (they are
  * views of the receive buffer) into a bounded ring. With no slow commands the cost is one
@@ -13,81 +13,7 @@ import { errors, RespError } from "../errors.ts";
 import { NO_REPLY, OK, type Reply } from "../protocol/reply.ts";
 import { parseInt64 } from "./args.ts";
 import { rowMaker } from "./rows.ts";
-import type { ClientState, CommandSpec, Ctx } from "./spec.ts";
-
-const ARGS_MAX = 32;
-const ARG_BYTES_MAX = 128;
-const decoder = new TextDecoder();
-
-export interface SlowlogEntry {
-  readonly id: number;
-  /** Unix time in seconds when the command finished. */
-  readonly time: number;
-  readonly durationUsec: number;
-  readonly args: readonly string[];
-  readonly addr: string;
-  readonly name: string;
-}
-
-export class SlowLog {
-  /** Commands taking at least this long are logged; negative disables, 0 logs everything. */
-  thresholdUsec = 10_000;
-  /** Entries kept; the oldest is dropped first. */
-  maxLen = 128;
-  private entries: SlowlogEntry[] = [];
-  private nextId = 0;
-
-  /** True when a command that took `usec` belongs in the log (the hot-path check). */
-  wants(usec: number): boolean {
-    return this.thresholdUsec >= 0 && usec >= this.thresholdUsec && this.maxLen > 0;
-  }
-
-  record(args: readonly Uint8Array[], usec: number, client: ClientState): void {
-    const shown: string[] = [];
-    const n = Math.min(args.length, ARGS_MAX);
-    for (let i = 0; i < n; i++) {
-      if (i === ARGS_MAX - 1 && args.length > ARGS_MAX) {
-        shown.push(`... (${args.length - ARGS_MAX + 1} more arguments)`);
-        break;
-      }
-      const a = args[i]!;
-      shown.push(
-        a.length > ARG_BYTES_MAX
-          ? `${decoder.decode(a.subarray(0, ARG_BYTES_MAX))}... (${a.length - ARG_BYTES_MAX} more bytes)`
-          : decoder.decode(a),
-      );
-    }
-    this.entries.push({
-      id: this.nextId++,
-      time: Math.floor(Date.now() / 1000),
-      durationUsec: Math.round(usec),
-      args: shown,
-      addr: client.addr,
-      name: client.name ?? "",
-    });
-    this.trim();
-  }
-
-  /** Newest first; `count` < 0 means all. */
-  newest(count: number): SlowlogEntry[] {
-    const n = count < 0 ? this.entries.length : Math.min(count, this.entries.length);
-    return this.entries.slice(this.entries.length - n).reverse();
-  }
-
-  get length(): number {
-    return this.entries.length;
-  }
-
-  reset(): void {
-    this.entries = [];
-  }
-
-  /** Applies a lowered maxLen at once, as Redis does. */
-  trim(): void {
-    const excess = this.entries.length - Math.max(0, this.maxLen);
-    if (excess > 0) this.entries.splice(0, excess);
-  }
-}
+import type { CommandSpec, Ctx } from "./spec.ts";
 
 function slowlogGet(ctx: Ctx, args: Uint8Array[]): Reply {
   let count = 10;

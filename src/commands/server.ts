@@ -5,7 +5,7 @@
 import { errors, RespError } from "../errors.ts";
 import { map, NO_REPLY, type Reply, verbatim } from "../protocol/reply.ts";
 import { text } from "./args.ts";
-import { configCommands } from "./config.ts";
+import { configCommands } from "./config/commands.ts";
 import { commandDocs, commandInfo } from "./docs.ts";
 import { globMatch } from "./glob.ts";
 import { renderInfo } from "./info.ts";

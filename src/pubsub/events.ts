@@ -10,21 +10,29 @@
  * left the value unchanged; GETEX PERSIST emits `persist` without checking that a TTL existed.
  */
 import { equalsToken, text } from "../commands/args.ts";
-import { ks } from "../commands/db.ts";
-import type { Ctx } from "../commands/spec.ts";
+import type { ClientState } from "../commands/client.ts";
 import { RespError } from "../errors.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { N } from "./notify.ts";
+
+/**
+ * What a rule sees of the command's context: the client (its database) and whether a key
+ * exists in that database. Dispatch builds it only while notifications or tracking are on.
+ */
+export interface EventCtx {
+  readonly client: ClientState;
+  exists(key: Uint8Array): boolean;
+}
 
 export type Emit = (cls: number, event: string, key: Uint8Array, db?: number) => void;
 
 export interface Rule {
   /** Runs before the handler; its result reaches `after` (existence of keys, mostly). */
-  before?(ctx: Ctx, args: Uint8Array[]): unknown;
-  after(ctx: Ctx, args: Uint8Array[], reply: Reply, emit: Emit, pre: unknown): void;
+  before?(ctx: EventCtx, args: Uint8Array[]): unknown;
+  after(ctx: EventCtx, args: Uint8Array[], reply: Reply, emit: Emit, pre: unknown): void;
 }
 
-const exists = (ctx: Ctx, key: Uint8Array): boolean => ks(ctx).entry(key) !== null;
+const exists = (ctx: EventCtx, key: Uint8Array): boolean => ctx.exists(key);
 const has = (args: Uint8Array[], from: number, ...names: string[]): boolean =>
   args.slice(from).some((a) => names.some((n) => equalsToken(a, n)));
 const EXPIRY = ["EX", "PX", "EXAT", "PXAT"];
@@ -84,7 +92,7 @@ const renameRule: Rule = {
 };
 
 /** The DB option of COPY, else the client's database. */
-function copyDb(ctx: Ctx, args: Uint8Array[]): number {
+function copyDb(ctx: EventCtx, args: Uint8Array[]): number {
   for (let i = 3; i < args.length - 1; i++)
     if (equalsToken(args[i]!, "DB")) return Number(text(args[i + 1]!));
   return ctx.client.db;

@@ -20,8 +20,8 @@
  *   slot moves away (Redis sends them `sunsubscribe`).
  */
 
+import type { ClientState } from "../commands/client.ts";
 import { globMatch } from "../commands/glob.ts";
-import type { ClientState } from "../commands/spec.ts";
 import { limits } from "../limits.ts";
 import { push, type Reply } from "../protocol/reply.ts";
 

@@ -4,9 +4,10 @@
  * CLIENT PAUSE. Dispatch calls `before`/`after` around a handler only while `hooked` is true
  * (notifications on or some client tracking), so with both off a command pays one branch.
  */
-import type { ClientState, CommandSpec, Ctx } from "../commands/spec.ts";
+import type { ClientState } from "../commands/client.ts";
+import type { CommandRow } from "../commands/row.ts";
 import type { Reply } from "../protocol/reply.ts";
-import { type Emit, FLUSHES, rules } from "./events.ts";
+import { type Emit, type EventCtx, FLUSHES, rules } from "./events.ts";
 import { PubsubHub } from "./hub.ts";
 import { KeyspaceNotifier, N } from "./notify.ts";
 import { PauseGate } from "./pause.ts";
@@ -55,15 +56,15 @@ export class PubsubServices {
   }
 
   /** Before the handler: the state a rule needs to know what the command changed. */
-  before(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): unknown {
+  before(ctx: EventCtx, spec: CommandRow, args: Uint8Array[]): unknown {
     const rule = rules.get(spec.name);
     return rule?.before ? rule.before(ctx, args) : undefined;
   }
 
   /** After the handler: events for what it changed, read tracking; the result is unchanged. */
   after(
-    ctx: Ctx,
-    spec: CommandSpec,
+    ctx: EventCtx,
+    spec: CommandRow,
     args: Uint8Array[],
     result: Reply | Promise<Reply>,
     pre: unknown,
@@ -87,7 +88,7 @@ export class PubsubServices {
     }
   }
 
-  private settled(ctx: Ctx, spec: CommandSpec, args: Uint8Array[], reply: Reply, pre: unknown) {
+  private settled(ctx: EventCtx, spec: CommandRow, args: Uint8Array[], reply: Reply, pre: unknown) {
     const tracking = this.tracking;
     if (tracking.count > 0 && tracking.state(ctx.client)) {
       const reads = spec.flags.includes("readonly") ? keysOf(spec, args) : null;
@@ -124,7 +125,7 @@ export class PubsubServices {
 }
 
 /** The key arguments of a command, by its row's key range. */
-export function keysOf(spec: CommandSpec, args: Uint8Array[]): Uint8Array[] {
+export function keysOf(spec: CommandRow, args: Uint8Array[]): Uint8Array[] {
   const k = spec.keys;
   if (!k) return [];
   const last = k.last < 0 ? args.length + k.last : k.last;

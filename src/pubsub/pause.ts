@@ -6,7 +6,8 @@
  * WAIT...); PAUSE ALL holds every command. A later PAUSE never shortens an earlier one or
  * weakens ALL to WRITE, as in Redis.
  */
-import type { ClientState, CommandSpec } from "../commands/spec.ts";
+import type { ClientState } from "../commands/client.ts";
+import type { CommandRow } from "../commands/row.ts";
 
 /** Commands Redis flags may_replicate (or that write) without our `write` flag. */
 const MAY_REPLICATE = new Set([
@@ -29,7 +30,7 @@ const MAY_REPLICATE = new Set([
   "swapdb",
 ]);
 
-const writes = (spec: CommandSpec): boolean =>
+const writes = (spec: CommandRow): boolean =>
   spec.flags.includes("write") || MAY_REPLICATE.has(spec.name);
 
 export class PauseGate {
@@ -63,7 +64,7 @@ export class PauseGate {
   }
 
   /** True when this command must wait; the caller then parks with `wait`. */
-  holds(spec: CommandSpec, client: ClientState): boolean {
+  holds(spec: CommandRow, client: ClientState<{ readonly spec: CommandRow }>): boolean {
     if (this.mode === null) return false;
     if (this.clock() >= this.until) {
       this.unpause();

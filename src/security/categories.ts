@@ -5,7 +5,7 @@
  * admin; SETBIT is `@bitmap` although it lives in the string group). COMMAND INFO and the ACL
  * rules read this one function; nobody keeps a second list of categories per command.
  */
-import type { CommandSpec } from "../commands/spec.ts";
+import type { CommandRow } from "../commands/row.ts";
 
 /** Redis 7's categories, in ACL CAT order. */
 export const ACL_CATEGORIES: readonly string[] = Object.freeze([
@@ -43,10 +43,10 @@ const byGroup: Readonly<Record<string, string>> = {
   bitmap: "bitmap",
 };
 
-const cache = new WeakMap<CommandSpec, readonly string[]>();
+const cache = new WeakMap<CommandRow, readonly string[]>();
 
 /** The categories of one row (without the `@`), in Redis's order: group, flags, speed, extras. */
-export function categoriesOf(spec: CommandSpec): readonly string[] {
+export function categoriesOf(spec: CommandRow): readonly string[] {
   const hit = cache.get(spec);
   if (hit) return hit;
   const out: string[] = [];
@@ -79,8 +79,8 @@ export function isCategory(name: string): boolean {
 }
 
 /** Every leaf row (subcommands instead of their container) in the table, for category rules. */
-export function leafRows(all: readonly CommandSpec[]): CommandSpec[] {
-  const out: CommandSpec[] = [];
+export function leafRows(all: readonly CommandRow[]): CommandRow[] {
+  const out: CommandRow[] = [];
   for (const row of all) {
     if (row.handler) out.push(row);
     for (const sub of row.subcommands ?? []) out.push(sub);
@@ -89,7 +89,7 @@ export function leafRows(all: readonly CommandSpec[]): CommandSpec[] {
 }
 
 /** Rows in a category (`all` = every row). */
-export function rowsIn(all: readonly CommandSpec[], category: string): CommandSpec[] {
+export function rowsIn(all: readonly CommandRow[], category: string): CommandRow[] {
   const c = category.toLowerCase();
   return leafRows(all).filter((r) => c === "all" || categoriesOf(r).includes(c));
 }

@@ -5,7 +5,8 @@
  * flags, key range and channel arguments, never command names. A client of a user allowed
  * everything costs one branch.
  */
-import type { ClientState, CommandSpec } from "../commands/spec.ts";
+import type { ClientState } from "../commands/client.ts";
+import type { CommandRow } from "../commands/row.ts";
 import { RespError } from "../errors.ts";
 import type { Acl } from "./acl.ts";
 import type { AclUser } from "./user.ts";
@@ -15,7 +16,7 @@ export const NOPERM_KEY = new RespError("NOPERM", "No permissions to access a ke
 /** Redis 7.2+/8's text (7.0: "this user has no permissions to access one of the channels …"). */
 export const NOPERM_CHANNEL = new RespError("NOPERM", "No permissions to access a channel");
 
-export function noPermCommand(user: AclUser, spec: CommandSpec): RespError {
+export function noPermCommand(user: AclUser, spec: CommandRow): RespError {
   return new RespError(
     "NOPERM",
     `User ${user.name} has no permissions to run the '${spec.name}' command`,
@@ -23,7 +24,7 @@ export function noPermCommand(user: AclUser, spec: CommandSpec): RespError {
 }
 
 /** The key arguments of a row, by its {first, last, step} range. */
-export function keysOf(spec: CommandSpec, args: readonly Uint8Array[]): Uint8Array[] {
+export function keysOf(spec: CommandRow, args: readonly Uint8Array[]): Uint8Array[] {
   const k = spec.keys;
   if (!k) return [];
   const last = k.last < 0 ? args.length + k.last : k.last;
@@ -37,7 +38,7 @@ export type Denial = { reason: "command" | "key" | "channel"; object: string; er
 /** Why `user` may not run this request, or null. Pure: logging is the caller's choice. */
 export function permission(
   user: AclUser,
-  spec: CommandSpec,
+  spec: CommandRow,
   args: readonly Uint8Array[],
 ): Denial | null {
   if (user.full || spec.flags.includes("noauth")) return null;
@@ -69,7 +70,7 @@ export function permission(
 export function admit(
   acl: Acl,
   client: ClientState,
-  spec: CommandSpec,
+  spec: CommandRow,
   args: readonly Uint8Array[],
   describeClient: (c: ClientState) => string,
 ): RespError | null {
@@ -100,7 +101,7 @@ const EXEC_REASONS = {
 export function recheckQueued(
   acl: Acl,
   client: ClientState,
-  spec: CommandSpec,
+  spec: CommandRow,
   args: readonly Uint8Array[],
   describeClient: (c: ClientState) => string,
 ): RespError | null {

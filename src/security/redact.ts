@@ -3,7 +3,7 @@
  * as Redis does: AUTH's arguments, HELLO's `AUTH user pass`, every argument of ACL SETUSER
  * after the subcommand, MIGRATE's AUTH/AUTH2 credentials and CONFIG SET requirepass's value.
  */
-import type { CommandSpec } from "../commands/spec.ts";
+import type { CommandRow } from "../commands/row.ts";
 
 export const REDACTED = new TextEncoder().encode("(redacted)");
 
@@ -15,7 +15,7 @@ function upper(bytes: Uint8Array): string {
 }
 
 /** The arguments with secrets replaced; the same array when nothing is secret. */
-export function redactArgs(spec: CommandSpec, args: readonly Uint8Array[]): readonly Uint8Array[] {
+export function redactArgs(spec: CommandRow, args: readonly Uint8Array[]): readonly Uint8Array[] {
   if (!sensitive.has(spec.name)) return args;
   const out = args.slice();
   const hide = (from: number, count: number) => {

@@ -3,7 +3,8 @@
  * connection layer: the ACL (users, default user, ACL LOG), the live client limits, and the
  * checks made when a client connects (protected mode) and authenticates (AUTH, HELLO AUTH).
  */
-import type { ClientState, CommandSpec } from "../commands/spec.ts";
+import type { ClientState } from "../commands/client.ts";
+import type { CommandRow } from "../commands/row.ts";
 import type { Config } from "../config/index.ts";
 import { RespError } from "../errors.ts";
 import { Acl } from "./acl.ts";
@@ -73,12 +74,12 @@ export class Security {
   }
 
   /** Dispatch's guard: NOAUTH / NOPERM, or null to run the command. */
-  admit(client: ClientState, spec: CommandSpec, args: readonly Uint8Array[]): RespError | null {
+  admit(client: ClientState, spec: CommandRow, args: readonly Uint8Array[]): RespError | null {
     return admit(this.acl, client, spec, args, this.describeClient);
   }
 
   /** EXEC's re-check of a queued command; null = run it. */
-  recheck(client: ClientState, spec: CommandSpec, args: readonly Uint8Array[]): RespError | null {
+  recheck(client: ClientState, spec: CommandRow, args: readonly Uint8Array[]): RespError | null {
     return recheckQueued(this.acl, client, spec, args, this.describeClient);
   }
 

@@ -7,7 +7,7 @@
  */
 
 import { globMatch } from "../commands/glob.ts";
-import type { CommandSpec } from "../commands/spec.ts";
+import type { CommandRow } from "../commands/row.ts";
 import { isCategory, leafRows, rowsIn } from "./categories.ts";
 
 export interface KeyPattern {
@@ -35,9 +35,9 @@ export function sha256Hex(password: string | Uint8Array): string {
 
 /** Rows the command rules resolve against: the one command table. */
 export interface RuleTable {
-  readonly all: readonly CommandSpec[];
-  get(name: string): CommandSpec | undefined;
-  sub(parent: CommandSpec, name: string): CommandSpec | undefined;
+  readonly all: readonly CommandRow[];
+  get(name: string): CommandRow | undefined;
+  sub(parent: CommandRow, name: string): CommandRow | undefined;
 }
 
 export class AclUser {
@@ -125,7 +125,7 @@ export class AclUser {
   private commandRule(rule: string, table: RuleTable): void {
     const allow = rule[0] === "+";
     const what = rule.slice(1).toLowerCase();
-    let rows: CommandSpec[];
+    let rows: CommandRow[];
     if (what.startsWith("@")) {
       if (!isCategory(what.slice(1)))
         throw new AclRuleError(rule, "Unknown command or category name in ACL");
@@ -177,7 +177,7 @@ export class AclUser {
     return this.passwords.size > 0 && this.passwords.has(sha256Hex(password));
   }
 
-  canRun(spec: CommandSpec): boolean {
+  canRun(spec: CommandRow): boolean {
     return this.commands.has(spec.name);
   }
 

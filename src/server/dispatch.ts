@@ -5,6 +5,7 @@
  */
 import type { ConsolaInstance } from "consola";
 import { rawText } from "../commands/args.ts";
+import { ks } from "../commands/db.ts";
 import type { CommandSpec, CommandStat, Ctx, ServerContext } from "../commands/spec.ts";
 import { keyPositionsOf } from "../commands/table.ts";
 import { errors, RespError, StorageError } from "../errors.ts";
@@ -91,8 +92,12 @@ export class Dispatcher {
       // Keyspace notifications and client tracking (src/pubsub): one branch while both are off.
       const pubsub = this.server.pubsub;
       if (pubsub?.hooked) {
-        const pre = pubsub.before(ctx, spec, args);
-        result = pubsub.after(ctx, spec, args, spec.handler!(ctx, args), pre);
+        const view = {
+          client: ctx.client,
+          exists: (key: Uint8Array) => ks(ctx).entry(key) !== null,
+        };
+        const pre = pubsub.before(view, spec, args);
+        result = pubsub.after(view, spec, args, spec.handler!(ctx, args), pre);
       } else result = spec.handler!(ctx, args);
     } catch (error) {
       this.observe(ctx, spec, args, stat, started);

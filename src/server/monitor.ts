@@ -5,7 +5,8 @@
  * credentials are redacted, and rejected commands (unknown, wrong arity) are not shown.
  * With nobody monitoring, the cost on the request path is one size check in dispatch.
  */
-import type { ClientState, CommandSpec } from "../commands/spec.ts";
+import type { ClientState } from "../commands/client.ts";
+import type { CommandRow } from "../commands/row.ts";
 import { limits } from "../limits.ts";
 import { type SimpleString, simple } from "../protocol/reply.ts";
 import { redactArgs } from "../security/redact.ts";
@@ -27,7 +28,7 @@ export class MonitorFeed {
   }
 
   /** Renders the line once and hands it to every monitoring client. */
-  feed(client: ClientState, spec: CommandSpec, args: readonly Uint8Array[]): void {
+  feed(client: ClientState, spec: CommandRow, args: readonly Uint8Array[]): void {
     if (this.watchers.size === 0 || spec.flags.includes("admin")) return;
     // The client's database after the command ran, as Redis shows it (SELECT 5 shows 5).
     const line = simple(

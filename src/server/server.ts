@@ -9,7 +9,6 @@ import { Cluster } from "../cluster/cluster.ts";
 import { clusterSettings } from "../cluster/settings.ts";
 import { clientInfoLine } from "../commands/connection.ts";
 import { commandRows } from "../commands/index.ts";
-import { SlowLog } from "../commands/observability.ts";
 import type { ClientState, ServerContext, ServerStats } from "../commands/spec.ts";
 import { buildTable } from "../commands/table.ts";
 import type { Config } from "../config/index.ts";
@@ -31,6 +30,7 @@ import { Dispatcher } from "./dispatch.ts";
 import { IdleCollector } from "./idle-gc.ts";
 import { MonitorFeed } from "./monitor.ts";
 import { InstantRates } from "./rates.ts";
+import { SlowLog } from "./slowlog.ts";
 
 export interface ServerHandle {
   readonly port: number;
@@ -144,6 +144,7 @@ export async function startServer(
     version: VERSION,
     clients,
     stats,
+    configValues: new Map(),
     metrics,
     cluster,
     port: () => listener?.port ?? config.addr.port,

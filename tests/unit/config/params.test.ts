@@ -3,7 +3,7 @@
  * (security, pub/sub, cluster add their rows): these checks keep it one consistent list.
  */
 import { expect, test } from "bun:test";
-import { configParams, findParam } from "../../../src/commands/config-params.ts";
+import { configParams, findParam } from "../../../src/commands/config/registry.ts";
 import { configKeys } from "../../../src/config/index.ts";
 
 test("every CONFIG name and alias is unique and lower case", () => {

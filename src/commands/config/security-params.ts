@@ -5,9 +5,15 @@
  * at run time). Spread into the CONFIG registry (commands/config-params.ts), which checks
  * every value before applying any.
  */
-import { type ConfigParam, ConfigReject } from "../commands/config-params.ts";
-import type { ServerContext } from "../commands/spec.ts";
-import { ClientLimits, parseMemory, parseOutputLimit, renderOutputLimits } from "./settings.ts";
+
+import {
+  ClientLimits,
+  parseMemory,
+  parseOutputLimit,
+  renderOutputLimits,
+} from "../../security/settings.ts";
+import type { ServerContext } from "../spec.ts";
+import { type ConfigParam, ConfigReject } from "./param.ts";
 
 function yesNo(value: string): boolean {
   const v = value.toLowerCase();

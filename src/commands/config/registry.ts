@@ -15,50 +15,21 @@
  *
  * Redis's encoding and tuning knobs we have no machinery for are `knob` rows: accepted,
  * validated like Redis, reported back, with no effect (listed in docs/compatibility.md). Their
- * values live per server in a WeakMap keyed by the ServerContext, so servers sharing a process
- * never share them.
+ * values live per server (ServerContext.configValues), so servers sharing a process never
+ * share them.
  */
 
-import { pubsubConfigParams } from "../pubsub/config-param.ts";
-import { securityConfigParams } from "../security/config-params.ts";
-import { clusterConfigParams } from "./cluster-config.ts";
-import type { ServerContext } from "./spec.ts";
+import type { ServerContext } from "../spec.ts";
+import { clusterConfigParams } from "./cluster-params.ts";
+import { type ConfigParam, ConfigReject, paramValues } from "./param.ts";
+import { pubsubConfigParams } from "./pubsub-params.ts";
+import { securityConfigParams } from "./security-params.ts";
 
-/** A refused value; the message is Redis's reason, after "CONFIG SET failed (...) - ". */
-export class ConfigReject extends Error {}
-
-export interface ConfigParam {
-  /** Redis's name, lower case. */
-  readonly name: string;
-  /** Other names for the same setting (Redis's old ziplist names); a duplicate if both are set. */
-  readonly aliases?: readonly string[];
-  /** The value as CONFIG GET shows it. */
-  get(s: ServerContext): string;
-  /** Checks a value and returns what applies it; absent = fixed at startup. */
-  prepare?(s: ServerContext, value: string): () => void;
-  /** Dotted config-file key CONFIG REWRITE writes this parameter to, when it has one. */
-  readonly tomlKey?: string;
-  /** How the TOML value is written: a number, a boolean from yes/no, or a quoted string. */
-  readonly tomlType?: "integer" | "boolean" | "string";
-  /** Accepted and reported, with no effect here (an encoding or tuning knob). */
-  readonly noEffect?: boolean;
-}
+export { type ConfigParam, ConfigReject, paramValues };
 
 const LLONG_MAX = 9223372036854775807n;
 const LONG_MAX = LLONG_MAX;
 const INT_MAX = 2147483647n;
-const values = new WeakMap<ServerContext, Map<string, string>>();
-
-/** The run-time value store of `s` for parameters that keep their value here. */
-export function paramValues(s: ServerContext): Map<string, string> {
-  let m = values.get(s);
-  if (!m) {
-    m = new Map();
-    values.set(s, m);
-  }
-  return m;
-}
-
 /** Current value of a registry parameter stored here (timeout, maxclients, knobs). */
 export function configValue(s: ServerContext, name: string): string | undefined {
   const p = configParams.find((x) => x.name === name);

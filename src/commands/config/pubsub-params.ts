@@ -1,10 +1,10 @@
 /**
  * The CONFIG parameter of the pub/sub room: notify-keyspace-events (config file key
- * notify_keyspace_events). Imported only by commands/config-params.ts, which spreads it into
- * the one registry (a second importer would make the import cycle unsafe).
+ * notify_keyspace_events), spread into the one registry (registry.ts).
  */
-import { type ConfigParam, ConfigReject } from "../commands/config-params.ts";
-import { parseFlags } from "./notify.ts";
+
+import { parseFlags } from "../../pubsub/notify.ts";
+import { type ConfigParam, ConfigReject } from "./param.ts";
 
 /** CONFIG GET/SET notify-keyspace-events (config file: notify_keyspace_events). */
 export const pubsubConfigParams: ConfigParam[] = [

@@ -4,8 +4,9 @@
  * (yes/no). In cluster mode they read and change the running cluster; without it they are
  * kept like any other knob, as Redis accepts them on a standalone server.
  */
-import { type ConfigParam, ConfigReject, paramValues } from "./config-params.ts";
-import type { ServerContext } from "./spec.ts";
+
+import type { ServerContext } from "../spec.ts";
+import { type ConfigParam, ConfigReject, paramValues } from "./param.ts";
 
 const LLONG_MAX = 9223372036854775807n;
 /** The longest timeout a timer takes; larger values behave as this one. */

@@ -9,15 +9,15 @@
  * without writing anything when a live one has no config-file key (the slow-log and hash
  * encoding limits); knobs with no effect are left out.
  */
-import { configKeys } from "../config/index.ts";
-import { rewriteConfigFile } from "../config/rewrite.ts";
-import { errors, RespError, sanitizeLine } from "../errors.ts";
-import { map, OK, type Reply, simple } from "../protocol/reply.ts";
-import { text } from "./args.ts";
-import { ConfigReject, configParams, findParam } from "./config-params.ts";
-import { globMatch } from "./glob.ts";
-import { rowMaker } from "./rows.ts";
-import type { CommandSpec, Ctx, ServerContext } from "./spec.ts";
+import { configKeys } from "../../config/index.ts";
+import { rewriteConfigFile } from "../../config/rewrite.ts";
+import { errors, RespError, sanitizeLine } from "../../errors.ts";
+import { map, OK, type Reply, simple } from "../../protocol/reply.ts";
+import { text } from "../args.ts";
+import { globMatch } from "../glob.ts";
+import { rowMaker } from "../rows.ts";
+import type { CommandSpec, Ctx, ServerContext } from "../spec.ts";
+import { ConfigReject, configParams, findParam } from "./registry.ts";
 
 const encoder = new TextEncoder();
 /** Names CONFIG SET changed, per server, for CONFIG REWRITE. */
