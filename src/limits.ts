@@ -115,6 +115,12 @@ export const limits = {
    * tracking-table-max-keys default); past it the oldest key is invalidated and forgotten.
    */
   trackingKeysMax: 1_000_000,
+  /** How long INFO keyspace reuses a large shard's key count while writes go on. */
+  keyCountReuseMs: 5_000,
+  /** Shards whose largest rowid is below this are recounted whenever they change. */
+  keyCountCheapRows: 50_000,
+  /** Rows sampled per shard to estimate INFO keyspace's avg_ttl. */
+  avgTtlSampleRows: 256,
   /** A slow-log entry shows at most this many arguments (Redis's SLOWLOG_ENTRY_MAX_ARGC). */
   slowlogArgsShown: 32,
   /** ... and at most this many bytes of each (Redis's SLOWLOG_ENTRY_MAX_STRING). */
@@ -138,5 +144,3 @@ export const scriptLimits = {
   /** Lua stack depth a reply conversion may nest (Redis refuses deeper replies too). */
   replyDepthMax: 1000,
 } as const;
-
-export type Limits = typeof limits;

@@ -21,11 +21,6 @@ export function addressText(node: ClusterNode): string {
   return `${node.ip}:${node.port}@${node.cport}`;
 }
 
-/** The ranges `node` owns. */
-export function nodeRanges(topo: Topology, node: ClusterNode): SlotRange[] {
-  return allRanges(topo).get(node) ?? [];
-}
-
 /** Every owner's ranges in one pass over the slots (rendering all nodes stays O(16384)). */
 export function allRanges(topo: Topology): Map<ClusterNode, SlotRange[]> {
   const out = new Map<ClusterNode, SlotRange[]>();

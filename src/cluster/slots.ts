@@ -41,8 +41,3 @@ export function rangesOf(has: (slot: number) => boolean): SlotRange[] {
 export function rangeText([start, end]: SlotRange): string {
   return start === end ? String(start) : `${start}-${end}`;
 }
-
-/** The slots of a list of ranges, e.g. from a bus message or the config file. */
-export function* slotsIn(ranges: readonly SlotRange[]): Generator<number> {
-  for (const [start, end] of ranges) for (let s = start; s <= end; s++) yield s;
-}

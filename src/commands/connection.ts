@@ -6,7 +6,7 @@ import { errors, RespError, sanitizeLine } from "../errors.ts";
 import { map, NO_REPLY, OK, PONG, type Reply, simple, verbatim } from "../protocol/reply.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import { equalsToken, parseInt64, rawText, text, token } from "./args.ts";
-import type { ClientState as AnyClient } from "./client.ts";
+import type { ClientState as AnyClient } from "./client-state.ts";
 import { dbIndex, int32 } from "./databases.ts";
 import { rowMaker } from "./rows.ts";
 import type { ClientState, CommandSpec, Ctx } from "./spec.ts";

@@ -7,12 +7,12 @@
  * Sections are rendered on demand, in Redis's order whatever order they were asked in;
  * `default`, `all` and `everything` select Redis's groups; names are case-insensitive; an
  * unknown section adds nothing. Nothing here scans a table per call: key counts come from
- * keyspaceByDb() (keyspace-stats.ts), which caches them.
+ * Store.keyCounts (storage/keyspace/stats.ts), which caches them.
  */
 import { arch, release, totalmem, type } from "node:os";
+import { limits } from "../limits.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import { configValue } from "./config/registry.ts";
-import { KEYSPACE_CACHE_MS, keyspaceByDb } from "./keyspace-stats.ts";
 import type { ServerContext } from "./spec.ts";
 
 type Field = readonly [string, string | number];
@@ -178,7 +178,7 @@ const sections: Record<string, Section> = {
   cluster: (s) => [["cluster_enabled", s.config.cluster.enabled ? 1 : 0]],
   keyspace: (s) => {
     const lines: Field[] = [];
-    const byDb = [...keyspaceByDb(s.store).entries()].sort(([a], [b]) => a - b);
+    const byDb = [...s.store.keyCounts.byDb().entries()].sort(([a], [b]) => a - b);
     for (const [db, perShard] of byDb) {
       let keys = 0;
       let expires = 0;
@@ -209,7 +209,7 @@ const sections: Record<string, Section> = {
       ["sqlite_synchronous", s.config.sqlite.synchronous],
       ["writer_queue_depth", s.store.scheduler.pendingOps],
       ["writer_commit_failing_shards", s.store.writers.filter((w) => w.lastCommitError).length],
-      ["keyspace_cache_ms", KEYSPACE_CACHE_MS],
+      ["keyspace_cache_ms", limits.keyCountReuseMs],
       ["metrics_enabled", s.metrics ? 1 : 0],
       ["metrics_endpoint", s.metrics?.endpoint ?? ""],
       ["slowlog_len", s.stats.slowlog.length],

@@ -14,11 +14,10 @@ import type { Security } from "../security/security.ts";
 import type { MonitorFeed } from "../server/monitor.ts";
 import type { ServerStats } from "../server/stats.ts";
 import type { Store } from "../storage/api.ts";
-import type { ClientState as ClientOf } from "./client.ts";
+import type { ClientState as ClientOf } from "./client-state.ts";
 import type { CommandRow, CommandTableOf } from "./row.ts";
 
 export type { CommandStat, ServerStats } from "../server/stats.ts";
-export type { CommandFlag, CommandGroup, KeyRange } from "./row.ts";
 
 /** A connection's state, its MULTI queue holding rows with their handlers. */
 export type ClientState = ClientOf<QueuedCommand>;

@@ -4,16 +4,8 @@
  */
 export { ConfigError, defaultConfig, loadConfig, parseAddr, parseConfig } from "./load.ts";
 export {
-  type Addr,
   type CompressionAlgorithm,
   type Config,
-  type CrossIssue,
-  compressionLevelRange,
   configKeys,
   type DeepPartial,
-  describeKind,
-  type KeySpec,
-  type SqliteSynchronous,
-  slotCount,
-  type ValueKind,
 } from "./schema.ts";

@@ -9,11 +9,10 @@
  * Other paths give 404, other methods 405 (HEAD is answered like GET, without a body).
  * Owns the HTTP surface only; what is measured lives in registry.ts.
  */
-import type { ServerContext } from "../commands/spec.ts";
 import type { Addr } from "../config/schema.ts";
 import { checkHttpAuth } from "../security/http-auth.ts";
 import { tlsOptions } from "../security/tls.ts";
-import type { MetricsRegistry } from "./registry.ts";
+import type { MetricsRegistry, MetricsSource } from "./registry.ts";
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -32,7 +31,7 @@ export interface HealthReport {
   shards: { shard: number; queue_depth: number; last_commit_error: string | null }[];
 }
 
-export function healthReport(ctx: ServerContext): HealthReport {
+export function healthReport(ctx: MetricsSource): HealthReport {
   const shards = ctx.store.writers.map((w) => ({
     shard: w.shard.index,
     queue_depth: w.depth,
@@ -57,7 +56,7 @@ const INDEX_HTML = `<!doctype html>
 
 /** Answers one request; exported so tests can call it without a socket. */
 export function handleMetricsRequest(
-  ctx: ServerContext,
+  ctx: MetricsSource,
   registry: MetricsRegistry,
   request: Request,
 ): Response {
@@ -85,7 +84,7 @@ export function handleMetricsRequest(
 
 /** Binds the HTTP server; throws when the address cannot be bound (the caller logs it). */
 export function startMetricsServer(
-  ctx: ServerContext,
+  ctx: MetricsSource,
   registry: MetricsRegistry,
   addr: Addr,
 ): MetricsServer {

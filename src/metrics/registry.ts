@@ -14,9 +14,9 @@
  * `algorithm` are fixed sets. Must not serve HTTP (http.ts) or know the wire protocol.
  */
 import { statSync } from "node:fs";
-import { keyspaceByShard } from "../commands/keyspace-stats.ts";
-import type { ServerContext } from "../commands/spec.ts";
-import type { AutoVacuumUpgradeReport } from "../storage/api.ts";
+import type { Config } from "../config/index.ts";
+import type { ServerStats } from "../server/stats.ts";
+import type { AutoVacuumUpgradeReport, Store } from "../storage/api.ts";
 import { REDIS_COMPAT_VERSION } from "../version.ts";
 import {
   BATCH_SIZE_BUCKETS,
@@ -24,6 +24,16 @@ import {
   Histogram,
   TextExposition,
 } from "./instruments.ts";
+
+/** What /metrics reads of the running server; the MetricsSource satisfies it. */
+export interface MetricsSource {
+  readonly config: Config;
+  readonly store: Store;
+  readonly startedAt: number;
+  readonly version: string;
+  readonly clients: { readonly size: number };
+  readonly stats: ServerStats;
+}
 
 export type ErrorKind = "command" | "protocol" | "storage";
 
@@ -216,7 +226,7 @@ export class MetricsRegistry {
   }
 
   /** The whole exposition document for one scrape. */
-  render(ctx: ServerContext): string {
+  render(ctx: MetricsSource): string {
     const out = new TextExposition();
     const stats = ctx.stats;
     const store = ctx.store;
@@ -370,7 +380,7 @@ export class MetricsRegistry {
       "gauge",
       "Live keys of every database, by shard (a cached count; see INFO keyspace).",
     );
-    const keyspace = keyspaceByShard(store);
+    const keyspace = store.keyCounts.byShard();
     for (let i = 0; i < keyspace.length; i++) {
       out.sample("blobasaur_keys", keyspace[i]!.keys, [["shard", String(i)]]);
     }

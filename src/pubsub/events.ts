@@ -10,7 +10,7 @@
  * left the value unchanged; GETEX PERSIST emits `persist` without checking that a TTL existed.
  */
 import { equalsToken, text } from "../commands/args.ts";
-import type { ClientState } from "../commands/client.ts";
+import type { ClientState } from "../commands/client-state.ts";
 import { RespError } from "../errors.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { N } from "./notify.ts";

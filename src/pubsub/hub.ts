@@ -20,7 +20,7 @@
  *   slot moves away (Redis sends them `sunsubscribe`).
  */
 
-import type { ClientState } from "../commands/client.ts";
+import type { ClientState } from "../commands/client-state.ts";
 import { globMatch } from "../commands/glob.ts";
 import { limits } from "../limits.ts";
 import { push, type Reply } from "../protocol/reply.ts";

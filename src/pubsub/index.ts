@@ -4,7 +4,7 @@
  * CLIENT PAUSE. Dispatch calls `before`/`after` around a handler only while `hooked` is true
  * (notifications on or some client tracking), so with both off a command pays one branch.
  */
-import type { ClientState } from "../commands/client.ts";
+import type { ClientState } from "../commands/client-state.ts";
 import type { CommandRow } from "../commands/row.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { type Emit, type EventCtx, FLUSHES, rules } from "./events.ts";

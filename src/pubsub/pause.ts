@@ -6,7 +6,7 @@
  * WAIT...); PAUSE ALL holds every command. A later PAUSE never shortens an earlier one or
  * weakens ALL to WRITE, as in Redis.
  */
-import type { ClientState } from "../commands/client.ts";
+import type { ClientState } from "../commands/client-state.ts";
 import type { CommandRow } from "../commands/row.ts";
 
 /** Commands Redis flags may_replicate (or that write) without our `write` flag. */

@@ -12,7 +12,7 @@
  * A FLUSHDB / FLUSHALL sends every tracking client an `invalidate` with a null key list.
  * Messages to a client about its own write follow the reply to that write (Redis 7 does so).
  */
-import type { ClientState } from "../commands/client.ts";
+import type { ClientState } from "../commands/client-state.ts";
 import { limits } from "../limits.ts";
 import { push, type Reply } from "../protocol/reply.ts";
 

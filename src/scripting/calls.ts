@@ -4,18 +4,24 @@
  * script's commands run on their own client view (Redis's script client): SELECT inside a
  * script changes the script's database only, and the reply protocol is the script's setresp().
  */
-import type { ClientState, CommandSpec, CommandTable, Ctx } from "../commands/spec.ts";
+import type { ClientState } from "../commands/client-state.ts";
+import type { CommandRow, CommandTableOf } from "../commands/row.ts";
 import { RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
+import type { ScriptCtx } from "./host.ts";
 import type { RunState } from "./runner.ts";
 
-export type Execute = (ctx: Ctx, spec: CommandSpec, args: Uint8Array[]) => Reply | Promise<Reply>;
+export type Execute = (
+  ctx: ScriptCtx,
+  spec: CommandRow,
+  args: Uint8Array[],
+) => Reply | Promise<Reply>;
 
 /**
  * The ctx commands of one run see: a child of the caller's client with its own db, no MULTI
  * queue, and the script's protocol (kept in step with setresp() by commandRunner).
  */
-export function scriptCtx(ctx: Ctx): Ctx {
+export function scriptCtx(ctx: ScriptCtx): ScriptCtx {
   const client = Object.create(ctx.client) as ClientState;
   client.tx = null;
   client.protocol = 2;
@@ -23,9 +29,9 @@ export function scriptCtx(ctx: Ctx): Ctx {
 }
 
 export function commandRunner(
-  table: CommandTable,
+  table: CommandTableOf,
   execute: Execute,
-  ctx: Ctx,
+  ctx: ScriptCtx,
   state: RunState,
   readOnly: boolean,
 ): (args: Uint8Array[]) => Reply | Promise<Reply> {
@@ -47,7 +53,7 @@ export function commandRunner(
   };
 }
 
-function resolve(table: CommandTable, args: Uint8Array[]): CommandSpec | RespError {
+function resolve(table: CommandTableOf, args: Uint8Array[]): CommandRow | RespError {
   const spec = table.get(lower(args[0]!));
   if (!spec) return unknownCommand();
   if (!arityOk(spec.arity, args.length)) return wrongArity();

@@ -6,13 +6,13 @@
  * Tracks the run in progress for BUSY and SCRIPT/FUNCTION KILL. One instance per server.
  */
 import { createHash } from "node:crypto";
-import type { CommandTable, Ctx } from "../commands/spec.ts";
+import type { CommandTableOf } from "../commands/row.ts";
 import { RespError } from "../errors.ts";
 import { scriptLimits } from "../limits.ts";
 import { OK, type Reply } from "../protocol/reply.ts";
 import { commandRunner, scriptCtx } from "./calls.ts";
 import { FunctionLibraries } from "./functions.ts";
-import { BUSY_FUNCTION, BUSY_SCRIPT, type ScriptHost } from "./host.ts";
+import { BUSY_FUNCTION, BUSY_SCRIPT, type ScriptCtx, type ScriptHost } from "./host.ts";
 import { parseScriptShebang } from "./library-code.ts";
 import { type ApiHost, pushRedisTable } from "./redis-api.ts";
 import { RunState, ScriptRunner } from "./runner.ts";
@@ -21,7 +21,7 @@ import { type LuaState, lauxlib, lname, lua } from "./vm.ts";
 
 export interface EngineOptions {
   readonly host: ScriptHost;
-  readonly table: CommandTable;
+  readonly table: CommandTableOf;
   readonly version: string;
   /** Where function libraries persist (functions.lua.json); null keeps them in memory. */
   readonly dataDir: string | null;
@@ -91,7 +91,7 @@ export class ScriptEngine {
   }
 
   eval(
-    ctx: Ctx,
+    ctx: ScriptCtx,
     body: Uint8Array,
     keys: Uint8Array[],
     argv: Uint8Array[],
@@ -103,7 +103,7 @@ export class ScriptEngine {
   }
 
   evalsha(
-    ctx: Ctx,
+    ctx: ScriptCtx,
     sha: string,
     keys: Uint8Array[],
     argv: Uint8Array[],
@@ -118,7 +118,7 @@ export class ScriptEngine {
   }
 
   private runScript(
-    ctx: Ctx,
+    ctx: ScriptCtx,
     sha: string,
     keys: Uint8Array[],
     argv: Uint8Array[],
@@ -144,7 +144,7 @@ export class ScriptEngine {
 
   /** FCALL / FCALL_RO. */
   fcall(
-    ctx: Ctx,
+    ctx: ScriptCtx,
     name: string,
     keys: Uint8Array[],
     argv: Uint8Array[],
@@ -170,7 +170,7 @@ export class ScriptEngine {
   }
 
   private newState(
-    ctx: Ctx,
+    ctx: ScriptCtx,
     readOnly: boolean,
     busyText: string,
     beginWrites: () => void,
@@ -186,7 +186,7 @@ export class ScriptEngine {
     return state;
   }
 
-  private track(ctx: Ctx, running: Running, body: () => Reply | Promise<Reply>) {
+  private track(ctx: ScriptCtx, running: Running, body: () => Reply | Promise<Reply>) {
     const state = running.state;
     this.running = running;
     const done = () => {

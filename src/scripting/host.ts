@@ -4,9 +4,21 @@
  * writes committed together (EXEC's gate + Store.exclusive), run one command row as dispatch
  * does, and tell the connections when a script turns busy (they answer BUSY) or finishes.
  */
-import type { CommandSpec, Ctx } from "../commands/spec.ts";
+import type { ClientState } from "../commands/client-state.ts";
+import type { CommandRow, CommandTableOf } from "../commands/row.ts";
 import type { RespError } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
+
+/**
+ * What scripting sees of the context a command runs in: the command table and the client.
+ * The commands' ScriptCtx satisfies it; every ScriptCtx scripting hands back to the host (execute,
+ * atomically, busy) is the caller's ScriptCtx or scriptCtx()'s child of it, never one made here.
+ */
+export interface ScriptCtx {
+  readonly server: { readonly table: CommandTableOf };
+  readonly client: ClientState;
+  readonly inExec?: boolean;
+}
 
 export interface ScriptHost {
   /**
@@ -16,15 +28,15 @@ export interface ScriptHost {
    * call, and its reply is returned as is.
    */
   atomically(
-    ctx: Ctx,
+    ctx: ScriptCtx,
     body: (beginWrites: () => void) => Reply | Promise<Reply>,
   ): Reply | Promise<Reply>;
-  execute(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): Reply | Promise<Reply>;
+  execute(ctx: ScriptCtx, spec: CommandRow, args: Uint8Array[]): Reply | Promise<Reply>;
   /**
    * The script started by `ctx` went past the busy threshold (`error` is the BUSY others get),
    * or finished (null). Called from inside the running script: must not run other commands.
    */
-  busy(ctx: Ctx, error: RespError | null): void;
+  busy(ctx: ScriptCtx, error: RespError | null): void;
   log(level: number, text: string): void;
 }
 

@@ -214,4 +214,3 @@ function setRepl(L: LuaState): number {
 }
 
 /** Redis accepts only these LOG levels; exported for the unit test. */
-export const logLevels = LEVELS;

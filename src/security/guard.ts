@@ -5,7 +5,7 @@
  * flags, key range and channel arguments, never command names. A client of a user allowed
  * everything costs one branch.
  */
-import type { ClientState } from "../commands/client.ts";
+import type { ClientState } from "../commands/client-state.ts";
 import type { CommandRow } from "../commands/row.ts";
 import { RespError } from "../errors.ts";
 import type { Acl } from "./acl.ts";

@@ -6,7 +6,7 @@
  * (slowloris); a large upload that keeps arriving at a useful rate is never cut off.
  * One timer per server, never one per connection.
  */
-import type { ClientState } from "../commands/client.ts";
+import type { ClientState } from "../commands/client-state.ts";
 import { limits } from "../limits.ts";
 import type { ClientLimits } from "./settings.ts";
 

@@ -3,7 +3,7 @@
  * connection layer: the ACL (users, default user, ACL LOG), the live client limits, and the
  * checks made when a client connects (protected mode) and authenticates (AUTH, HELLO AUTH).
  */
-import type { ClientState } from "../commands/client.ts";
+import type { ClientState } from "../commands/client-state.ts";
 import type { CommandRow } from "../commands/row.ts";
 import type { Config } from "../config/index.ts";
 import { RespError } from "../errors.ts";

@@ -9,6 +9,7 @@
  * does not drain its replies, reading from it pauses (backpressure).
  */
 import type { Socket } from "bun";
+import type { ClientState as AnyClient } from "../commands/client-state.ts";
 import type { ClientState, CommandSpec, Ctx, ServerContext } from "../commands/spec.ts";
 import { TX_IMMEDIATE } from "../commands/transactions.ts";
 import { ProtocolError, RespError } from "../errors.ts";
@@ -50,7 +51,7 @@ export interface ExecGate {
    * Set while a script runs past busy-reply-threshold (src/scripting): other clients get its
    * BUSY error, except for allow_busy commands (SCRIPT KILL, FUNCTION KILL|STATS), which run.
    */
-  busy?: { readonly error: RespError; readonly client: ClientState } | null;
+  busy?: { readonly error: RespError; readonly client: AnyClient } | null;
 }
 
 export interface ConnectionHost {

@@ -5,7 +5,7 @@
  * credentials are redacted, and rejected commands (unknown, wrong arity) are not shown.
  * With nobody monitoring, the cost on the request path is one size check in dispatch.
  */
-import type { ClientState } from "../commands/client.ts";
+import type { ClientState } from "../commands/client-state.ts";
 import type { CommandRow } from "../commands/row.ts";
 import { limits } from "../limits.ts";
 import { type SimpleString, simple } from "../protocol/reply.ts";

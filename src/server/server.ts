@@ -9,7 +9,13 @@ import { Cluster } from "../cluster/cluster.ts";
 import { clusterSettings } from "../cluster/settings.ts";
 import { clientInfoLine } from "../commands/connection.ts";
 import { commandRows } from "../commands/index.ts";
-import type { ClientState, ServerContext, ServerStats } from "../commands/spec.ts";
+import type {
+  ClientState,
+  CommandSpec,
+  Ctx,
+  ServerContext,
+  ServerStats,
+} from "../commands/spec.ts";
 import { buildTable } from "../commands/table.ts";
 import type { Config } from "../config/index.ts";
 import { errors, RespError } from "../errors.ts";
@@ -237,7 +243,11 @@ export async function startServer(
             }
           })();
         },
-        execute: (ctx, spec, args) => {
+        execute: (scriptCtx, row, args) => {
+          // Scripting hands back only the Ctx it was given (or its child made by scriptCtx())
+          // and rows of this server's table (scripting/host.ts), so these are the full types.
+          const ctx = scriptCtx as Ctx;
+          const spec = row as CommandSpec;
           const admitted = dispatcher.authorize(ctx, spec, args);
           return admitted instanceof RespError ? admitted : dispatcher.execute(ctx, spec, args);
         },

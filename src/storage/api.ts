@@ -12,6 +12,7 @@ export { type KeyParam, keyBytes, keyParam } from "./engine/keys.ts";
 export type { ExpiryMs } from "./engine/shard.ts";
 export { ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING, type RowType } from "./engine/sql.ts";
 export type { Watcher } from "./engine/watch.ts";
+export type { AutoVacuumUpgradeReport } from "./jobs/auto-vacuum.ts";
 // The store and its background jobs, as the server opens and runs them.
 export { ExpirySweeper } from "./jobs/expiry-sweep.ts";
 export { decodeInline, encodeInline } from "./keyspace/inline-hash.ts";
@@ -39,7 +40,6 @@ export {
 } from "./maintenance/import.ts";
 export { migrateShards, rollbackMigration } from "./maintenance/migrate.ts";
 export {
-  type AutoVacuumUpgradeReport,
   isBusyError,
   type PageStats,
   type ShardVacuumResult,

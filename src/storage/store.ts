@@ -13,18 +13,19 @@ import { ValueCache } from "./engine/cache.ts";
 import { createRouter, type Router } from "./engine/routing.ts";
 import { Shard, type SqliteSettings } from "./engine/shard.ts";
 import { KeyWatches } from "./engine/watch.ts";
+import { type AutoVacuumUpgradeReport, upgradeLegacyAutoVacuum } from "./jobs/auto-vacuum.ts";
 import { Checkpointer } from "./jobs/checkpointer.ts";
 import { availableMemory, Prewarmer, planPrewarm } from "./jobs/prewarm.ts";
-import type { KeyTable } from "./keyspace/key-table.ts";
 import { Keyspace } from "./keyspace/keyspace.ts";
-import type { HashLimits, KeyEntry, LiveEntry, RowTable } from "./keyspace/rows.ts";
+import type { HashLimits } from "./keyspace/rows.ts";
+import { KeyCounts } from "./keyspace/stats.ts";
 import { LargeFiles } from "./large/files.ts";
 import { acquireDataDirLock } from "./maintenance/data-dir.ts";
 import { migrationInProgress } from "./maintenance/migrate.ts";
 import { upgradeNamespaces } from "./maintenance/upgrade.ts";
-import { type AutoVacuumUpgradeReport, upgradeLegacyAutoVacuum } from "./maintenance/vacuum.ts";
+import { WriteScheduler } from "./writes/scheduler.ts";
+import { ShardWriter, type WriteFn, type WriterEvents } from "./writes/shard-writer.ts";
 import { WalSyncer } from "./writes/syncer.ts";
-import { ShardWriter, type WriteFn, type WriterEvents, WriteScheduler } from "./writes/writer.ts";
 
 export interface StoreOptions {
   dataDir: string;
@@ -58,7 +59,6 @@ const SHARD_FILE = /^shard_(\d+)\.db$/;
 
 export class StoreOpenError extends Error {}
 
-export type { KeyEntry, KeyTable, LiveEntry, RowTable };
 export { Keyspace };
 
 export class Store {
@@ -71,6 +71,8 @@ export class Store {
   readonly hashLimits: HashLimits;
   /** Which clients WATCH which keys. */
   readonly watches = new KeyWatches();
+  /** Cached key counts per database and shard, for INFO keyspace and /metrics. */
+  readonly keyCounts = new KeyCounts(this);
   /** Nesting depth of exclusive sections (EXEC): writes then go through the overlay. */
   private exclusiveDepth = 0;
   readonly asyncWrite: boolean;

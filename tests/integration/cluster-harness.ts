@@ -68,10 +68,6 @@ export async function until(
   }
 }
 
-export function clusterState(node: TestServer): string {
-  return node.handle.context.cluster!.topology.state;
-}
-
 /** Splits the slots evenly, as redis-cli does, and joins the nodes; waits until all agree. */
 export async function createCluster(nodes: TestServer[]): Promise<void> {
   const per = Math.floor(16384 / nodes.length);

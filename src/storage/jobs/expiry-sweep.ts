@@ -11,8 +11,8 @@
  */
 import { limits } from "../../limits.ts";
 import type { Logger } from "../../log.ts";
-import { maybeAutoVacuum } from "../maintenance/vacuum.ts";
 import type { Store } from "../store.ts";
+import { maybeAutoVacuum } from "./auto-vacuum.ts";
 
 /** A key as SQLite hands it back (TEXT when valid UTF-8, BLOB otherwise) as bytes. */
 function keyBytes(key: unknown): Uint8Array {

@@ -24,7 +24,7 @@ import {
   type FieldItem,
   inlineFind,
 } from "./inline-hash.ts";
-import type { FieldEntry, FieldPage, HashHost, HashLimits, HashView, HashWriter } from "./rows.ts";
+import type { FieldEntry, FieldPage, HashHost, HashLimits, HashWriter } from "./rows.ts";
 
 const ABSENT_FIELD: CachedRow = Object.freeze({
   value: null,

@@ -29,15 +29,7 @@ import type { LargeFiles } from "../large/files.ts";
 import { decodeRef, encodeRef, type LargeRef } from "../large/format.ts";
 import { InlineHashWriter, TableHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
-import type {
-  HashHost,
-  HashLimits,
-  HashView,
-  HashWriter,
-  KeyEntry,
-  LiveEntry,
-  RowTable,
-} from "./rows.ts";
+import type { HashHost, HashLimits, HashView, HashWriter, KeyEntry, LiveEntry } from "./rows.ts";
 
 const EMPTY = new Uint8Array(0);
 

@@ -1,36 +1,9 @@
-/**
- * Format upgrades of shard files, run at startup before the server accepts clients.
- *
- * Format 1 → 2 (one keyspace). Format 1 kept strings in `blobs` and each hash ("namespace")
- * in a table `blobs_<mapped name>` of every shard one of its fields hashed to. Format 2 keeps
- * every key in `blobs`, a hash in the shard of its own key (sql.ts). The upgrade:
- *   1. per file, in one transaction: adds `type` and `fields` to `blobs` and creates the
- *      fields table (ALTER TABLE ADD COLUMN is O(1): strings are never rewritten);
- *   2. per namespace: copies every live field from every source table into the hash at key
- *      <namespace> in its new shard (pages of limits.upgradeRowsPerTransaction fields), checks
- *      that each source field reads back equal from the hash, then drops the source tables;
- *   3. once no namespace table is left anywhere, sets user_version = 2 in every file.
- * Crash-safe at every point: user_version stays 1 until step 3, step 1 is idempotent, and a
- * namespace whose tables still exist is copied again (rewriting a field with the same value
- * is harmless) and verified again before its tables are dropped.
- * A namespace whose name is taken by a string is moved to `<name>:hash` (then `:hash:2`, …);
- * the string keeps its name and the log names both.
- */
-import type { Database } from "bun:sqlite";
 import { limits } from "../../limits.ts";
 import type { Logger } from "../../log.ts";
 import type { ValueCodec } from "../codecs/codec.ts";
 import { type KeyParam, keyBytes } from "../engine/keys.ts";
 import type { Shard } from "../engine/shard.ts";
-import {
-  createFieldsSql,
-  createLargeSql,
-  dbOfKeysTable,
-  FORMAT_VERSION,
-  keyspaceTables,
-  maintenanceSql,
-  ROW_STRING,
-} from "../engine/sql.ts";
+import { FORMAT_VERSION, maintenanceSql, ROW_STRING } from "../engine/sql.ts";
 import { bytesEqual } from "../keyspace/inline-hash.ts";
 import type { KeyTable } from "../keyspace/key-table.ts";
 

@@ -65,9 +65,10 @@ export function fakeServer(dataDir: string | null = null): FakeServer {
     dataDir,
     host: {
       atomically: async (_ctx, body) => await body(() => {}),
-      execute: (ctx, spec, args) => {
+      execute: (ctx, row, args) => {
         try {
-          return spec.handler!(ctx, args);
+          // Rows of the table above, so their handler is a Handler.
+          return (row as CommandSpec).handler!(ctx as Ctx, args);
         } catch (error) {
           if (error instanceof RespError) return error;
           throw error;

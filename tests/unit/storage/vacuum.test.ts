@@ -11,14 +11,16 @@ import { defaultConfig } from "../../../src/config/index.ts";
 import { limits } from "../../../src/limits.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { ROW_STRING } from "../../../src/storage/engine/sql.ts";
-import { ExpirySweeper } from "../../../src/storage/jobs/expiry-sweep.ts";
 import {
   AutoVacuumUpgradeError,
+  maybeAutoVacuum,
+  upgradeLegacyAutoVacuum,
+} from "../../../src/storage/jobs/auto-vacuum.ts";
+import { ExpirySweeper } from "../../../src/storage/jobs/expiry-sweep.ts";
+import {
   budgetPages,
   executeVacuum,
   isBusyError,
-  maybeAutoVacuum,
-  upgradeLegacyAutoVacuum,
 } from "../../../src/storage/maintenance/vacuum.ts";
 import { Store } from "../../../src/storage/store.ts";
 import { tempDir } from "../../helpers/server.ts";

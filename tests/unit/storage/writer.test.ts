@@ -2,7 +2,8 @@ import { afterEach, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Shard } from "../../../src/storage/engine/shard.ts";
-import { ShardWriter, WriteScheduler } from "../../../src/storage/writes/writer.ts";
+import { WriteScheduler } from "../../../src/storage/writes/scheduler.ts";
+import { ShardWriter } from "../../../src/storage/writes/shard-writer.ts";
 import { tempDir } from "../../helpers/server.ts";
 
 const sqlite = {

@@ -1,16 +1,24 @@
-import type { Keyspace, KeyTable, Store } from "../storage/api.ts";
 /**
  * Key counts per Redis database and shard, cached, for INFO keyspace and the `blobasaur_keys`
  * gauge of /metrics. Reads the key tables' count statements directly (a statistic, not a
  * key access).
  */
 
-/** How long a large shard's key count is reused while writes go on. */
-export const KEYSPACE_CACHE_MS = 5_000;
-/** Shards whose largest rowid is below this are small enough to count whenever they change. */
-const CHEAP_COUNT_ROWS = 50_000;
-/** Rows sampled per shard to estimate avg_ttl. */
-const TTL_SAMPLE_ROWS = 256;
+import type { Database } from "bun:sqlite";
+import { limits } from "../../limits.ts";
+import type { KeyTable } from "./key-table.ts";
+import type { Keyspace } from "./keyspace.ts";
+
+const KEYSPACE_CACHE_MS = limits.keyCountReuseMs;
+const CHEAP_COUNT_ROWS = limits.keyCountCheapRows;
+const TTL_SAMPLE_ROWS = limits.avgTtlSampleRows;
+
+/** What the counts read of the store: its files, its opened databases, and settle(). */
+export interface CountedStore {
+  readonly shards: readonly { readonly db: Database }[];
+  openKeyspaces(): Iterable<Keyspace>;
+  settle(): void;
+}
 
 export interface ShardKeyspace {
   keys: number;
@@ -34,18 +42,40 @@ export interface ShardKeyspace {
  *    KEYSPACE_CACHE_MS when it is large: there INFO may lag writes by up to that long.
  * DBSIZE still counts exactly. avg_ttl is estimated, as Redis does, from a sample: up to
  * TTL_SAMPLE_ROWS rows read in rowid order from a random point of each table. The cache
- * belongs to the server's Store (a WeakMap entry that goes away with it), so servers in one
- * process never share it. Only databases opened so far are counted: the others hold no key.
+ * belongs to the Store (Store.keyCounts), so servers in one process never share it. Only
+ * databases opened so far are counted: the others hold no key.
  */
-const keyspaceCache = new WeakMap<Store, Map<number, ShardKeyspace[]>>();
+export class KeyCounts {
+  private readonly cached = new Map<number, ShardKeyspace[]>();
 
-/** Per opened database (by index): its counts per shard. */
-export function keyspaceByDb(store: Store): Map<number, ShardKeyspace[]> {
-  let cached = keyspaceCache.get(store);
-  if (!cached) {
-    cached = new Map();
-    keyspaceCache.set(store, cached);
+  constructor(private readonly store: CountedStore) {}
+
+  /** Per opened database (by index): its counts per shard. */
+  byDb(): Map<number, ShardKeyspace[]> {
+    return keyspaceByDb(this.store, this.cached);
   }
+
+  /** Live keys per shard, every database together (the `blobasaur_keys` gauge). */
+  byShard(): ShardKeyspace[] {
+    const out: ShardKeyspace[] = [];
+    for (const perShard of this.byDb().values()) {
+      perShard.forEach((entry, i) => {
+        const sum = out[i];
+        if (!sum) out[i] = { ...entry };
+        else {
+          sum.keys += entry.keys;
+          sum.expires += entry.expires;
+        }
+      });
+    }
+    return out;
+  }
+}
+
+function keyspaceByDb(
+  store: CountedStore,
+  cached: Map<number, ShardKeyspace[]>,
+): Map<number, ShardKeyspace[]> {
   // Acknowledged async writes are committed first, so the counts include them (as DBSIZE does).
   store.settle();
   const wall = Date.now();
@@ -86,22 +116,6 @@ function countKeyspace(
       changes: changes[i]!,
     };
   });
-}
-
-/** Live keys per shard, every database together (the `blobasaur_keys` gauge). */
-export function keyspaceByShard(store: Store): ShardKeyspace[] {
-  const out: ShardKeyspace[] = [];
-  for (const perShard of keyspaceByDb(store).values()) {
-    perShard.forEach((entry, i) => {
-      const sum = out[i];
-      if (!sum) out[i] = { ...entry };
-      else {
-        sum.keys += entry.keys;
-        sum.expires += entry.expires;
-      }
-    });
-  }
-  return out;
 }
 
 function sampleAvgTtl(table: KeyTable, now: number): number {
