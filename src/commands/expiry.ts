@@ -10,6 +10,26 @@ const INT64_MAX = 9223372036854775807n;
 
 export type ExpireUnit = "s" | "ms";
 
+/** One of the EX | PX | EXAT | PXAT options SET, GETEX, HSETEX and HGETEX share. */
+export interface ExpiryOption {
+  readonly name: "EX" | "PX" | "EXAT" | "PXAT";
+  readonly unit: ExpireUnit;
+  /** EX and PX count from now; EXAT and PXAT are absolute. */
+  readonly relative: boolean;
+}
+
+const EXPIRY_OPTIONS: readonly ExpiryOption[] = [
+  { name: "EX", unit: "s", relative: true },
+  { name: "PX", unit: "ms", relative: true },
+  { name: "EXAT", unit: "s", relative: false },
+  { name: "PXAT", unit: "ms", relative: false },
+];
+
+/** The expiry option `arg` names (any case), or null: the one reading of these tokens. */
+export function expiryOption(arg: Uint8Array): ExpiryOption | null {
+  return EXPIRY_OPTIONS.find((o) => equalsToken(arg, o.name)) ?? null;
+}
+
 /**
  * Converts a client-supplied expiry into an absolute time in ms, or throws Redis's
  * "invalid expire time in '<cmd>' command". `relative` adds `now`; `positive` refuses <= 0

@@ -10,14 +10,13 @@ import { errors, RespError, sanitizeLine } from "../errors.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { equalsToken, parseInt64, text } from "./args.ts";
 import { ks } from "./db.ts";
-import { conditionAllows, type ExpireCondition, type ExpireUnit } from "./expiry.ts";
+import { conditionAllows, type ExpireCondition, type ExpireUnit, expiryOption } from "./expiry.ts";
 import { editHash, fieldsAt, readHash } from "./hash.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 
 /** Redis's largest field expiry, HFE_MAX_ABS_TIME_MSEC = (2^48 - 1) >> 2 ms (year 4199). */
 const FIELD_EXPIRY_MAX_MS = 70_368_744_177_663;
 const POSITIVE_COUNT = "Number of fields must be a positive integer";
-const EXPIRY_KINDS = ["EX", "PX", "EXAT", "PXAT"] as const;
 
 /**
  * A field expiry argument as Redis's hash commands read it: an integer >= 0 in `unit`, added
@@ -36,10 +35,6 @@ function fieldExpiry(raw: Uint8Array, unit: ExpireUnit, base: number, command: s
   return Number(ms) + base;
 }
 
-function expiryKind(arg: Uint8Array): (typeof EXPIRY_KINDS)[number] | undefined {
-  return EXPIRY_KINDS.find((k) => equalsToken(arg, k));
-}
-
 interface HsetexOptions {
   condition: "FNX" | "FXX" | null;
   /** Absolute expiry in ms, null when no EX/PX/EXAT/PXAT was given. */
@@ -56,7 +51,7 @@ function parseHsetex(args: Uint8Array[], now: number): HsetexOptions {
     new RespError("ERR", "Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified");
   for (let i = 2; i < args.length; i++) {
     const a = args[i]!;
-    const kind = expiryKind(a);
+    const kind = expiryOption(a);
     if (equalsToken(a, "FIELDS")) {
       if (i >= args.length - 3) throw errors.wrongArity("hsetex");
       const n = parseInt64(args[i + 1]!);
@@ -70,9 +65,7 @@ function parseHsetex(args: Uint8Array[], now: number): HsetexOptions {
     } else if (kind) {
       if (opts.expiresAt !== null || opts.keepTtl) throw onlyOneExpiry();
       if (i >= args.length - 1) throw new RespError("ERR", "missing expire time");
-      const unit = kind === "EX" || kind === "EXAT" ? "s" : "ms";
-      const base = kind === "EX" || kind === "PX" ? now : 0;
-      opts.expiresAt = fieldExpiry(args[++i]!, unit, base, "hsetex");
+      opts.expiresAt = fieldExpiry(args[++i]!, kind.unit, kind.relative ? now : 0, "hsetex");
     } else if (equalsToken(a, "KEEPTTL")) {
       if (opts.expiresAt !== null || opts.keepTtl) throw onlyOneExpiry();
       opts.keepTtl = true;
@@ -123,14 +116,12 @@ function hsetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 function hgetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   // Redis 8 checks the key's type before the arguments.
   readHash(ctx, args[1]!);
-  const kind = expiryKind(args[2]!);
+  const kind = expiryOption(args[2]!);
   const persist = !kind && equalsToken(args[2]!, "PERSIST");
   let when: number | null = null;
   let at = 2;
   if (kind) {
-    const unit = kind === "EX" || kind === "EXAT" ? "s" : "ms";
-    const base = kind === "EX" || kind === "PX" ? ks(ctx).now() : 0;
-    when = fieldExpiry(args[3]!, unit, base, "hgetex");
+    when = fieldExpiry(args[3]!, kind.unit, kind.relative ? ks(ctx).now() : 0, "hgetex");
     at = 4;
   } else if (persist) at = 3;
   const fields = fieldsAt(args, at, POSITIVE_COUNT);

@@ -15,7 +15,7 @@ import { keyParam } from "../storage/api.ts";
 import { bigInteger, equalsToken } from "./args.ts";
 import { ks } from "./db.ts";
 import { clearEncodingMark, markEncoding } from "./encoding-marks.ts";
-import { absoluteExpiry, type ExpireUnit } from "./expiry.ts";
+import { absoluteExpiry, type ExpireUnit, type ExpiryOption, expiryOption } from "./expiry.ts";
 import { addFloat, addInteger, parseIncrement } from "./numeric.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 import { stringCommands } from "./string.ts";
@@ -87,7 +87,7 @@ type GetexAction =
  * once the key is found, as Redis does (GETEX missing EX 0 is a nil, not an error).
  */
 function parseGetex(args: Uint8Array[]): GetexAction {
-  let kind: string | null = null;
+  let kind: ExpiryOption | null = null;
   let raw: Uint8Array | null = null;
   let persist = false;
   for (let i = 2; i < args.length; i++) {
@@ -97,14 +97,13 @@ function parseGetex(args: Uint8Array[]): GetexAction {
       persist = true;
       continue;
     }
-    const k = ["EX", "PX", "EXAT", "PXAT"].find((t) => equalsToken(a, t));
+    const k = expiryOption(a);
     if (!k || !hasNext || persist || (kind !== null && kind !== k)) throw errors.syntax();
     kind = k;
     raw = args[++i]!;
   }
   if (kind !== null && raw !== null) {
-    const unit: ExpireUnit = kind === "EX" || kind === "EXAT" ? "s" : "ms";
-    return { kind: "expire", raw, unit, relative: kind === "EX" || kind === "PX" };
+    return { kind: "expire", raw, unit: kind.unit, relative: kind.relative };
   }
   return persist ? { kind: "persist" } : { kind: "none" };
 }

@@ -13,7 +13,7 @@ import { type ExpiryMs, keyParam, ROW_STRING } from "../storage/api.ts";
 import { equalsToken, integer } from "./args.ts";
 import { ks } from "./db.ts";
 import { clearEncodingMark } from "./encoding-marks.ts";
-import { absoluteExpiry } from "./expiry.ts";
+import { absoluteExpiry, type ExpiryOption, expiryOption } from "./expiry.ts";
 import type { CommandSpec, Ctx } from "./spec.ts";
 import { fileRange, setLarge, stringLength, stringReply } from "./string-large.ts";
 
@@ -38,7 +38,7 @@ interface SetOptions {
 /** SET's option grammar, as Redis parses it: repeats of one flag are fine, conflicts are not. */
 function parseSetOptions(args: Uint8Array[], now: number): SetOptions {
   const opts: SetOptions = { condition: null, get: false, keepTtl: false, expiresAt: null };
-  let expireKind: string | null = null;
+  let expireKind: ExpiryOption | null = null;
   let expireArg: Uint8Array | null = null;
   for (let i = 3; i < args.length; i++) {
     const a = args[i]!;
@@ -48,7 +48,7 @@ function parseSetOptions(args: Uint8Array[], now: number): SetOptions {
     else if (equalsToken(a, "GET")) opts.get = true;
     else if (equalsToken(a, "KEEPTTL") && expireKind === null) opts.keepTtl = true;
     else {
-      const kind = ["EX", "PX", "EXAT", "PXAT"].find((k) => equalsToken(a, k));
+      const kind = expiryOption(a);
       if (!kind || !next || opts.keepTtl || (expireKind !== null && expireKind !== kind)) {
         throw errors.syntax();
       }
@@ -57,8 +57,7 @@ function parseSetOptions(args: Uint8Array[], now: number): SetOptions {
     }
   }
   if (expireKind !== null && expireArg !== null) {
-    const unit = expireKind === "EX" || expireKind === "EXAT" ? "s" : "ms";
-    const relative = expireKind === "EX" || expireKind === "PX";
+    const { unit, relative } = expireKind;
     opts.expiresAt = absoluteExpiry(expireArg, unit, relative, now, "set", true);
   }
   return opts;
