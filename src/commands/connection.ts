@@ -335,7 +335,8 @@ export const connectionCommands: CommandSpec[] = [
   conn({
     name: "ping",
     arity: -1,
-    flags: ["fast", "stale"],
+    flags: ["fast"],
+    whileSubscribed: true,
     since: "1.0.0",
     summary: "Returns the server's liveliness response.",
     syntax: "[message]",
@@ -362,7 +363,9 @@ export const connectionCommands: CommandSpec[] = [
   conn({
     name: "quit",
     arity: -1,
-    flags: ["noauth", "fast", "loading", "stale"],
+    flags: ["no_auth", "fast", "loading", "stale", "noscript", "allow_busy"],
+    multi: "runs",
+    whileSubscribed: true,
     since: "1.0.0",
     summary: "Closes the connection.",
     syntax: "",
@@ -371,7 +374,7 @@ export const connectionCommands: CommandSpec[] = [
   conn({
     name: "auth",
     arity: -2,
-    flags: ["noauth", "fast", "loading", "stale"],
+    flags: ["no_auth", "fast", "loading", "stale", "noscript", "allow_busy"],
     since: "1.0.0",
     summary: "Authenticates the connection.",
     syntax: "[username] password",
@@ -380,7 +383,7 @@ export const connectionCommands: CommandSpec[] = [
   conn({
     name: "hello",
     arity: -1,
-    flags: ["noauth", "fast", "loading", "stale"],
+    flags: ["no_auth", "fast", "loading", "stale", "noscript", "allow_busy"],
     since: "6.0.0",
     summary: "Handshakes with the server, optionally switching to RESP3.",
     syntax: "[protover [AUTH username password] [SETNAME clientname]]",
@@ -389,7 +392,9 @@ export const connectionCommands: CommandSpec[] = [
   conn({
     name: "reset",
     arity: 1,
-    flags: ["noauth", "fast", "loading", "stale"],
+    flags: ["no_auth", "fast", "loading", "stale", "noscript", "allow_busy"],
+    multi: "runs",
+    whileSubscribed: true,
     since: "6.2.0",
     summary: "Resets the connection.",
     syntax: "",

@@ -41,8 +41,9 @@ function subscribeRow(
   // Shard channels are keys to cluster routing (slot of the channel), as in Redis's table.
   const keys = kind === "shard" ? { first: 1, last: -1, step: 1 } : null;
   // ACL `&pattern` rules cover what is subscribed to, never unsubscribing (as in Redis).
-  if (unsubscribe) return { ...row, since, keys };
-  return { ...row, since, keys, channels: { first: 1, pattern: kind === "pattern" } };
+  if (unsubscribe) return { ...row, since, keys, whileSubscribed: true };
+  const channels = { first: 1, pattern: kind === "pattern" };
+  return { ...row, since, keys, channels, whileSubscribed: true };
 }
 
 function publish(ctx: Ctx, args: Uint8Array[]): Reply {

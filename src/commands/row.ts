@@ -9,7 +9,7 @@ export type CommandFlag =
   | "readonly"
   | "fast"
   | "admin"
-  | "noauth"
+  | "no_auth"
   | "loading"
   | "stale"
   | "noscript"
@@ -17,6 +17,7 @@ export type CommandFlag =
   | "random"
   | "no_multi"
   | "allow_busy"
+  | "skip_slowlog"
   | "pubsub";
 
 export type CommandGroup =
@@ -81,6 +82,18 @@ export interface CommandRow<H = unknown> {
    * memory first.
    */
   readonly largeArgs?: boolean;
+  /**
+   * The row's part in a MULTI queue. "runs": it runs at once inside MULTI instead of being
+   * queued (MULTI, DISCARD, WATCH, QUIT, RESET, as Redis). "exec": it runs at once and runs
+   * the queue, so cluster routing checks the queued keys, CLIENT PAUSE WRITE judges the
+   * queued writes and MONITOR shows it after them.
+   */
+  readonly multi?: "runs" | "exec";
+  /**
+   * A RESP2 client with subscriptions may still send it (Redis's list: the (P|S)SUBSCRIBE and
+   * (P|S)UNSUBSCRIBE family, PING, QUIT and RESET); other commands are refused.
+   */
+  readonly whileSubscribed?: true;
 }
 
 /** Lookup structure built once from the rows by table.ts. */

@@ -61,12 +61,20 @@ const defaults = {
 } as const;
 const multiRow = rowMaker({ ...defaults, since: "1.2.0" });
 const watchRow = rowMaker({ ...defaults, since: "2.2.0" });
+// EXEC is neither fast nor allowed while a script is busy, and the slow log skips it (its
+// commands are logged on their own), as in Redis's table.
+const execRow = rowMaker({
+  flags: ["noscript", "loading", "stale", "skip_slowlog"],
+  group: "transactions",
+  since: "1.2.0",
+});
 
 export const transactionCommands: CommandSpec[] = [
-  multiRow("multi", 1, "Starts a transaction.", "", multi),
-  multiRow("exec", 1, "Executes all commands in a transaction.", "", exec),
-  multiRow("discard", 1, "Discards a transaction.", "", discard),
+  { ...multiRow("multi", 1, "Starts a transaction.", "", multi), multi: "runs" },
+  { ...execRow("exec", 1, "Executes all commands in a transaction.", "", exec), multi: "exec" },
+  { ...multiRow("discard", 1, "Discards a transaction.", "", discard), multi: "runs" },
   {
+    multi: "runs",
     ...watchRow(
       "watch",
       -2,
@@ -78,6 +86,3 @@ export const transactionCommands: CommandSpec[] = [
   },
   watchRow("unwatch", 1, "Forgets about watched keys of a transaction.", "", unwatch),
 ];
-
-/** Commands that run at once even inside MULTI, instead of being queued. */
-export const TX_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);

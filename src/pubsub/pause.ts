@@ -71,9 +71,9 @@ export class PauseGate {
       return false;
     }
     // Inside MULTI commands are only queued; EXEC waits when its queue would be held.
-    if (client.tx && spec.name !== "exec") return false;
+    if (client.tx && spec.multi !== "exec") return false;
     if (this.mode === "all") return true;
-    if (spec.name === "exec") return client.tx?.queued.some((q) => writes(q.spec)) ?? false;
+    if (spec.multi === "exec") return client.tx?.queued.some((q) => writes(q.spec)) ?? false;
     return writes(spec);
   }
 

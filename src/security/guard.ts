@@ -1,6 +1,6 @@
 /**
  * The per-command permission check dispatch runs once per request (design rule 2): NOAUTH
- * until the client has authenticated (rows flagged `noauth` excepted), then the user's
+ * until the client has authenticated (rows flagged `no_auth` excepted), then the user's
  * command, key and channel permissions, with denials recorded in ACL LOG. It reads the row's
  * flags, key range and channel arguments, never command names. A client of a user allowed
  * everything costs one branch.
@@ -41,7 +41,7 @@ export function permission(
   spec: CommandRow,
   args: readonly Uint8Array[],
 ): Denial | null {
-  if (user.full || spec.flags.includes("noauth")) return null;
+  if (user.full || spec.flags.includes("no_auth")) return null;
   if (!user.canRun(spec))
     return { reason: "command", object: spec.name, error: noPermCommand(user, spec) };
   const ch = spec.channels;
@@ -74,7 +74,7 @@ export function admit(
   args: readonly Uint8Array[],
   describeClient: (c: ClientState) => string,
 ): RespError | null {
-  if (!client.authenticated) return spec.flags.includes("noauth") ? null : NOAUTH;
+  if (!client.authenticated) return spec.flags.includes("no_auth") ? null : NOAUTH;
   const denial = permission(client.user!, spec, args);
   if (denial === null) return null;
   acl.log.add({

@@ -11,7 +11,6 @@
 import type { Socket } from "bun";
 import type { ClientState as AnyClient } from "../commands/client-state.ts";
 import type { ClientState, CommandSpec, Ctx, ServerContext } from "../commands/spec.ts";
-import { TX_IMMEDIATE } from "../commands/transactions.ts";
 import { ProtocolError, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { type Command, largeBody, RespParser } from "../protocol/parser.ts";
@@ -24,19 +23,6 @@ function closeIfStream(reply: Reply): void {
   if (reply !== null && typeof reply === "object" && (reply as StreamReply).kind === "stream")
     (reply as StreamReply).close();
 }
-
-/** What a RESP2 client with subscriptions may still send (Redis's list). */
-const SUBSCRIBER_COMMANDS: ReadonlySet<string> = new Set([
-  "subscribe",
-  "ssubscribe",
-  "psubscribe",
-  "unsubscribe",
-  "sunsubscribe",
-  "punsubscribe",
-  "ping",
-  "quit",
-  "reset",
-]);
 
 interface Slot {
   ready: boolean;
@@ -188,7 +174,7 @@ export class Connection {
         this.push(largeFailure);
         continue;
       }
-      if (this.client.tx && !TX_IMMEDIATE.has(found?.name ?? "")) {
+      if (this.client.tx && !found?.multi) {
         this.nextRequest++;
         this.push(this.queueInTransaction(found, spec, args));
         continue;
@@ -311,7 +297,7 @@ export class Connection {
     const found = dispatcher.lookup(args[0]!);
     const spec = dispatcher.resolve(found, args);
     if (spec instanceof RespError) return dispatcher.rejected(found, spec);
-    if (spec.flags.includes("allow_busy") && spec.name !== "exec") return null;
+    if (spec.flags.includes("allow_busy")) return null;
     return dispatcher.rejected(found, busy.error);
   }
 
@@ -331,7 +317,7 @@ export class Connection {
    */
   private refuseForSubscriber(spec: CommandSpec | RespError): CommandSpec | RespError {
     if (!this.client.subscriptions || this.client.protocol !== 2) return spec;
-    if (spec instanceof RespError || SUBSCRIBER_COMMANDS.has(spec.name)) return spec;
+    if (spec instanceof RespError || spec.whileSubscribed) return spec;
     return new RespError(
       "ERR",
       `Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,

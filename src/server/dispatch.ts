@@ -59,13 +59,13 @@ export class Dispatcher {
   private route(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): CommandSpec | RespError {
     const client = ctx.client;
     const keys: Uint8Array[] = [];
-    if (spec.name === "exec" && client.tx) {
+    if (spec.multi === "exec" && client.tx) {
       for (const q of client.tx.queued)
         for (const i of keyPositionsOf(q.spec, q.args)) keys.push(q.args[i]!);
     } else for (const i of keyPositionsOf(spec, args)) keys.push(args[i]!);
     const refused = this.server.cluster!.route(client, spec.name, keys, client.tx !== null);
     if (refused === null) return spec;
-    if (spec.name === "exec") {
+    if (spec.multi === "exec") {
       client.tx = null;
       this.server.store.watches.unwatchAll(client.watcher);
     }
@@ -159,7 +159,8 @@ export class Dispatcher {
     this.server.metrics?.commandDone(spec.name, usec / 1e6);
     const slowlog = this.server.stats.slowlog;
     const slow = execUsec ?? usec;
-    if (slowlog.wants(slow)) slowlog.record(redactArgs(spec, args), slow, ctx.client);
+    if (slowlog.wants(slow) && !spec.flags.includes("skip_slowlog"))
+      slowlog.record(redactArgs(spec, args), slow, ctx.client);
   }
 
   /**
@@ -168,7 +169,7 @@ export class Dispatcher {
    */
   private monitor(ctx: Ctx, spec: CommandSpec, args: Uint8Array[], result: Reply | Promise<Reply>) {
     const feed = () => this.server.monitors.feed(ctx.client, spec, args);
-    if (spec.name === "exec" && result instanceof Promise) result.then(feed, feed);
+    if (spec.multi === "exec" && result instanceof Promise) result.then(feed, feed);
     else feed();
   }
 

@@ -1,6 +1,6 @@
 /**
  * AUTH, requirepass and HELLO AUTH, end to end: Redis's NOAUTH / WRONGPASS texts, which
- * commands run before AUTH (rows flagged noauth), redis-cli -a, and passwords kept out of
+ * commands run before AUTH (rows flagged no_auth), redis-cli -a, and passwords kept out of
  * MONITOR, SLOWLOG and CLIENT LIST.
  */
 import { describe, expect, test } from "bun:test";

@@ -488,6 +488,26 @@ describe("COMMAND", () => {
     }
   });
 
+
+  // The flags that decide behaviour here (MULTI queueing, BUSY, NOAUTH, the slow log) are
+  // Redis's own, spelled as Redis spells them: compared as sets with the reference server.
+  test("COMMAND INFO flags of the transaction, connection and auth rows match Redis", async () => {
+    const r = await connectIoredis();
+    const theirs = await RawClient.connect({ unix: redis.socket });
+    try {
+      const names = ["multi", "exec", "discard", "watch", "quit", "reset", "auth", "hello", "ping"];
+      for (const name of names) {
+        const [info] = (await r.call("COMMAND", ["INFO", name])) as unknown[][];
+        const [ref] = decodeAll(await theirs.command("COMMAND", "INFO", name)) as Value[][];
+        const ours = [...(info![2] as string[])].sort();
+        const redisFlags = [...(ref![2] as string[])].sort();
+        expect({ name, flags: ours }).toEqual({ name, flags: redisFlags });
+      }
+    } finally {
+      r.disconnect();
+      theirs.close();
+    }
+  });
   test("COMMAND DOCS set has a summary and arguments", async () => {
     const r = await connectIoredis();
     try {
