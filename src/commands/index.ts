@@ -1,24 +1,25 @@
 /** Every command row, gathered from the per-group files: the one command table's input. */
-import { aclCommands } from "./acl.ts";
-import { bitCommands } from "./bitops.ts";
-import { clusterCommands } from "./cluster.ts";
-import { connectionCommands } from "./connection.ts";
-import { genericCommands } from "./generic.ts";
-import { hashCommands } from "./hash.ts";
-import { hashIncrCommands } from "./hash-incr.ts";
-import { hashScanCommands } from "./hash-scan.ts";
-import { hashTtlCommands } from "./hash-ttl.ts";
-import { keyspaceExtCommands } from "./keyspace-ext.ts";
-import { lcsCommands } from "./lcs.ts";
-import { observabilityCommands } from "./observability.ts";
-import { pubsubCommandRows } from "./pubsub.ts";
-import { scriptingCommands } from "./scripting.ts";
-import { serverCommands } from "./server.ts";
+
+import { clusterCommands } from "./cluster/cluster.ts";
+import { aclCommands } from "./connection/acl.ts";
+import { connectionCommands } from "./connection/connection.ts";
+import { pubsubCommandRows } from "./connection/pubsub.ts";
+import { transactionCommands } from "./connection/transactions.ts";
+import { hashCommands } from "./hashes/hash.ts";
+import { hashIncrCommands } from "./hashes/hash-incr.ts";
+import { hashScanCommands } from "./hashes/hash-scan.ts";
+import { hashTtlCommands } from "./hashes/hash-ttl.ts";
+import { genericCommands } from "./keys/generic.ts";
+import { keyspaceExtCommands } from "./keys/keyspace-ext.ts";
+import { scriptingCommands } from "./scripting/scripting.ts";
+import { observabilityCommands } from "./server/observability.ts";
+import { serverCommands } from "./server/server.ts";
+import { vacuumCommands } from "./server/vacuum.ts";
 import type { CommandSpec } from "./spec.ts";
-import { stringCommands } from "./string.ts";
-import { stringExtCommands } from "./string-ext.ts";
-import { transactionCommands } from "./transactions.ts";
-import { vacuumCommands } from "./vacuum.ts";
+import { bitCommands } from "./strings/bitops.ts";
+import { lcsCommands } from "./strings/lcs.ts";
+import { stringCommands } from "./strings/string.ts";
+import { stringExtCommands } from "./strings/string-ext.ts";
 
 export const commandRows: readonly CommandSpec[] = [
   ...stringCommands,

@@ -40,7 +40,7 @@ export type ErrorKind = "command" | "protocol" | "storage";
 /** The label value for requests whose command name is not in the table. */
 export const UNKNOWN_COMMAND = "unknown";
 
-/** One BLOBASAUR.VACUUM shard result, as commands/vacuum.ts reports it. */
+/** One BLOBASAUR.VACUUM shard result, as commands/server/vacuum.ts reports it. */
 export interface VacuumRunSample {
   mode: string;
   shard: string;
@@ -131,7 +131,7 @@ export class MetricsRegistry {
     this.batchDuration.observe(durationMs / 1000);
   };
 
-  /** One shard's BLOBASAUR.VACUUM result (commands/vacuum.ts). */
+  /** One shard's BLOBASAUR.VACUUM result (commands/server/vacuum.ts). */
   vacuumRun(r: VacuumRunSample): void {
     this.vacuumRuns.add([r.mode, r.result]);
     if (r.seconds !== null) {

@@ -337,7 +337,7 @@ export class Connection {
     }
   }
 
-  /** CLIENT REPLY OFF|SKIP (commands/connection.ts): true when this request's reply is dropped. */
+  /** CLIENT REPLY OFF|SKIP (commands/connection/connection.ts): true when this request's reply is dropped. */
   private dropsReply(): boolean {
     const mode = this.client.replyMode;
     if (mode === "skip") this.client.replyMode = "on";

@@ -3,7 +3,7 @@
  * times every command anyway (INFO commandstats) and hands a slow one to record(), which
  * copies its arguments (views of the receive buffer). With no slow commands the cost is one
  * comparison per command. Defaults, entry format and argument truncation follow Redis
- * (slowlog-log-slower-than 10000 µs, slowlog-max-len 128); SLOWLOG is commands/observability.ts.
+ * (slowlog-log-slower-than 10000 µs, slowlog-max-len 128); SLOWLOG is commands/server/observability.ts.
  */
 import { limits } from "../limits.ts";
 

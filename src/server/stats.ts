@@ -23,6 +23,6 @@ export interface ServerStats {
   errorReplies: number;
   readonly commands: Map<string, CommandStat>;
   readonly errorsByCode: Map<string, number>;
-  /** SLOWLOG's bounded ring (commands/observability.ts); dispatch feeds it. */
+  /** SLOWLOG's bounded ring (commands/server/observability.ts); dispatch feeds it. */
   readonly slowlog: SlowLog;
 }

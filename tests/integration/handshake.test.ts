@@ -488,7 +488,6 @@ describe("COMMAND", () => {
     }
   });
 
-
   // The flags that decide behaviour here (MULTI queueing, BUSY, NOAUTH, the slow log) are
   // Redis's own, spelled as Redis spells them: compared as sets with the reference server.
   test("COMMAND INFO flags of the transaction, connection and auth rows match Redis", async () => {

@@ -402,7 +402,7 @@ test("reads on other connections are answered while a full VACUUM runs in its Wo
 });
 
 /**
- * SCAN and HSCAN cursors are rowids (commands/scan.ts). SQLite documents that VACUUM may
+ * SCAN and HSCAN cursors are rowids (commands/keys/scan.ts). SQLite documents that VACUUM may
  * renumber the rowids of tables without an INTEGER PRIMARY KEY; the SQLite in Bun keeps them
  * (it copies the b-trees as they are). This pins that: if an upgrade ever renumbered them, a
  * scan across a full VACUUM would miss keys, and this test would fail.

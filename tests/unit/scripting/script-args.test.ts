@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { numkeysPositions, splitKeys } from "../../../src/commands/script-args.ts";
+import { numkeysPositions, splitKeys } from "../../../src/commands/scripting/script-args.ts";
 
 const args = (...a: string[]) => a.map((s) => new TextEncoder().encode(s));
 

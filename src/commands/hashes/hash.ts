@@ -1,0 +1,225 @@
+/**
+ * Hash commands without field expiry or randomness: HSET, HMSET, HSETNX, HGET, HMGET, HDEL,
+ * HEXISTS, HLEN, HSTRLEN, HGETALL, HKEYS, HVALS, HGETDEL, and the helpers the other hash-*.ts
+ * files share. A hash is one Redis key in the shard of that key (storage/keyspace/hash-rows.ts): small
+ * ones inline in their key row, large ones in the fields table, both in insertion order.
+ *
+ * Ordering rules every handler here follows:
+ *  - read-only commands read synchronously through the client's view (the async overlay
+ *    included), so they see every write acknowledged before them;
+ *  - write commands do all their reads inside their queued writeHash() operation, so the same
+ *    client's pipelined writes before and after them apply in order, and one command is one
+ *    transaction on one shard (all or nothing);
+ *  - a write closure checks everything that can fail before it writes anything: the writer
+ *    has no savepoints, so a throw after a write would commit half a command.
+ */
+import { errors, RespError } from "../../errors.ts";
+import { limits } from "../../limits.ts";
+import { map, OK, type Reply } from "../../protocol/reply.ts";
+import { type FieldItem, type HashView, type HashWriter, keyParam } from "../../storage/api.ts";
+import { equalsToken, parseInt64 } from "../args.ts";
+import { ks } from "../db.ts";
+import type { CommandSpec, Ctx } from "../spec.ts";
+
+/** Fields read per page when a command walks a whole large hash. */
+export const PAGE_ROWS = Math.min(1000, limits.scanRowsPerStepMax);
+
+/** The hash at `key` for reading (null when absent); WRONGTYPE when it holds a string. */
+export function readHash(ctx: Ctx, key: Uint8Array): HashView | null {
+  const space = ks(ctx);
+  return space.tableFor(key).hash(keyParam(key), space.now());
+}
+
+/**
+ * Runs `fn` on the hash at `key` inside its shard's writer transaction and saves it: the hash
+ * is created when absent (and stays absent if `fn` sets nothing), dropped when `fn` leaves it
+ * without fields, converted when it outgrows the inline encoding. WRONGTYPE on a string.
+ */
+export function editHash<T>(
+  ctx: Ctx,
+  key: Uint8Array,
+  fn: (hash: HashWriter, now: number) => T,
+): Promise<T> {
+  return ks(ctx).writeHash(key, (table, now) => {
+    const hash = table.hashWriter(keyParam(key), now);
+    const reply = fn(hash, now);
+    hash.save(now);
+    return reply;
+  });
+}
+
+/** Every live field of `hash` in insertion order, one page of SQL rows at a time. */
+export function* fieldsOf(hash: HashView, now: number): Generator<FieldItem> {
+  let after = 0;
+  do {
+    const page = hash.page(after, PAGE_ROWS, now);
+    yield* page.items;
+    after = page.next;
+  } while (after !== 0);
+}
+
+/**
+ * The fields after `FIELDS numfields` (Redis 7.4/8 wording): FIELDS must sit at `at`,
+ * numfields must be a positive integer (`countError` words the complaint like the command in
+ * Redis does) and must match the number of remaining arguments exactly.
+ */
+export function fieldsAt(args: Uint8Array[], at: number, countError: string): Uint8Array[] {
+  if (at >= args.length || !equalsToken(args[at]!, "FIELDS")) {
+    throw new RespError("ERR", "Mandatory argument FIELDS is missing or not at the right position");
+  }
+  const raw = at + 1 < args.length ? parseInt64(args[at + 1]!) : null;
+  if (raw === null || raw < 1n) throw new RespError("ERR", countError);
+  if (raw !== BigInt(args.length - at - 2)) {
+    throw new RespError("ERR", "The `numfields` parameter must match the number of arguments");
+  }
+  return args.slice(at + 2);
+}
+
+/** HSET/HMSET: sets every pair (dropping any field TTL, as Redis does); counts new fields. */
+function setPairs(ctx: Ctx, args: Uint8Array[]): Promise<number> {
+  return editHash(ctx, args[1]!, (hash, now) => {
+    let added = 0;
+    for (let i = 2; i < args.length; i += 2) {
+      if (hash.set(args[i]!, args[i + 1]!, null, now)) added++;
+    }
+    return added;
+  });
+}
+
+function hset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  // Odd pair counts are refused before the key is looked at, as Redis does.
+  if (args.length % 2 !== 0) throw errors.wrongArity("hset");
+  return setPairs(ctx, args);
+}
+
+async function hmset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  if (args.length % 2 !== 0) throw errors.wrongArity("hmset");
+  await setPairs(ctx, args);
+  return OK;
+}
+
+function hsetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  return editHash(ctx, args[1]!, (hash, now) => {
+    if (hash.get(args[2]!, now) !== null) return 0;
+    hash.set(args[2]!, args[3]!, null, now);
+    return 1;
+  });
+}
+
+function hget(ctx: Ctx, args: Uint8Array[]): Reply {
+  return readHash(ctx, args[1]!)?.get(args[2]!, ks(ctx).now())?.value ?? null;
+}
+
+function hmget(ctx: Ctx, args: Uint8Array[]): Reply {
+  const now = ks(ctx).now();
+  const hash = readHash(ctx, args[1]!);
+  const out: Reply[] = new Array(args.length - 2);
+  for (let i = 2; i < args.length; i++) out[i - 2] = hash?.get(args[i]!, now)?.value ?? null;
+  return out;
+}
+
+function hexists(ctx: Ctx, args: Uint8Array[]): Reply {
+  const hash = readHash(ctx, args[1]!);
+  return hash?.get(args[2]!, ks(ctx).now()) ? 1 : 0;
+}
+
+function hstrlen(ctx: Ctx, args: Uint8Array[]): Reply {
+  const hash = readHash(ctx, args[1]!);
+  return hash?.get(args[2]!, ks(ctx).now())?.value.length ?? 0;
+}
+
+function hdel(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  return editHash(ctx, args[1]!, (hash, now) => {
+    let removed = 0;
+    for (let i = 2; i < args.length; i++) if (hash.delete(args[i]!, now)) removed++;
+    return removed;
+  });
+}
+
+function hlen(ctx: Ctx, args: Uint8Array[]): Reply {
+  return readHash(ctx, args[1]!)?.len(ks(ctx).now()) ?? 0;
+}
+
+/** HGETALL, HKEYS, HVALS: the live fields in insertion order, appended page by page. */
+function walk(ctx: Ctx, key: Uint8Array, keys: boolean, values: boolean): Reply[] {
+  const hash = readHash(ctx, key);
+  const out: Reply[] = [];
+  if (hash === null) return out;
+  for (const item of fieldsOf(hash, ks(ctx).now())) {
+    if (keys && values) out.push([item.field, item.value]);
+    else out.push(keys ? item.field : item.value);
+  }
+  return out;
+}
+
+function hgetall(ctx: Ctx, args: Uint8Array[]): Reply {
+  return map(walk(ctx, args[1]!, true, true) as [Reply, Reply][]);
+}
+
+function hkeys(ctx: Ctx, args: Uint8Array[]): Reply {
+  return walk(ctx, args[1]!, true, false);
+}
+
+function hvals(ctx: Ctx, args: Uint8Array[]): Reply {
+  return walk(ctx, args[1]!, false, true);
+}
+
+/** HGETDEL key FIELDS numfields field … (Redis 8.0): values (nil when absent), then deletes. */
+function hgetdel(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  // Redis 8 checks the key's type before the arguments.
+  readHash(ctx, args[1]!);
+  const fields = fieldsAt(args, 2, "Number of fields must be a positive integer");
+  return editHash(ctx, args[1]!, (hash, now) =>
+    fields.map((field) => {
+      const entry = hash.get(field, now);
+      if (entry === null) return null;
+      hash.delete(field, now);
+      return entry.value;
+    }),
+  );
+}
+
+export const K1 = { first: 1, last: 1, step: 1 } as const;
+export const hashRow = (
+  name: string,
+  arity: number,
+  flags: CommandSpec["flags"],
+  since: string,
+  syntax: string,
+  summary: string,
+  handler: CommandSpec["handler"],
+): CommandSpec => ({
+  name,
+  arity,
+  flags,
+  keys: K1,
+  group: "hash",
+  since,
+  summary,
+  syntax,
+  handler,
+});
+const row = hashRow;
+
+// biome-ignore format: one row per command reads best as a table
+export const hashCommands: CommandSpec[] = [
+  row("hset", -4, ["write", "denyoom", "fast"], "2.0.0", "key field value [field value ...]",
+    "Creates or modifies the value of a field in a hash; returns the number of new fields.", hset),
+  row("hmset", -4, ["write", "denyoom", "fast"], "2.0.0", "key field value [field value ...]",
+    "Sets the values of multiple fields.", hmset),
+  row("hsetnx", 4, ["write", "denyoom", "fast"], "2.0.0", "key field value",
+    "Sets the value of a field in a hash only when the field doesn't exist.", hsetnx),
+  row("hget", 3, ["readonly", "fast"], "2.0.0", "key field", "Returns the value of a field in a hash.", hget),
+  row("hmget", -3, ["readonly", "fast"], "2.0.0", "key field [field ...]",
+    "Returns the values of all fields in a hash.", hmget),
+  row("hdel", -3, ["write", "fast"], "2.0.0", "key field [field ...]",
+    "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", hdel),
+  row("hexists", 3, ["readonly", "fast"], "2.0.0", "key field", "Determines whether a field exists in a hash.", hexists),
+  row("hlen", 2, ["readonly", "fast"], "2.0.0", "key", "Returns the number of fields in a hash.", hlen),
+  row("hstrlen", 3, ["readonly", "fast"], "3.2.0", "key field", "Returns the length of the value of a field.", hstrlen),
+  row("hgetall", 2, ["readonly"], "2.0.0", "key", "Returns all fields and values in a hash.", hgetall),
+  row("hkeys", 2, ["readonly"], "2.0.0", "key", "Returns all fields in a hash.", hkeys),
+  row("hvals", 2, ["readonly"], "2.0.0", "key", "Returns all values in a hash.", hvals),
+  row("hgetdel", -5, ["write", "fast"], "8.0.0", "key FIELDS numfields field [field ...]",
+    "Returns the value of a field and deletes it from the hash.", hgetdel),
+];

@@ -1,0 +1,281 @@
+/**
+ * FUNCTION LOAD|LIST|DELETE|FLUSH|DUMP|RESTORE|STATS|KILL|HELP and FCALL / FCALL_RO, with
+ * Redis 7's argument rules and error texts. The libraries live in the server's ScriptEngine
+ * (src/scripting/functions.ts); this file only parses and shapes replies.
+ */
+import { RespError } from "../../errors.ts";
+import { map, OK, type Reply, set, simple } from "../../protocol/reply.ts";
+import type { RestorePolicy } from "../../scripting/functions.ts";
+import { text, token } from "../args.ts";
+import { globMatch } from "../glob.ts";
+import { rowMaker } from "../rows.ts";
+import type { CommandSpec, Ctx } from "../spec.ts";
+import { engine, numkeysPositions, splitKeys } from "./script-args.ts";
+
+const encoder = new TextEncoder();
+
+/** Redis's reply for a FUNCTION subcommand given too many arguments. */
+function unknownSubcommand(name: string): RespError {
+  return new RespError(
+    "ERR",
+    `unknown subcommand or wrong number of arguments for '${name}'. Try FUNCTION HELP.`,
+  );
+}
+
+function functionLoad(ctx: Ctx, args: Uint8Array[]): Reply {
+  let replace = false;
+  for (let i = 2; i < args.length - 1; i++) {
+    if (token(args[i]!) === "REPLACE") replace = true;
+    else throw new RespError("ERR", `Unknown option given: ${text(args[i]!)}`);
+  }
+  return engine(ctx).functions.load(args[args.length - 1]!, replace);
+}
+
+function functionList(ctx: Ctx, args: Uint8Array[]): Reply {
+  let withCode = false;
+  let pattern: Uint8Array | null = null;
+  for (let i = 2; i < args.length; i++) {
+    const t = token(args[i]!);
+    if (!withCode && t === "WITHCODE") withCode = true;
+    else if (pattern === null && t === "LIBRARYNAME") {
+      if (i >= args.length - 1) throw new RespError("ERR", "library name argument was not given");
+      pattern = args[++i]!;
+    } else throw new RespError("ERR", `Unknown argument ${text(args[i]!)}`);
+  }
+  const out: Reply[] = [];
+  for (const library of engine(ctx).functions.list()) {
+    if (pattern && !globMatch(lowerBytes(pattern), lowerBytes(encoder.encode(library.name))))
+      continue;
+    const functions = [...library.functions.values()].map((fn) =>
+      map([
+        ["name", fn.name],
+        ["description", fn.description],
+        ["flags", set(fn.flags.map((f) => simple(f)))],
+      ]),
+    );
+    const entries: [Reply, Reply][] = [
+      ["library_name", library.name],
+      ["engine", "LUA"],
+      ["functions", functions],
+    ];
+    if (withCode) entries.push(["library_code", library.code]);
+    out.push(map(entries));
+  }
+  return out;
+}
+
+function lowerBytes(b: Uint8Array): Uint8Array {
+  return encoder.encode(new TextDecoder().decode(b).toLowerCase());
+}
+
+function functionFlush(ctx: Ctx, args: Uint8Array[]): Reply {
+  if (args.length > 3) throw unknownSubcommand(text(args[1]!));
+  if (args.length === 3 && token(args[2]!) !== "SYNC" && token(args[2]!) !== "ASYNC") {
+    throw new RespError("ERR", "FUNCTION FLUSH only supports SYNC|ASYNC option");
+  }
+  engine(ctx).functions.flush();
+  return OK;
+}
+
+function functionRestore(ctx: Ctx, args: Uint8Array[]): Reply {
+  if (args.length > 4) throw unknownSubcommand(text(args[1]!));
+  let policy: RestorePolicy = "APPEND";
+  if (args.length === 4) {
+    const t = token(args[3]!);
+    if (t !== "FLUSH" && t !== "APPEND" && t !== "REPLACE") {
+      throw new RespError(
+        "ERR",
+        "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+      );
+    }
+    policy = t;
+  }
+  engine(ctx).functions.restore(args[2]!, policy);
+  return OK;
+}
+
+function functionStats(ctx: Ctx): Reply {
+  const scripts = engine(ctx);
+  const running = scripts.running;
+  const functions = scripts.functions;
+  return map([
+    [
+      "running_script",
+      running
+        ? map([
+            ["name", running.name],
+            ["command", running.command],
+            ["duration_ms", Math.floor(performance.now() - running.state.startedAt)],
+          ])
+        : null,
+    ],
+    [
+      "engines",
+      map([
+        [
+          "LUA",
+          map([
+            ["libraries_count", functions.list().length],
+            ["functions_count", functions.functionCount],
+          ]),
+        ],
+      ]),
+    ],
+  ]);
+}
+
+function fcall(readOnly: boolean) {
+  return (ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> => {
+    const { keys, argv } = splitKeys(args);
+    return engine(ctx).fcall(ctx, text(args[1]!), keys, argv, readOnly, args);
+  };
+}
+
+const HELP = [
+  "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  "LOAD [REPLACE] <FUNCTION CODE>",
+  "    Create a new library with the given library name and code.",
+  "DELETE <LIBRARY NAME>",
+  "    Delete the given library.",
+  "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+  "    Return general information on all the libraries:",
+  "    * Library name",
+  "    * The engine used to run the Library",
+  "    * Library description",
+  "    * Functions list",
+  "    * Library code (if WITHCODE is given)",
+  "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+  "STATS",
+  "    Return information about the current function running:",
+  "    * Function name",
+  "    * Command used to run the function",
+  "    * Duration in MS that the function is running",
+  "    If no function is running, return nil",
+  "    In addition, returns a list of available engines.",
+  "KILL",
+  "    Kill the current running function.",
+  "FLUSH [ASYNC|SYNC]",
+  "    Delete all the libraries.",
+  "    When called without the optional mode argument, the behavior is determined by the",
+  "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+  "    * ASYNC: Asynchronously flush the libraries.",
+  "    * SYNC: Synchronously flush the libraries.",
+  "DUMP",
+  "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+  "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+  "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+  "    control how to handle existing libraries (default APPEND):",
+  "    * FLUSH: delete all existing libraries.",
+  "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+  "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+  "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+  "      in case of functions name collision with another library).",
+  "HELP",
+  "    Prints this help.",
+];
+
+const sub = rowMaker({
+  container: "function",
+  flags: ["noscript"],
+  group: "scripting",
+  since: "7.0.0",
+});
+const writeSub = rowMaker({
+  container: "function",
+  flags: ["write", "denyoom", "noscript"],
+  group: "scripting",
+  since: "7.0.0",
+});
+const fcallRow = rowMaker({ flags: ["noscript", "stale"], group: "scripting", since: "7.0.0" });
+const fcallRoRow = rowMaker({
+  flags: ["noscript", "stale", "readonly"],
+  group: "scripting",
+  since: "7.0.0",
+});
+const NUMKEYS = { numkeys: 2, find: numkeysPositions } as const;
+
+export const functionCommands: CommandSpec[] = [
+  {
+    ...fcallRow(
+      "fcall",
+      -3,
+      "Invokes a function.",
+      "function numkeys [key [key ...]] [arg [arg ...]]",
+      fcall(false),
+    ),
+    movableKeys: NUMKEYS,
+  },
+  {
+    ...fcallRoRow(
+      "fcall_ro",
+      -3,
+      "Invokes a read-only function.",
+      "function numkeys [key [key ...]] [arg [arg ...]]",
+      fcall(true),
+    ),
+    movableKeys: NUMKEYS,
+  },
+  {
+    name: "function",
+    arity: -2,
+    flags: [],
+    keys: null,
+    group: "scripting",
+    since: "7.0.0",
+    summary: "A container for function commands.",
+    syntax: "<subcommand> [arguments]",
+    subcommands: [
+      writeSub("load", -3, "Creates a library.", "[REPLACE] function-code", functionLoad),
+      sub(
+        "list",
+        -2,
+        "Returns information about all libraries.",
+        "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+        functionList,
+      ),
+      writeSub("delete", 3, "Deletes a library and its functions.", "library-name", (ctx, args) => {
+        engine(ctx).functions.delete(text(args[2]!));
+        return OK;
+      }),
+      {
+        ...writeSub(
+          "flush",
+          -2,
+          "Deletes all libraries and functions.",
+          "[ASYNC | SYNC]",
+          functionFlush,
+        ),
+        flags: ["write", "noscript"],
+      },
+      sub("dump", 2, "Dumps all libraries into a serialized binary payload.", "", (ctx) =>
+        engine(ctx).functions.dump(),
+      ),
+      writeSub(
+        "restore",
+        -3,
+        "Restores all libraries from a payload.",
+        "serialized-value [FLUSH | APPEND | REPLACE]",
+        functionRestore,
+      ),
+      {
+        ...sub(
+          "stats",
+          2,
+          "Returns information about a function during execution.",
+          "",
+          functionStats,
+        ),
+        flags: ["noscript", "allow_busy"],
+      },
+      {
+        ...sub("kill", 2, "Terminates a function during execution.", "", (ctx) =>
+          engine(ctx).kill("function"),
+        ),
+        flags: ["noscript", "allow_busy"],
+      },
+      sub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
+        HELP.map((line) => simple(line)),
+      ),
+    ],
+  },
+];

@@ -1,0 +1,150 @@
+/**
+ * Server commands: INFO, COMMAND and its subcommands, TIME and SHUTDOWN; CONFIG (config.ts)
+ * and MEMORY (memory.ts) rows are gathered here. COMMAND replies are generated from the table rows (docs.ts).
+ */
+import { errors, RespError } from "../../errors.ts";
+import { map, NO_REPLY, type Reply, verbatim } from "../../protocol/reply.ts";
+import { text } from "../args.ts";
+import { configCommands } from "../config/commands.ts";
+import { globMatch } from "../glob.ts";
+import { rowMaker } from "../rows.ts";
+import type { CommandSpec, Ctx } from "../spec.ts";
+import { keyPositionsOf } from "../table.ts";
+import { commandDocs, commandInfo } from "./docs.ts";
+import { renderInfo } from "./info.ts";
+import { memoryCommands } from "./memory.ts";
+
+function info(ctx: Ctx, args: Uint8Array[]): Reply {
+  return verbatim(renderInfo(ctx.server, args.slice(1).map(text)));
+}
+
+function time(): Reply {
+  const us = BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000));
+  return [String(us / 1_000_000n), String(us % 1_000_000n)];
+}
+
+function named(ctx: Ctx, args: Uint8Array[]): CommandSpec[] {
+  const table = ctx.server.table;
+  return args.slice(2).map((a) => {
+    const name = text(a).toLowerCase();
+    const [parent, sub] = name.split("|");
+    const spec = table.get(parent ?? "");
+    return (sub && spec ? table.sub(spec, sub) : spec) as CommandSpec;
+  });
+}
+
+const commandSub = rowMaker({
+  container: "command",
+  flags: ["loading", "stale"],
+  group: "server",
+  since: "2.8.13",
+});
+
+const commandSubs: CommandSpec[] = [
+  commandSub("count", 2, "Returns a count of commands.", "", (ctx) => ctx.server.table.all.length),
+  commandSub(
+    "info",
+    -2,
+    "Returns information about one, multiple or all commands.",
+    "[command-name [command-name ...]]",
+    (ctx, args) =>
+      (args.length === 2 ? ctx.server.table.all : named(ctx, args)).map((s) =>
+        s ? commandInfo(s) : null,
+      ),
+  ),
+  commandSub(
+    "docs",
+    -2,
+    "Returns documentary information about one, multiple or all commands.",
+    "[command-name [command-name ...]]",
+    (ctx, args) => {
+      const specs = args.length === 2 ? ctx.server.table.all : named(ctx, args).filter(Boolean);
+      return map(specs.map((s) => [s.name, commandDocs(s)] as const));
+    },
+  ),
+  commandSub(
+    "list",
+    -2,
+    "Returns a list of command names.",
+    "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]",
+    (ctx, args) => {
+      let names = ctx.server.table.all.map((s) => s.name);
+      if (args.length === 5 && text(args[3]!).toUpperCase() === "PATTERN") {
+        const p = args[4]!;
+        names = names.filter((n) => globMatch(p, new TextEncoder().encode(n)));
+      } else if (args.length !== 2) throw errors.syntax();
+      return names;
+    },
+  ),
+  commandSub(
+    "getkeys",
+    -3,
+    "Extracts the key names from an arbitrary command.",
+    "command [arg [arg ...]]",
+    (ctx, args) => {
+      const spec = ctx.server.table.get(text(args[2]!).toLowerCase());
+      if (!spec) throw new RespError("ERR", "Invalid command specified");
+      if (!spec.keys && !spec.movableKeys)
+        throw new RespError("ERR", "The command has no key arguments");
+      const argv = args.slice(2);
+      // EVAL and FCALL may have no keys (Redis's no-mandatory-keys): then an empty list.
+      return keyPositionsOf(spec, argv).map((i) => argv[i]!);
+    },
+  ),
+];
+
+export const serverCommands: CommandSpec[] = [
+  ...configCommands,
+  ...memoryCommands,
+  {
+    name: "info",
+    acl: ["@dangerous"],
+    arity: -1,
+    flags: ["loading", "stale"],
+    keys: null,
+    group: "server",
+    since: "1.0.0",
+    summary: "Returns information and statistics about the server.",
+    syntax: "[section [section ...]]",
+    handler: info,
+  },
+  {
+    name: "time",
+    arity: 1,
+    flags: ["loading", "stale", "fast", "random"],
+    keys: null,
+    group: "server",
+    since: "2.6.0",
+    summary: "Returns the server time.",
+    syntax: "",
+    handler: time,
+  },
+  {
+    name: "command",
+    arity: -1,
+    flags: ["loading", "stale"],
+    keys: null,
+    group: "server",
+    since: "2.8.13",
+    summary: "Returns detailed information about all commands.",
+    syntax: "[subcommand [arguments]]",
+    handler: (ctx) => ctx.server.table.all.map(commandInfo),
+    subcommands: commandSubs,
+  },
+  {
+    name: "shutdown",
+    arity: -1,
+    flags: ["admin", "loading", "stale", "no_multi"],
+    keys: null,
+    group: "server",
+    since: "1.0.0",
+    summary: "Stops the server after committing every queued write.",
+    syntax: "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
+    handler: (ctx) => {
+      // Like Redis: a successful SHUTDOWN sends no reply; the connection just closes.
+      ctx.client.closeAfterReply = true;
+      ctx.server.shutdown();
+      return NO_REPLY;
+    },
+  },
+];
