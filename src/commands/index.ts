@@ -10,7 +10,8 @@ import { hashIncrCommands } from "./hashes/hash-incr.ts";
 import { hashScanCommands } from "./hashes/hash-scan.ts";
 import { hashTtlCommands } from "./hashes/hash-ttl.ts";
 import { genericCommands } from "./keys/generic.ts";
-import { keyspaceExtCommands } from "./keys/keyspace-ext.ts";
+import { objectKeyCommands } from "./keys/object.ts";
+import { renameCopyCommands } from "./keys/rename-copy.ts";
 import { scriptingCommands } from "./scripting/scripting.ts";
 import { observabilityCommands } from "./server/observability.ts";
 import { serverCommands } from "./server/server.ts";
@@ -18,16 +19,19 @@ import { vacuumCommands } from "./server/vacuum.ts";
 import type { CommandSpec } from "./spec.ts";
 import { bitCommands } from "./strings/bitops.ts";
 import { lcsCommands } from "./strings/lcs.ts";
+import { modifyCommands } from "./strings/modify.ts";
+import { setVariantCommands } from "./strings/set-variants.ts";
 import { stringCommands } from "./strings/string.ts";
-import { stringExtCommands } from "./strings/string-ext.ts";
 
 export const commandRows: readonly CommandSpec[] = [
   ...stringCommands,
-  ...stringExtCommands,
+  ...setVariantCommands,
+  ...modifyCommands,
   ...lcsCommands,
   ...bitCommands,
   ...genericCommands,
-  ...keyspaceExtCommands,
+  ...renameCopyCommands,
+  ...objectKeyCommands,
   ...hashCommands,
   ...hashIncrCommands,
   ...hashScanCommands,

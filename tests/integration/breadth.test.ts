@@ -1,6 +1,6 @@
 /**
- * Issue 9's string and keyspace commands (string-ext.ts, lcs.ts, longdouble.ts,
- * keyspace-ext.ts): every command through ioredis and node-redis with Redis's error texts,
+ * Issue 9's string and keyspace commands (set-variants.ts, modify.ts, lcs.ts, longdouble.ts,
+ * rename-copy.ts, object.ts): every command through ioredis and node-redis with Redis's error texts,
  * cross-shard atomicity of RENAME/COPY/MSETNX, a PARITY section that compares raw reply bytes
  * with a real redis-server (started here; missing redis-server fails loudly), and three small
  * applications (session store, rate limiter, cache-aside) written against ioredis.
