@@ -1,5 +1,5 @@
 /**
- * One connection's state as every room sees it. `Q` is what its MULTI queue holds: spec.ts
+ * One connection's state as every room sees it, and how a new one starts. `Q` is what its MULTI queue holds: spec.ts
  * binds it to QueuedCommand (rows with their handlers) for commands and the server; the rooms
  * below the commands (pub/sub, security, MONITOR) never read the queue, so they use the
  * default and import nothing that leads back here.
@@ -49,4 +49,33 @@ export interface ClientState<Q = unknown> {
   user?: AclUser;
   /** False until AUTH when the default user needs a password (NOAUTH). */
   authenticated?: boolean;
+}
+
+/** A new connection's state: database 0, RESP2, no name, no transaction, nothing watched. */
+export function newClientState<Q>(
+  id: number,
+  addr: string,
+  laddr: string,
+  hooks: Pick<ClientState<Q>, "kill" | "deliver" | "outputBytes">,
+): ClientState<Q> {
+  const now = Date.now();
+  return {
+    id,
+    addr,
+    laddr,
+    createdAt: now,
+    name: null,
+    libName: null,
+    libVer: null,
+    protocol: 2,
+    db: 0,
+    lastInteraction: now,
+    lastCommand: "NULL",
+    replyMode: "on",
+    closeAfterReply: false,
+    tx: null,
+    watcher: { dirty: false, keys: new Set() },
+    monitoring: false,
+    ...hooks,
+  };
 }
