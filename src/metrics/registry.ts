@@ -13,7 +13,6 @@
  * `client|list`, like INFO commandstats) or "unknown"; `shard` is 0..num_shards-1; `kind` and
  * `algorithm` are fixed sets. Must not serve HTTP (http.ts) or know the wire protocol.
  */
-import { statSync } from "node:fs";
 import type { Config } from "../config/index.ts";
 import type { ServerStats } from "../server/stats.ts";
 import type { AutoVacuumUpgradeReport, Store } from "../storage/api.ts";
@@ -24,8 +23,9 @@ import {
   Histogram,
   TextExposition,
 } from "./instruments.ts";
+import { renderCompression, renderShardFiles, renderValueCache } from "./store-families.ts";
 
-/** What /metrics reads of the running server; the MetricsSource satisfies it. */
+/** What /metrics reads of the running server; the ServerContext satisfies it. */
 export interface MetricsSource {
   readonly config: Config;
   readonly store: Store;
@@ -292,31 +292,7 @@ export class MetricsRegistry {
       "Key lookups that found no live key.",
       stats.keyspaceMisses,
     );
-    const cache = ctx.store.valueCacheStats();
-    out.scalar(
-      "blobasaur_value_cache_hits_total",
-      "counter",
-      "Lookups served by the in-memory value cache in front of SQLite.",
-      cache.hits,
-    );
-    out.scalar(
-      "blobasaur_value_cache_misses_total",
-      "counter",
-      "Value cache lookups that went to SQLite.",
-      cache.misses,
-    );
-    out.scalar(
-      "blobasaur_value_cache_bytes",
-      "gauge",
-      "Bytes held by the value cache.",
-      cache.usedBytes,
-    );
-    out.scalar(
-      "blobasaur_value_cache_entries",
-      "gauge",
-      "Entries in the value cache.",
-      cache.entries,
-    );
+    renderValueCache(out, store);
     out.family("blobasaur_errors_total", "counter", "Error replies, by kind.");
     for (const kind of Object.keys(this.errors) as ErrorKind[]) {
       out.sample("blobasaur_errors_total", this.errors[kind], [["kind", kind]]);
@@ -349,41 +325,7 @@ export class MetricsRegistry {
       )
       .histogram("blobasaur_batch_duration_seconds", this.batchDuration);
 
-    out.family("blobasaur_writer_queue_depth", "gauge", "Write operations waiting, by shard.");
-    for (const w of store.writers) {
-      out.sample("blobasaur_writer_queue_depth", w.depth, [["shard", String(w.shard.index)]]);
-    }
-    out.family(
-      "blobasaur_writer_commit_failing",
-      "gauge",
-      "1 when the shard's last transaction failed to commit (see /health), else 0.",
-    );
-    for (const w of store.writers) {
-      out.sample("blobasaur_writer_commit_failing", w.lastCommitError === null ? 0 : 1, [
-        ["shard", String(w.shard.index)],
-      ]);
-    }
-    out.family("blobasaur_wal_bytes", "gauge", "Size of the shard's SQLite WAL file.");
-    for (const shard of store.shards) {
-      out.sample("blobasaur_wal_bytes", fileBytes(`${shard.path}-wal`), [
-        ["shard", String(shard.index)],
-      ]);
-    }
-    out.family("blobasaur_database_bytes", "gauge", "Size of the shard's SQLite database file.");
-    for (const shard of store.shards) {
-      out.sample("blobasaur_database_bytes", fileBytes(shard.path), [
-        ["shard", String(shard.index)],
-      ]);
-    }
-    out.family(
-      "blobasaur_keys",
-      "gauge",
-      "Live keys of every database, by shard (a cached count; see INFO keyspace).",
-    );
-    const keyspace = store.keyCounts.byShard();
-    for (let i = 0; i < keyspace.length; i++) {
-      out.sample("blobasaur_keys", keyspace[i]!.keys, [["shard", String(i)]]);
-    }
+    renderShardFiles(out, store);
     out.scalar(
       "blobasaur_expired_keys_removed_total",
       "counter",
@@ -391,38 +333,12 @@ export class MetricsRegistry {
       stats.expiredKeys,
     );
 
-    const totals = store.codec.totals;
-    const forms = Object.keys(totals) as (keyof typeof totals)[];
-    out.family(
-      "blobasaur_compression_input_bytes_total",
-      "counter",
-      "Value bytes handed to the codec, by stored form (raw = stored uncompressed).",
-    );
-    for (const f of forms) {
-      out.sample("blobasaur_compression_input_bytes_total", totals[f].inputBytes, [
-        ["algorithm", f],
-      ]);
-    }
-    out.family(
-      "blobasaur_compression_stored_bytes_total",
-      "counter",
-      "Bytes stored after encoding (header included), by stored form.",
-    );
-    for (const f of forms) {
-      out.sample("blobasaur_compression_stored_bytes_total", totals[f].storedBytes, [
-        ["algorithm", f],
-      ]);
-    }
-    // Set by the Store when it ran upgradeLegacyAutoVacuum (storage/maintenance/vacuum.ts) at open.
+    renderCompression(out, store);
+    // Set by the Store when it ran upgradeLegacyAutoVacuum (storage/jobs/auto-vacuum.ts) at open.
     this.renderVacuum(
       out,
       (store as { autoVacuumUpgrade?: AutoVacuumUpgradeReport }).autoVacuumUpgrade,
     );
     return out.toString();
   }
-}
-
-/** Size of a file, 0 when it does not exist (a WAL after a clean checkpoint, for instance). */
-function fileBytes(path: string): number {
-  return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
 }

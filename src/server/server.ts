@@ -7,7 +7,7 @@
 import type { SocketHandler, TCPSocketListener } from "bun";
 import { Cluster } from "../cluster/cluster.ts";
 import { clusterSettings } from "../cluster/settings.ts";
-import { clientInfoLine } from "../commands/connection/connection.ts";
+import { clientInfoLine } from "../commands/connection/client.ts";
 import { commandRows } from "../commands/index.ts";
 import type {
   ClientState,

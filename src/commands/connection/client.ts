@@ -1,0 +1,240 @@
+/**
+ * CLIENT and its subcommands: naming a connection (SETNAME, GETNAME, SETINFO), looking at the
+ * connections (ID, INFO, LIST), KILL, REPLY, the no-op switches (NO-EVICT, NO-TOUCH) and the
+ * tracking subcommands (tracking.ts). CLIENT LIST lines follow Redis's field order.
+ */
+import { errors, RespError, sanitizeLine } from "../../errors.ts";
+import { NO_REPLY, OK, type Reply, simple, verbatim } from "../../protocol/reply.ts";
+import { equalsToken, parseInt64, rawText, text, token } from "../args.ts";
+import type { ClientState as AnyClient } from "../client-state.ts";
+import { rowMaker } from "../rows.ts";
+import type { ClientState, CommandSpec, Ctx } from "../spec.ts";
+import { trackingClientCommands } from "./tracking.ts";
+
+/** Client names may not contain spaces or control characters (Redis's rule). */
+export function validName(arg: Uint8Array): string | null {
+  for (const b of arg) {
+    if (b < 33 || b > 126) {
+      throw new RespError(
+        "ERR",
+        "Client names cannot contain spaces, newlines or special characters.",
+      );
+    }
+  }
+  return arg.length === 0 ? null : text(arg);
+}
+
+/** Redis's client types: a client with any subscription is "pubsub", the rest "normal". */
+function clientType(c: AnyClient): "pubsub" | "normal" {
+  return (c.subscriptions ?? 0) > 0 ? "pubsub" : "normal";
+}
+
+/** One CLIENT LIST line; takes any client view (security calls it for ACL LOG entries). */
+export function clientInfoLine(c: AnyClient, now: number): string {
+  const age = Math.floor((now - c.createdAt) / 1000);
+  const idle = Math.floor((now - c.lastInteraction) / 1000);
+  const flags = `${c.monitoring ? "O" : ""}${clientType(c) === "pubsub" ? "P" : ""}` || "N";
+  const subs = c.subCounts;
+  return (
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=0 name=${c.name ?? ""} age=${age} idle=${idle} flags=${flags} db=${c.db} ` +
+    `sub=${subs?.channels ?? 0} psub=${subs?.patterns ?? 0} ssub=${subs?.shard ?? 0} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 ` +
+    `tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user?.name ?? "default"} redir=-1 resp=${c.protocol} ` +
+    `lib-name=${c.libName ?? ""} lib-ver=${c.libVer ?? ""}`
+  );
+}
+
+/** CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]: no masters or replicas here. */
+function clientList(ctx: Ctx, args: Uint8Array[]): Reply {
+  let ids: Set<string> | null = null;
+  let type: string | null = null;
+  for (let i = 2; i < args.length; i++) {
+    if (equalsToken(args[i]!, "TYPE") && i + 1 < args.length) {
+      type = text(args[++i]!).toLowerCase();
+      if (!["normal", "master", "replica", "slave", "pubsub"].includes(type)) {
+        throw new RespError("ERR", `Unknown client type '${type.replace(/[\r\n]/g, " ")}'`);
+      }
+    } else if (equalsToken(args[i]!, "ID") && i + 1 < args.length) {
+      ids = new Set();
+      for (i++; i < args.length; i++) {
+        const id = parseInt64(args[i]!);
+        if (id === null || id < 1n) throw new RespError("ERR", "Invalid client ID");
+        ids.add(String(id));
+      }
+    } else throw errors.syntax();
+  }
+  const now = Date.now();
+  let out = "";
+  for (const c of ctx.server.clients.values()) {
+    if (type !== null && type !== clientType(c)) continue;
+    if (ids === null || ids.has(String(c.id))) out += `${clientInfoLine(c, now)}\n`;
+  }
+  return verbatim(out);
+}
+
+function clientSetinfo(ctx: Ctx, args: Uint8Array[]): Reply {
+  const attr = token(args[2]!);
+  const value = args[3]!;
+  for (const b of value) {
+    if (b < 33 || b > 126) {
+      throw new RespError(
+        "ERR",
+        `${attr === "LIB-NAME" ? "lib-name" : "lib-ver"} cannot contain spaces, newlines or special characters.`,
+      );
+    }
+  }
+  if (attr === "LIB-NAME") ctx.client.libName = text(value);
+  else if (attr === "LIB-VER") ctx.client.libVer = text(value);
+  else throw new RespError("ERR", `Unrecognized option '${rawText(args[2]!)}'`);
+  return OK;
+}
+
+/**
+ * CLIENT KILL <ip:port> (old form: OK or "No such client"), or CLIENT KILL <filter> <value> ...
+ * with filters ID, ADDR, LADDR, USER, TYPE, SKIPME, MAXAGE (all must match; replies the count;
+ * SKIPME defaults to yes).
+ */
+function clientKill(ctx: Ctx, args: Uint8Array[]): Reply {
+  const clients = [...ctx.server.clients.values()];
+  if (args.length === 3) {
+    const victims = clients.filter((c) => c.addr === text(args[2]!));
+    if (victims.length === 0) throw new RespError("ERR", "No such client");
+    kill(ctx, victims);
+    return OK;
+  }
+  if (args.length % 2 !== 0) throw errors.syntax();
+  const tests: ((c: ClientState) => boolean)[] = [];
+  let skipMe = true;
+  for (let i = 2; i < args.length; i += 2) {
+    const filter = token(args[i]!);
+    const value = text(args[i + 1]!);
+    if (filter === "ID") {
+      const id = parseInt64(args[i + 1]!);
+      if (id === null || id < 1n) throw new RespError("ERR", "client-id should be greater than 0");
+      tests.push((c) => BigInt(c.id) === id);
+    } else if (filter === "ADDR") tests.push((c) => c.addr === value);
+    else if (filter === "LADDR") tests.push((c) => c.laddr === value);
+    else if (filter === "USER") tests.push((c) => value === (c.user?.name ?? "default"));
+    else if (filter === "TYPE") {
+      const type = value.toLowerCase();
+      if (!["normal", "master", "replica", "slave", "pubsub"].includes(type)) {
+        throw new RespError("ERR", `Unknown client type '${sanitizeLine(value)}'`);
+      }
+      tests.push((c) => type === clientType(c));
+    } else if (filter === "SKIPME") {
+      const v = value.toLowerCase();
+      if (v !== "yes" && v !== "no") throw errors.syntax();
+      skipMe = v === "yes";
+    } else if (filter === "MAXAGE") {
+      const age = parseInt64(args[i + 1]!);
+      if (age === null) throw errors.notInteger();
+      tests.push((c) => BigInt(Math.floor((Date.now() - c.createdAt) / 1000)) >= age);
+    } else throw errors.syntax();
+  }
+  const victims = clients.filter(
+    (c) => !(skipMe && c.id === ctx.client.id) && tests.every((t) => t(c)),
+  );
+  kill(ctx, victims);
+  return victims.length;
+}
+
+function kill(ctx: Ctx, victims: ClientState[]): void {
+  for (const v of victims) {
+    // The caller itself is closed after this reply is sent, as Redis does.
+    if (v.id === ctx.client.id) ctx.client.closeAfterReply = true;
+    else v.kill();
+    ctx.server.metrics?.connectionDropped();
+  }
+}
+
+/** CLIENT REPLY ON|OFF|SKIP: OFF and SKIP are not answered; server/connection.ts drops replies. */
+function clientReply(ctx: Ctx, args: Uint8Array[]): Reply {
+  const mode = token(args[2]!);
+  if (mode === "ON") {
+    ctx.client.replyMode = "on";
+    return OK;
+  }
+  if (mode === "OFF") ctx.client.replyMode = "off";
+  else if (mode === "SKIP") {
+    if (ctx.client.replyMode !== "off") ctx.client.replyMode = "skip";
+  } else throw errors.syntax();
+  return NO_REPLY;
+}
+
+/** ON | OFF switches that have no effect here but must parse like Redis's. */
+function onOff(_ctx: Ctx, args: Uint8Array[]): Reply {
+  const v = token(args[2]!);
+  if (v !== "ON" && v !== "OFF") throw errors.syntax();
+  return OK;
+}
+
+const clientSub = rowMaker({
+  container: "client",
+  flags: ["stale", "loading"],
+  group: "connection",
+  since: "2.4.0",
+});
+
+const admin = (row: CommandSpec): CommandSpec => ({ ...row, flags: ["admin", ...row.flags] });
+
+export const clientCommands: CommandSpec[] = [
+  clientSub("setname", 3, "Sets the connection name.", "connection-name", (ctx, args) => {
+    ctx.client.name = validName(args[2]!);
+    return OK;
+  }),
+  clientSub("getname", 2, "Returns the name of the connection.", "", (ctx) => ctx.client.name),
+  clientSub("id", 2, "Returns the unique client ID of the connection.", "", (ctx) => ctx.client.id),
+  clientSub(
+    "setinfo",
+    4,
+    "Sets information specific to the client or connection.",
+    "LIB-NAME libname | LIB-VER libver",
+    clientSetinfo,
+  ),
+  clientSub("info", 2, "Returns information about the connection.", "", (ctx) =>
+    verbatim(`${clientInfoLine(ctx.client, Date.now())}\n`),
+  ),
+  // LIST and KILL are admin commands in Redis (so MONITOR does not show them).
+  admin(
+    clientSub(
+      "list",
+      -2,
+      "Lists open connections.",
+      "[TYPE type] [ID client-id [client-id ...]]",
+      clientList,
+    ),
+  ),
+  admin(
+    clientSub(
+      "kill",
+      -3,
+      "Terminates open connections.",
+      "ip:port | [ID client-id] [TYPE type] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes-or-no] [MAXAGE maxage]",
+      clientKill,
+    ),
+  ),
+  clientSub(
+    "reply",
+    3,
+    "Instructs the server whether to reply to commands.",
+    "ON | OFF | SKIP",
+    clientReply,
+  ),
+  clientSub(
+    "no-evict",
+    3,
+    "Accepted for compatibility; nothing is evicted here.",
+    "ON | OFF",
+    onOff,
+  ),
+  clientSub(
+    "no-touch",
+    3,
+    "Accepted for compatibility; keys have no access time here.",
+    "ON | OFF",
+    onOff,
+  ),
+  ...trackingClientCommands,
+  clientSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
+    clientCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
+  ),
+];
