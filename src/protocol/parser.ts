@@ -6,6 +6,8 @@
  */
 import { ProtocolError } from "../errors.ts";
 import { limits } from "../limits.ts";
+import { splitInline } from "./inline.ts";
+import { type BulkSink, LargeArg, largeBody } from "./large-arg.ts";
 
 /** One request: args[0] is the command name, every element is raw bytes. */
 export type Command = Uint8Array[];
@@ -18,43 +20,6 @@ export interface ParserOptions {
   streamBulkBytesOver: number;
   /** Where a long bulk string goes; null = buffer it as usual. */
   openSink: ((size: number) => BulkSink | null) | null;
-}
-
-/** The body of a bulk string the parser did not keep in memory (storage/large/upload.ts). */
-export interface LargeBody {
-  readonly size: number;
-  /** The whole value in memory, for commands that cannot take a file. */
-  readAll(): Uint8Array;
-  /** Drops whatever the body still holds (a temporary file); safe to repeat. */
-  dispose(): void;
-}
-
-/** Receives a long bulk string's bytes in order; never throws (it reports errors later). */
-export interface BulkSink {
-  write(bytes: Uint8Array): void;
-  /** All bytes arrived: the body the command will see. */
-  finish(): LargeBody;
-  /** The connection ended first. */
-  abort(): void;
-}
-
-/**
- * The argument standing for a streamed bulk string: an empty Uint8Array (so it fits Command)
- * carrying the body. Commands that take it read `body` (largeBody()); for every other command
- * the connection replaces it with the bytes before the handler runs.
- */
-export class LargeArg extends Uint8Array {
-  static get [Symbol.species]() {
-    return Uint8Array;
-  }
-  constructor(readonly body: LargeBody) {
-    super(0);
-  }
-}
-
-/** The streamed body behind an argument, or null for an ordinary one. */
-export function largeBody(arg: Uint8Array | undefined): LargeBody | null {
-  return arg instanceof LargeArg ? arg.body : null;
 }
 
 const CR = 13;
@@ -88,92 +53,6 @@ function parseDecimal(buf: Uint8Array, from: number, to: number): number {
     v = v * 10 + d;
   }
   return neg ? -v : v;
-}
-
-/** C isspace(): what sdssplitargs skips between arguments. */
-function isSpace(b: number): boolean {
-  return b === 32 || (b >= 9 && b <= 13);
-}
-
-/** Inline bytes that end a plain run: 1 = separator (space, tab, CR), 2 = quote. */
-const STOP = new Uint8Array(256);
-for (const b of [9, 13, 32]) STOP[b] = 1;
-STOP[34] = 2;
-STOP[39] = 2;
-
-/** Hex digit values for the \\xHH escape; -1 for any other byte. */
-const HEX = new Int8Array(256).fill(-1);
-for (let d = 0; d < 16; d++) {
-  HEX[d.toString(16).charCodeAt(0)] = d;
-  HEX[d.toString(16).toUpperCase().charCodeAt(0)] = d;
-}
-
-/** The byte a backslash escape stands for inside double quotes; unknown escapes are literal. */
-function escapedByte(e: number): number {
-  return e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e;
-}
-
-const UNBALANCED = "unbalanced quotes in request";
-
-/**
- * Splits an inline line like Redis's sdssplitargs. Plain arguments are views of `line`;
- * arguments with quotes are unescaped into one fresh buffer per line (inline requests come
- * from humans with telnet, so this path favours clarity over speed). Deliberate deviation:
- * a NUL byte is an ordinary byte here, while Redis 7 stops scanning at it and then waits
- * for a newline it can never see.
- */
-function splitInline(line: Uint8Array, n: number): Command {
-  const args: Command = [];
-  let out: Uint8Array | null = null;
-  let o = 0;
-  let i = 0;
-  for (;;) {
-    while (i < n && isSpace(line[i]!)) i++;
-    if (i >= n) return args;
-    const start = i;
-    while (i < n && STOP[line[i]!] === 0) i++;
-    if (i >= n || STOP[line[i]!] === 1) {
-      args.push(line.subarray(start, i));
-      continue;
-    }
-    // Quoted: unescape into `out`. Output never outgrows the line, so one buffer per line.
-    out ??= new Uint8Array(n);
-    const from = o;
-    out.set(line.subarray(start, i), o);
-    o += i - start;
-    arg: while (i < n) {
-      const q = line[i]!;
-      if (STOP[q] === 1) break;
-      i++;
-      if (STOP[q] === 0) {
-        out[o++] = q;
-        continue;
-      }
-      for (;;) {
-        if (i >= n) throw new ProtocolError(UNBALANCED);
-        let c = line[i++]!;
-        if (c === q) {
-          // A closing quote must end the argument.
-          if (i < n && !isSpace(line[i]!)) throw new ProtocolError(UNBALANCED);
-          break arg;
-        }
-        if (c === 92 && i < n) {
-          const e = line[i]!;
-          const hi = q === 34 && e === 120 && i + 2 < n ? HEX[line[i + 1]!]! : -1;
-          const lo = hi < 0 ? -1 : HEX[line[i + 2]!]!;
-          if (lo >= 0) {
-            c = hi * 16 + lo;
-            i += 3;
-          } else if (q === 34 || e === 39) {
-            c = q === 34 ? escapedByte(e) : 39;
-            i++;
-          }
-        }
-        out[o++] = c;
-      }
-    }
-    args.push(out.subarray(from, o));
-  }
 }
 
 /**

@@ -13,7 +13,8 @@ import { type ClientState as AnyClient, newClientState } from "../commands/clien
 import type { ClientState, CommandSpec, Ctx, ServerContext } from "../commands/spec.ts";
 import { ProtocolError, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
-import { type Command, largeBody, type RespParser } from "../protocol/parser.ts";
+import { largeBody } from "../protocol/large-arg.ts";
+import type { Command, RespParser } from "../protocol/parser.ts";
 import { NO_REPLY, type Reply } from "../protocol/reply.ts";
 import { ReplyWriter } from "../protocol/writer.ts";
 import type { Dispatcher } from "./dispatch.ts";

@@ -6,7 +6,8 @@
 import type { CommandRow } from "../commands/row.ts";
 import type { ServerContext } from "../commands/spec.ts";
 import { RespError } from "../errors.ts";
-import { type Command, largeBody, RespParser } from "../protocol/parser.ts";
+import { largeBody } from "../protocol/large-arg.ts";
+import { type Command, RespParser } from "../protocol/parser.ts";
 import type { Reply } from "../protocol/reply.ts";
 
 /** A connection's request parser, bounded by proto-max-bulk-len and streaming large values. */

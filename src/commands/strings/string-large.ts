@@ -7,7 +7,7 @@
  */
 import { errors } from "../../errors.ts";
 import { limits } from "../../limits.ts";
-import type { LargeBody } from "../../protocol/parser.ts";
+import type { LargeBody } from "../../protocol/large-arg.ts";
 import { OK, type Reply } from "../../protocol/reply.ts";
 import {
   type ExpiryMs,

@@ -7,7 +7,7 @@
  */
 
 import { errors } from "../../errors.ts";
-import { largeBody } from "../../protocol/parser.ts";
+import { largeBody } from "../../protocol/large-arg.ts";
 import { OK, type Reply } from "../../protocol/reply.ts";
 import { type ExpiryMs, keyParam, ROW_STRING } from "../../storage/api.ts";
 import { equalsToken, integer } from "../args.ts";

@@ -11,13 +11,8 @@ import { closeSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } fr
 import { join } from "node:path";
 import { defaultConfig } from "../../../src/config/index.ts";
 import { StorageError } from "../../../src/errors.ts";
-import {
-  type BulkSink,
-  type Command,
-  type LargeBody,
-  largeBody,
-  RespParser,
-} from "../../../src/protocol/parser.ts";
+import { type BulkSink, type LargeBody, largeBody } from "../../../src/protocol/large-arg.ts";
+import { type Command, RespParser } from "../../../src/protocol/parser.ts";
 import { keyParam } from "../../../src/storage/engine/keys.ts";
 import { FORMAT_VERSION, ROW_STRING } from "../../../src/storage/engine/sql.ts";
 import {
