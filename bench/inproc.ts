@@ -66,6 +66,7 @@ const context: ServerContext = {
   clients: new Map(),
   stats,
   configValues: new Map(),
+  configChanged: new Set(),
   metrics: undefined,
   port: () => 0,
   shutdown: () => {},

@@ -121,6 +121,12 @@ export const limits = {
   keyCountCheapRows: 50_000,
   /** Rows sampled per shard to estimate INFO keyspace's avg_ttl. */
   avgTtlSampleRows: 256,
+  /** Rows copied per transaction by `shard migrate` and `import`. */
+  maintenanceBatchRows: 5000,
+  /** OBJECT ENCODING marks kept per database (keys/encoding-marks.ts); the oldest go first. */
+  encodingMarksMax: 10_000,
+  /** Keys longer than this are never marked: they read by shape. */
+  encodingMarkKeyBytesMax: 1024,
   /** A slow-log entry shows at most this many arguments (Redis's SLOWLOG_ENTRY_MAX_ARGC). */
   slowlogArgsShown: 32,
   /** ... and at most this many bytes of each (Redis's SLOWLOG_ENTRY_MAX_STRING). */
@@ -143,4 +149,6 @@ export const scriptLimits = {
   stringBytesMax: 512 * 1024 * 1024,
   /** Lua stack depth a reply conversion may nest (Redis refuses deeper replies too). */
   replyDepthMax: 1000,
+  /** cjson's nesting limit, as Redis's lua_cjson (encode and decode). */
+  cjsonDepthMax: 1000,
 } as const;

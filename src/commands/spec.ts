@@ -33,6 +33,8 @@ export interface ServerContext {
   readonly stats: ServerStats;
   /** Run-time values of CONFIG parameters kept by the server itself (config/param.ts). */
   readonly configValues: Map<string, string>;
+  /** Names CONFIG SET changed at run time, for CONFIG REWRITE. */
+  readonly configChanged: Set<string>;
   /** The cluster handle (src/cluster); absent when `[cluster] enabled = false`. */
   readonly cluster?: Cluster;
   /** Prometheus metrics (src/metrics); absent when `[metrics] enabled = false`. */

@@ -5,10 +5,11 @@
  * capped at 1000. Object key order follows the VM's table order (like Redis, unspecified).
  * decode goes through JSON.parse, so its error texts are approximate.
  */
+import { scriptLimits } from "../limits.ts";
 import { formatG } from "./numbers.ts";
 import { type LuaState, lauxlib, lname, lua, toJsString } from "./vm.ts";
 
-const DEPTH_MAX = 1000;
+const DEPTH_MAX = scriptLimits.cjsonDepthMax;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

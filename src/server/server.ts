@@ -151,6 +151,7 @@ export async function startServer(
     clients,
     stats,
     configValues: new Map(),
+    configChanged: new Set(),
     metrics,
     cluster,
     port: () => listener?.port ?? config.addr.port,

@@ -20,8 +20,6 @@ import type { CommandSpec, Ctx, ServerContext } from "../spec.ts";
 import { ConfigReject, configParams, findParam } from "./registry.ts";
 
 const encoder = new TextEncoder();
-/** Names CONFIG SET changed, per server, for CONFIG REWRITE. */
-const changed = new WeakMap<ServerContext, Set<string>>();
 
 function failed(arg: string, why: string): RespError {
   return new RespError(
@@ -63,12 +61,7 @@ function configSet(ctx: Ctx, args: Uint8Array[]): Reply {
     }
   }
   for (const run of apply) run();
-  let names = changed.get(s);
-  if (!names) {
-    names = new Set();
-    changed.set(s, names);
-  }
-  for (const [, , param] of pairs) if (param.prepare) names.add(param.name);
+  for (const [, , param] of pairs) if (param.prepare) s.configChanged.add(param.name);
   return OK;
 }
 
@@ -122,7 +115,7 @@ function configRewrite(ctx: Ctx): Reply {
   const s = ctx.server;
   const path = s.config.sourcePath;
   if (path === null) throw new RespError("ERR", "The server is running without a config file");
-  const names = [...(changed.get(s) ?? [])];
+  const names = [...s.configChanged];
   const params = names.map((n) => findParam(n)!);
   // Knobs with no effect are not worth a refusal: there is nothing to keep across a restart.
   const homeless = params.filter((p) => !p.tomlKey && !p.noEffect).map((p) => `'${p.name}'`);

@@ -1,3 +1,4 @@
+import { limits } from "../../limits.ts";
 import type { Keyspace } from "../../storage/api.ts";
 /**
  * What OBJECT ENCODING must remember that the stored bytes do not say. Redis picks a string's
@@ -24,10 +25,8 @@ interface Mark {
   readonly hash: bigint | number;
 }
 
-/** Marks kept per database; beyond this the oldest is forgotten (it then reads by shape). */
-const MARKS_MAX = 10_000;
-/** Longer keys are not marked (they read by shape), so the marks stay small whatever the keys. */
-const MARK_KEY_BYTES_MAX = 1024;
+const MARKS_MAX = limits.encodingMarksMax;
+const MARK_KEY_BYTES_MAX = limits.encodingMarkKeyBytesMax;
 
 const byKeyspace = new WeakMap<Keyspace, Map<string, Mark>>();
 

@@ -69,7 +69,9 @@ export function upgradeLegacyAutoVacuum(
     let mode = -1;
     try {
       db = new Database(path, { create: false });
-      db.run(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+      db.run(
+        `PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? limits.vacuumBusyTimeoutMs)}`,
+      );
       step = "reading PRAGMA auto_vacuum";
       mode = pragmaNumber(db, "auto_vacuum");
       if (mode === 2) continue;

@@ -21,6 +21,7 @@ import type { Shard } from "../engine/shard.ts";
 import { keyspaceTables, maintenanceSql, ROW_STRING } from "../engine/sql.ts";
 import { KeyWatches } from "../engine/watch.ts";
 import { KeyTable } from "../keyspace/key-table.ts";
+import { copyPages } from "./copy-pages.ts";
 import {
   addToDigest,
   type Digest,
@@ -222,11 +223,12 @@ function copyNamespace(
   let position = 0;
   sources.forEach((s, index) => {
     const page = ctx.dbs[s.source]!.query(maintenanceSql.legacyPageLive(s.table));
-    let after = 0n;
-    for (;;) {
-      const rows = page.all(after, nowSec(ctx), ctx.batchRows) as LegacyField[];
-      if (rows.length === 0) break;
-      inTransaction(shard, () => {
+    copyPages<LegacyField>(
+      page,
+      nowSec(ctx),
+      ctx.batchRows,
+      (body) => inTransaction(shard, body),
+      (rows) => {
         const hash = table.hashWriter(param, ctx.now);
         for (const row of rows) {
           if (newerElsewhere(ctx, lookups, index, row)) {
@@ -250,10 +252,9 @@ function copyNamespace(
           );
         }
         hash.save(ctx.now);
-      });
-      ctx.onRows(rows.length);
-      after = rows[rows.length - 1]!.rowid;
-    }
+      },
+      (rows) => ctx.onRows(rows.length),
+    );
   });
   for (const l of lookups) l.finalize();
   result.fields += position;

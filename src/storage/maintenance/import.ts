@@ -21,11 +21,13 @@ import type { Database, Statement } from "bun:sqlite";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { brotliDecompressSync } from "node:zlib";
+import { limits } from "../../limits.ts";
 import { decodeValue, rawEncode } from "../codecs/codec.ts";
 import { type KeyParam, keyBytes, keyParam } from "../engine/keys.ts";
 import { createRouter } from "../engine/routing.ts";
 import { Shard } from "../engine/shard.ts";
 import { keyspaceTables, maintenanceSql, ROW_STRING } from "../engine/sql.ts";
+import { acrossTargets, copyPages } from "./copy-pages.ts";
 import {
   acquireDataDirLock,
   addToDigest,
@@ -213,7 +215,7 @@ function copyLegacy(
   now: number,
   options: ImportOptions,
 ): { result: ImportResult; expected: Digest } {
-  const batch = options.batchRows ?? 5000;
+  const batch = options.batchRows ?? limits.maintenanceBatchRows;
   const nowSec = Math.floor(now / 1000);
   const router = createRouter(newPaths.length);
   const paths = sources.map((i) => shardPath(fromDir, i));
@@ -270,32 +272,34 @@ function copyLegacy(
           continue;
         }
         const page = legacyPage(db, table, paths[s]!);
-        let after = 0n;
-        for (;;) {
-          const rows = page.all(after, nowSec, batch) as LegacyRow[];
-          if (rows.length === 0) break;
-          for (const t of targets) t.beginImmediate();
-          for (const row of rows) {
-            const key = keyParam(keyBytes(row.key));
-            const value = decode(bytesOf(row.data), s, table, row.key);
-            const expiresMs = row.expires_at === null ? null : toMs(row.expires_at);
-            copyRow(
-              stmts[router.shardOf(keyBytes(key))]!,
-              keys,
-              key,
-              value,
-              row,
-              expiresMs,
-              expected,
-              result,
-            );
-          }
-          for (const t of targets) t.commitTransaction();
-          result.strings += rows.length;
-          done += rows.length;
-          options.onProgress?.(done, total);
-          after = rows[rows.length - 1]!.rowid;
-        }
+        copyPages<LegacyRow>(
+          page,
+          nowSec,
+          batch,
+          acrossTargets(targets),
+          (rows) => {
+            for (const row of rows) {
+              const key = keyParam(keyBytes(row.key));
+              const value = decode(bytesOf(row.data), s, table, row.key);
+              const expiresMs = row.expires_at === null ? null : toMs(row.expires_at);
+              copyRow(
+                stmts[router.shardOf(keyBytes(key))]!,
+                keys,
+                key,
+                value,
+                row,
+                expiresMs,
+                expected,
+                result,
+              );
+            }
+          },
+          (rows) => {
+            result.strings += rows.length;
+            done += rows.length;
+            options.onProgress?.(done, total);
+          },
+        );
       }
     });
     result.strings -= result.duplicates;

@@ -9,8 +9,10 @@
  * dir is upgraded by starting the server on it once).
  * It must not import protocol, commands or cluster code, and never prints.
  */
+
 import type { Database, Statement } from "bun:sqlite";
 import { existsSync } from "node:fs";
+import { limits } from "../../limits.ts";
 import { keyBytes } from "../engine/keys.ts";
 import { createRouter } from "../engine/routing.ts";
 import { Shard } from "../engine/shard.ts";
@@ -21,6 +23,7 @@ import {
   maintenanceSql,
   ROW_HASH_TABLE,
 } from "../engine/sql.ts";
+import { acrossTargets, copyPages } from "./copy-pages.ts";
 import {
   bulkSqliteSettings,
   crashPoint,
@@ -73,7 +76,7 @@ export function copyLayout(
   now: number,
   options: CopyOptions,
 ): CopyResult {
-  const batch = options.batchRows ?? 5000;
+  const batch = options.batchRows ?? limits.maintenanceBatchRows;
   const router = createRouter(newPaths.length);
   const sources: Database[] = [];
   const targets: Shard[] = [];
@@ -111,53 +114,60 @@ export function copyLayout(
       for (const table of plan[s]!) {
         const page = db.query(maintenanceSql.pageLive(table));
         const fieldsOf = db.query(maintenanceSql.fieldsOf(fieldsTableOf(table)));
-        let after: bigint = 0n;
-        for (;;) {
-          const rows = page.all(after, now, batch) as SourceRow[];
-          if (rows.length === 0) break;
-          for (const t of targets) t.beginImmediate();
-          for (const row of rows) {
-            const shard = router.shardOf(keyBytes(row.key));
-            // Fields are streamed, so a hash of millions of fields never sits in memory.
-            const fields =
-              row.type === BigInt(ROW_HASH_TABLE)
-                ? (fieldsOf.iterate(row.rowid, now) as IterableIterator<SourceField>)
-                : null;
-            const first = fields?.next();
-            // A large hash whose fields have all expired no longer exists.
-            if (first?.done) continue;
-            const target = stmts[shard]!.get(table)!;
-            const inserted = target.insert.get(
-              row.key,
-              row.value,
-              row.created_at,
-              row.updated_at,
-              row.expires_at,
-              row.version,
-              row.type,
-            ) as { id: bigint } | null;
-            if (inserted === null) {
-              fields?.return?.();
-              throw new MaintenanceError(
-                `table ${table}: key ${JSON.stringify(String(row.key))} of ${oldPaths[s]} is also present in another old shard; resolve the duplicate first`,
-              );
+        copyPages<SourceRow>(
+          page,
+          now,
+          batch,
+          acrossTargets(targets),
+          (rows) => {
+            for (const row of rows) {
+              const shard = router.shardOf(keyBytes(row.key));
+              // Fields are streamed, so a hash of millions of fields never sits in memory.
+              const fields =
+                row.type === BigInt(ROW_HASH_TABLE)
+                  ? (fieldsOf.iterate(row.rowid, now) as IterableIterator<SourceField>)
+                  : null;
+              const first = fields?.next();
+              // A large hash whose fields have all expired no longer exists.
+              if (first?.done) continue;
+              const target = stmts[shard]!.get(table)!;
+              const inserted = target.insert.get(
+                row.key,
+                row.value,
+                row.created_at,
+                row.updated_at,
+                row.expires_at,
+                row.version,
+                row.type,
+              ) as { id: bigint } | null;
+              if (inserted === null) {
+                fields?.return?.();
+                throw new MaintenanceError(
+                  `table ${table}: key ${JSON.stringify(String(row.key))} of ${oldPaths[s]} is also present in another old shard; resolve the duplicate first`,
+                );
+              }
+              copied.keys++;
+              if (fields === null || first === undefined) continue;
+              let count = 0;
+              for (let f: IteratorResult<SourceField> = first; !f.done; f = fields.next()) {
+                target.insertField.run(
+                  inserted.id,
+                  f.value.field,
+                  f.value.value,
+                  f.value.expires_at,
+                );
+                count++;
+              }
+              target.setCount.run(inserted.id, count);
+              copied.fields += count;
             }
-            copied.keys++;
-            if (fields === null || first === undefined) continue;
-            let count = 0;
-            for (let f: IteratorResult<SourceField> = first; !f.done; f = fields.next()) {
-              target.insertField.run(inserted.id, f.value.field, f.value.value, f.value.expires_at);
-              count++;
-            }
-            target.setCount.run(inserted.id, count);
-            copied.fields += count;
-          }
-          for (const t of targets) t.commitTransaction();
-          done = copied.keys + copied.fields;
-          options.onProgress?.(done, total);
-          crashPoint("copy", done);
-          after = rows[rows.length - 1]!.rowid;
-        }
+          },
+          () => {
+            done = copied.keys + copied.fields;
+            options.onProgress?.(done, total);
+            crashPoint("copy", done);
+          },
+        );
         fieldsOf.finalize();
       }
     });
