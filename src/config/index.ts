@@ -3,9 +3,5 @@
  * import from here, never from schema.ts or load.ts directly. Re-exports only; no logic.
  */
 export { ConfigError, defaultConfig, loadConfig, parseAddr, parseConfig } from "./load.ts";
-export {
-  type CompressionAlgorithm,
-  type Config,
-  configKeys,
-  type DeepPartial,
-} from "./schema.ts";
+export { configKeys } from "./schema.ts";
+export type { Addr, CompressionAlgorithm, Config, DeepPartial } from "./types.ts";

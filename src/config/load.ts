@@ -7,17 +7,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
-import {
-  type Addr,
-  type Config,
-  configKeys,
-  crossChecks,
-  type DeepPartial,
-  deepFreeze,
-  describeKind,
-  type KeySpec,
-  type ValueKind,
-} from "./schema.ts";
+import { crossChecks } from "./cross-checks.ts";
+import { configKeys, deepFreeze, describeKind } from "./schema.ts";
+import type { Addr, Config, DeepPartial, KeySpec, ValueKind } from "./types.ts";
 
 /** A configuration problem; the message is the whole text shown to the user. */
 export class ConfigError extends Error {

@@ -9,7 +9,7 @@
  * Other paths give 404, other methods 405 (HEAD is answered like GET, without a body).
  * Owns the HTTP surface only; what is measured lives in registry.ts.
  */
-import type { Addr } from "../config/schema.ts";
+import type { Addr } from "../config/index.ts";
 import { checkHttpAuth } from "../security/http-auth.ts";
 import { tlsOptions } from "../security/tls.ts";
 import type { MetricsRegistry, MetricsSource } from "./registry.ts";
