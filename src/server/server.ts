@@ -9,21 +9,13 @@ import { Cluster } from "../cluster/cluster.ts";
 import { clusterSettings } from "../cluster/settings.ts";
 import { clientInfoLine } from "../commands/connection/client.ts";
 import { commandRows } from "../commands/index.ts";
-import type {
-  ClientState,
-  CommandSpec,
-  Ctx,
-  ServerContext,
-  ServerStats,
-} from "../commands/spec.ts";
+import type { ClientState, ServerContext, ServerStats } from "../commands/spec.ts";
 import { buildTable } from "../commands/table.ts";
 import type { Config } from "../config/index.ts";
-import { errors, RespError } from "../errors.ts";
 import { limits } from "../limits.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { type MetricsServer, startMetricsServer } from "../metrics/http.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-import type { Reply } from "../protocol/reply.ts";
 import { PubsubServices } from "../pubsub/index.ts";
 import { ScriptEngine } from "../scripting/engine.ts";
 import { ClientReaper } from "../security/reaper.ts";
@@ -31,6 +23,7 @@ import { Security } from "../security/security.ts";
 import { tlsOptions } from "../security/tls.ts";
 import { ExpirySweeper, Store } from "../storage/api.ts";
 import { REDIS_COMPAT_VERSION, VERSION } from "../version.ts";
+import { execRunner, scriptHost } from "./atomic.ts";
 import { Connection, type ConnectionHost, type ExecGate } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { IdleCollector } from "./idle-gc.ts";
@@ -167,106 +160,14 @@ export async function startServer(
   };
   const dispatcher = new Dispatcher(context, log);
   const gate: ExecGate = { owner: null, waiters: [] };
-  /**
-   * EXEC: runs the queue with every other client held at the gate, every write going through
-   * the store's overlay (so later commands see earlier ones), then commits them together.
-   */
-  context.runTransaction = async (ctx, queued) => {
-    gate.owner = ctx.client;
-    try {
-      const { result, failed } = await store.exclusive(async () => {
-        const replies: Reply[] = [];
-        const execCtx = { ...ctx, inExec: true };
-        for (const { spec, args } of queued) {
-          // ACL rules are checked again at EXEC, as Redis does (they may have changed).
-          const denied = context.security?.recheck(ctx.client, spec, args) ?? null;
-          replies.push(denied ?? (await dispatcher.execute(execCtx, spec, args)));
-        }
-        return replies;
-      });
-      return failed ? errors.storage() : result;
-    } finally {
-      gate.owner = null;
-      for (const wake of gate.waiters.splice(0)) wake();
-    }
-  };
-  /**
-   * Scripts run like EXEC: once a script waits (for a command's reply or to let the loop turn
-   * when busy), every other client is held at the gate, its own later requests too (the gate's
-   * owner is a stand-in for the script); from its first write, its writes go through the
-   * overlay and commit together. A script that neither waits nor writes runs as one plain
-   * synchronous call, which nothing can interleave with. Inside EXEC the transaction already
-   * holds the gate.
-   */
+  context.runTransaction = execRunner(context, store, dispatcher, gate);
   try {
     // A damaged functions.json stops the start, as a damaged RDB stops Redis.
     context.scripting = new ScriptEngine({
       table: context.table,
       version: REDIS_COMPAT_VERSION,
       dataDir: config.dataDir,
-      host: {
-        atomically: (ctx, body) => {
-          if (ctx.inExec) return body(() => {});
-          let section: Promise<{ failed: boolean }> | null = null;
-          let endSection = () => {};
-          const beginWrites = () => {
-            if (section) return;
-            section = store.exclusive(
-              () =>
-                new Promise<void>((resolve) => {
-                  endSection = resolve;
-                }),
-            );
-          };
-          let result: Reply | Promise<Reply>;
-          try {
-            result = body(beginWrites);
-          } catch (error) {
-            endSection();
-            throw error;
-          }
-          // A script that neither waited nor wrote ran with nothing else interleaved: done.
-          if (!(result instanceof Promise) && !section) return result;
-          gate.owner = Object.create(ctx.client) as ClientState;
-          return (async () => {
-            try {
-              const reply = await result;
-              endSection();
-              // (A cast: TypeScript cannot see that beginWrites may have set it.)
-              const pending = section as Promise<{ failed: boolean }> | null;
-              const failed = pending ? (await pending).failed : false;
-              return failed ? errors.storage() : reply;
-            } finally {
-              endSection();
-              gate.owner = null;
-              gate.busy = null;
-              for (const wake of gate.waiters.splice(0)) wake();
-            }
-          })();
-        },
-        execute: (scriptCtx, row, args) => {
-          // Scripting hands back only the Ctx it was given (or its child made by scriptCtx())
-          // and rows of this server's table (scripting/host.ts), so these are the full types.
-          const ctx = scriptCtx as Ctx;
-          const spec = row as CommandSpec;
-          const admitted = dispatcher.authorize(ctx, spec, args);
-          return admitted instanceof RespError ? admitted : dispatcher.execute(ctx, spec, args);
-        },
-        busy: (ctx, error) => {
-          gate.busy = error ? { error, client: ctx.client } : null;
-          // Held clients get BUSY now rather than after the script; woken once the script has
-          // yielded (this runs inside it), never from within it.
-          if (error)
-            queueMicrotask(() => {
-              for (const wake of gate.waiters.splice(0)) wake();
-            });
-        },
-        log: (level, text) => {
-          if (level >= 3) log.warn(`script: ${text}`);
-          else if (level === 2) log.info(`script: ${text}`);
-          else log.debug(`script: ${text}`);
-        },
-      },
+      host: scriptHost(store, dispatcher, gate, log),
     });
   } catch (error) {
     await store.close();
