@@ -6,10 +6,11 @@
  * docs/cluster.md, "Storage"), only this file changes.
  */
 
+import { limits } from "../limits.ts";
 import { type Keyspace, keyBytes } from "../storage/api.ts";
 import { keySlot } from "./slots.ts";
 
-const PAGE_ROWS = 2_000;
+const PAGE_ROWS = limits.scanRowsPerStepMax;
 
 /**
  * Calls `visit` with each live key of `slot` (its bytes) until it returns false.
@@ -24,7 +25,7 @@ export function forEachKeyInSlot(
   for (const table of ks.keyTables) {
     let after = 0;
     for (;;) {
-      const rows = table.statements.scanStmt.all(after, PAGE_ROWS);
+      const rows = table.scanPage(after, PAGE_ROWS);
       if (rows.length === 0) break;
       for (const row of rows) {
         after = row.rowid;

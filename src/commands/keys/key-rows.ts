@@ -11,7 +11,7 @@ import {
  * Moving and copying whole keys of any type between key tables (RENAME, RENAMENX, COPY, MOVE),
  * inside the writer transactions of the shards involved. A string or a small hash is one row
  * (putRow with its type); a large hash's fields are rows of the fields table, so:
- *  - renaming it within one table keeps its key row (statements.rename): the rowid, and with
+ *  - renaming it within one table keeps its key row (KeyTable.renameRow): the rowid, and with
  *    it every field, stays where it is, whatever the hash's size;
  *  - copying it, or moving it to another shard or database, writes its fields into a new large
  *    hash page by page (memory stays bounded by one page). The copy stays a large hash, as
@@ -89,14 +89,7 @@ export function moveKey(
   now: number,
 ): void {
   if (entry.type === ROW_HASH_TABLE && from === to) {
-    to.remove(dstKey, now);
-    from.statements.renameStmt.run(srcKey, dstKey);
-    // The rename bypassed the row methods: forget both cache entries and wake their WATCHers.
-    for (const key of [srcKey, dstKey]) {
-      const id = from.idOf(key);
-      from.cache.delete(id);
-      from.touch(id);
-    }
+    from.renameRow(srcKey, dstKey, now);
     return;
   }
   copyKey(from, srcKey, entry, to, dstKey, now);

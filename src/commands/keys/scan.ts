@@ -1,3 +1,4 @@
+import { limits } from "../../limits.ts";
 import type { Reply } from "../../protocol/reply.ts";
 import {
   type KeyParam,
@@ -41,7 +42,7 @@ function scan(ctx: Ctx, args: Uint8Array[]): Reply {
   let examined = 0;
   while (shard < shards && examined < count) {
     const table = keyspace.keyTables[shard]!;
-    const rows = table.statements.scanStmt.all(rowid, Math.min(count - examined, 10_000));
+    const rows = table.scanPage(rowid, Math.min(count - examined, limits.scanRowsPerStepMax));
     for (const row of rows) {
       examined++;
       rowid = row.rowid;
@@ -70,7 +71,7 @@ function keys(ctx: Ctx, args: Uint8Array[]): Reply {
   for (const table of keyspace.keyTables) {
     let after = 0;
     for (;;) {
-      const rows = table.statements.scanStmt.all(after, 10_000);
+      const rows = table.scanPage(after, limits.scanRowsPerStepMax);
       for (const row of rows) {
         after = row.rowid;
         if (row.expires_at !== null && row.expires_at <= now) continue;
@@ -78,7 +79,7 @@ function keys(ctx: Ctx, args: Uint8Array[]): Reply {
         if (pattern && !globMatch(pattern, bytes)) continue;
         if (rowIsKey(table, row.key, row.type, now)) out.push(bytes);
       }
-      if (rows.length < 10_000) break;
+      if (rows.length < limits.scanRowsPerStepMax) break;
     }
   }
   return out;
@@ -91,13 +92,8 @@ function randomkey(ctx: Ctx): Reply {
   const shards = keyspace.shardCount;
   const start = Math.floor(Math.random() * shards);
   for (let i = 0; i < shards; i++) {
-    const table = keyspace.keyTables[(start + i) % shards]!;
-    const s = table.statements;
-    const max = s.maxRowidStmt.get()?.m ?? null;
-    if (max === null) continue;
-    const pick = 1 + Math.floor(Math.random() * max);
-    const row = s.randomAfterStmt.get(pick, now) ?? s.randomAfterStmt.get(0, now);
-    if (row && table.has(row.key, now)) return keyBytes(row.key);
+    const key = keyspace.keyTables[(start + i) % shards]!.randomKey(now);
+    if (key !== null) return keyBytes(key);
   }
   return null;
 }

@@ -310,6 +310,48 @@ export class KeyTable implements HashHost {
   touch(id: string): void {
     this.watches.touch(id);
   }
+
+  /**
+   * Up to `limit` rows after rowid `after`, in rowid order, expired ones included (the caller
+   * skips them by `expires_at`): SCAN, KEYS and a cluster slot's keys walk the table this way.
+   * Rowids are kept by upserts, so a cursor stays valid while keys are written.
+   */
+  scanPage(after: number, limit: number): ScanRow[] {
+    return this.statements.scanStmt.all(after, limit);
+  }
+
+  /** A live key picked at random (RANDOMKEY), or null when none is found. */
+  randomKey(now: number): KeyParam | null {
+    const s = this.statements;
+    const max = s.maxRowidStmt.get()?.m ?? null;
+    if (max === null) return null;
+    const pick = 1 + Math.floor(Math.random() * max);
+    const row = s.randomAfterStmt.get(pick, now) ?? s.randomAfterStmt.get(0, now);
+    return row && this.has(row.key, now) ? row.key : null;
+  }
+
+  /**
+   * Renames a key row in place (its rowid, and with it a large hash's fields, stay): RENAME
+   * of a large hash within one shard. Any row at `dst` goes first; both cache entries are
+   * forgotten and both keys' WATCHers woken, since this bypasses the row methods.
+   */
+  renameRow(src: KeyParam, dst: KeyParam, now: number): void {
+    this.remove(dst, now);
+    this.statements.renameStmt.run(src, dst);
+    for (const key of [src, dst]) {
+      const id = this.idOf(key);
+      this.cache.delete(id);
+      this.touch(id);
+    }
+  }
+}
+
+/** One row of scanPage(). */
+export interface ScanRow {
+  rowid: number;
+  key: KeyParam;
+  expires_at: number | null;
+  type: RowType;
 }
 
 /** Largest file value read whole into memory (a Uint8Array's practical bound in Bun). */
