@@ -18,6 +18,10 @@ export type CommandFlag =
   | "no_multi"
   | "allow_busy"
   | "skip_slowlog"
+  | "asking"
+  | "no_async_loading"
+  | "no_mandatory_keys"
+  | "skip_monitor"
   | "pubsub";
 
 export type CommandGroup =
@@ -51,6 +55,8 @@ export interface CommandRow<H = unknown> {
    * `numkeys`): `find` returns their indexes into args. Such rows have `keys: null`, as Redis's
    * COMMAND INFO shows 0 0 0 (movablekeys) for them.
    */
+  /** COMMAND INFO shows movablekeys though `keys` covers the usual form (MIGRATE's KEYS). */
+  readonly movableKeyFlag?: true;
   readonly movableKeys?: {
     readonly numkeys: number;
     find(args: readonly Uint8Array[]): number[];

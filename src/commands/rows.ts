@@ -33,3 +33,8 @@ export function rowMaker(defaults: RowDefaults): RowMaker {
     handler,
   });
 }
+
+/** A container's HELP subcommand: Redis flags every one of them loading and stale only. */
+export function helpRow(row: CommandSpec): CommandSpec {
+  return { ...row, flags: ["loading", "stale"] };
+}

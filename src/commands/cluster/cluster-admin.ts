@@ -223,7 +223,7 @@ function reset(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
 
 const admin = rowMaker({
   container: "cluster",
-  flags: ["admin", "stale"],
+  flags: ["admin", "stale", "no_async_loading"],
   group: "cluster",
   since: "3.0.0",
 });
@@ -287,7 +287,10 @@ export const clusterAdminCommands: CommandSpec[] = [
     meet,
   ),
   admin("forget", 3, "Removes a node from the nodes table.", "node-id", forget),
-  admin("reset", -2, "Resets a node.", "[HARD | SOFT]", reset),
+  {
+    ...admin("reset", -2, "Resets a node.", "[HARD | SOFT]", reset),
+    flags: ["admin", "stale", "noscript"],
+  },
   admin(
     "saveconfig",
     2,

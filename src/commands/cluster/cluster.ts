@@ -20,7 +20,7 @@ import { OK, type Reply, verbatim } from "../../protocol/reply.ts";
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import { migrateDumpCommands } from "../keys/migrate-dump.ts";
-import { rowMaker } from "../rows.ts";
+import { helpRow, rowMaker } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { clusterAdminCommands } from "./cluster-admin.ts";
 import { clusterOf, namedNode } from "./cluster-context.ts";
@@ -83,7 +83,7 @@ const HELP = [
 
 const sub = rowMaker({
   container: "cluster",
-  flags: ["loading", "stale"],
+  flags: ["stale"],
   group: "cluster",
   since: "3.0.0",
 });
@@ -116,20 +116,25 @@ const introspection: CommandSpec[] = [
   }),
   sub("countkeysinslot", 3, "Returns the number of keys in a hash slot.", "slot", countKeys),
   sub("getkeysinslot", 4, "Returns the key names in a hash slot.", "slot count", getKeys),
-  sub(
-    "count-failure-reports",
-    3,
-    "Returns the number of active failure reports active for a node.",
-    "node-id",
-    failureReports,
-  ),
+  {
+    ...sub(
+      "count-failure-reports",
+      3,
+      "Returns the number of active failure reports active for a node.",
+      "node-id",
+      failureReports,
+    ),
+    flags: ["admin", "stale"],
+  },
   sub("links", 2, "Returns a list of all TCP links to and from peer nodes.", "", (ctx) =>
     clusterLinks(clusterOf(ctx).bus.links()),
   ),
-  sub("help", 2, "Returns helpful text about the different subcommands.", "", (ctx) => {
-    clusterOf(ctx);
-    return HELP.map((line) => ({ kind: "simple", text: line }) as const);
-  }),
+  helpRow(
+    sub("help", 2, "Returns helpful text about the different subcommands.", "", (ctx) => {
+      clusterOf(ctx);
+      return HELP.map((line) => ({ kind: "simple", text: line }) as const);
+    }),
+  ),
 ];
 
 function connectionFlag(
@@ -137,11 +142,12 @@ function connectionFlag(
   summary: string,
   since: string,
   set: (c: Cluster, ctx: Ctx) => void,
+  flags: CommandSpec["flags"] = ["fast", "loading", "stale"],
 ): CommandSpec {
   return {
     name,
     arity: 1,
-    flags: ["fast", "loading", "stale"],
+    flags,
     keys: null,
     group: "cluster",
     since,
@@ -189,6 +195,8 @@ export const clusterCommands: CommandSpec[] = [
     (c, ctx) => {
       c.clientFlags(ctx.client).asking = true;
     },
+    // Fast only, in Redis's table: ASKING is refused while loading.
+    ["fast"],
   ),
   // DUMP/RESTORE/MIGRATE are generic commands, registered with the cluster rows they serve.
   ...migrateDumpCommands,

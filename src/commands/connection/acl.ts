@@ -11,7 +11,7 @@ import { permission } from "../../security/guard.ts";
 import type { Security } from "../../security/security.ts";
 import { AclRuleError } from "../../security/user.ts";
 import { parseInt64, text } from "../args.ts";
-import { rowMaker } from "../rows.ts";
+import { helpRow, rowMaker } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
 function security(ctx: Ctx): Security {
@@ -260,7 +260,9 @@ const aclSubcommands: CommandSpec[] = [
     "[bits]",
     genpass,
   ),
-  plainSub("help", 2, "Returns helpful text about the different subcommands.", "", () => HELP),
+  helpRow(
+    plainSub("help", 2, "Returns helpful text about the different subcommands.", "", () => HELP),
+  ),
 ];
 
 export const aclCommands: CommandSpec[] = [

@@ -7,7 +7,7 @@ import { errors, RespError, sanitizeLine } from "../../errors.ts";
 import { NO_REPLY, OK, type Reply, simple, verbatim } from "../../protocol/reply.ts";
 import { equalsToken, parseInt64, rawText, text, token } from "../args.ts";
 import type { ClientState as AnyClient } from "../client-state.ts";
-import { rowMaker } from "../rows.ts";
+import { helpRow, rowMaker } from "../rows.ts";
 import type { ClientState, CommandSpec, Ctx } from "../spec.ts";
 import { trackingClientCommands } from "./tracking.ts";
 
@@ -169,7 +169,7 @@ function onOff(_ctx: Ctx, args: Uint8Array[]): Reply {
 
 const clientSub = rowMaker({
   container: "client",
-  flags: ["stale", "loading"],
+  flags: ["noscript", "stale", "loading"],
   group: "connection",
   since: "2.4.0",
 });
@@ -219,12 +219,14 @@ export const clientCommands: CommandSpec[] = [
     "ON | OFF | SKIP",
     clientReply,
   ),
-  clientSub(
-    "no-evict",
-    3,
-    "Accepted for compatibility; nothing is evicted here.",
-    "ON | OFF",
-    onOff,
+  admin(
+    clientSub(
+      "no-evict",
+      3,
+      "Accepted for compatibility; nothing is evicted here.",
+      "ON | OFF",
+      onOff,
+    ),
   ),
   clientSub(
     "no-touch",
@@ -234,7 +236,9 @@ export const clientCommands: CommandSpec[] = [
     onOff,
   ),
   ...trackingClientCommands,
-  clientSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
-    clientCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
+  helpRow(
+    clientSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
+      clientCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
+    ),
   ),
 ];

@@ -116,7 +116,7 @@ export const connectionCommands: CommandSpec[] = [
   conn({
     name: "echo",
     arity: 2,
-    flags: ["fast"],
+    flags: ["fast", "loading", "stale"],
     since: "1.0.0",
     summary: "Returns the given string.",
     syntax: "message",

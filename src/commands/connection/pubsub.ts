@@ -10,7 +10,7 @@
 import { errors } from "../../errors.ts";
 import { type Reply, simple } from "../../protocol/reply.ts";
 import { globMatch } from "../glob.ts";
-import { rowMaker } from "../rows.ts";
+import { helpRow, rowMaker } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
 const pubsubRow = rowMaker({
@@ -56,7 +56,7 @@ function spublish(ctx: Ctx, args: Uint8Array[]): Reply {
 
 const pubsubSub = rowMaker({
   container: "pubsub",
-  flags: ["pubsub", "random", "loading", "stale"],
+  flags: ["pubsub", "loading", "stale"],
   group: "pubsub",
   since: "2.8.0",
 });
@@ -115,8 +115,10 @@ const pubsubCommands: CommandSpec[] = [
     ),
     since: "7.0.0",
   },
-  pubsubSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
-    pubsubCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
+  helpRow(
+    pubsubSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
+      pubsubCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
+    ),
   ),
 ];
 

@@ -142,6 +142,6 @@ function pick(hash: HashView, indices: number[], now: number): FieldItem[] {
 export const hashScanCommands: CommandSpec[] = [
   hashRow("hscan", -3, ["readonly"], "2.8.0", "key cursor [MATCH pattern] [COUNT count] [NOVALUES]",
     "Iterates over fields and values of a hash.", hscan),
-  hashRow("hrandfield", -2, ["readonly", "random"], "6.2.0", "key [count [WITHVALUES]]",
+  hashRow("hrandfield", -2, ["readonly"], "6.2.0", "key [count [WITHVALUES]]",
     "Returns one or more random fields from a hash.", hrandfield),
 ];

@@ -223,7 +223,10 @@ export const migrateDumpCommands: CommandSpec[] = [
     handler: dump,
   },
   restoreRow("restore", "Creates a key from the serialized representation of a value."),
-  restoreRow("restore-asking", "An internal command for migrating keys in a cluster."),
+  {
+    ...restoreRow("restore-asking", "An internal command for migrating keys in a cluster."),
+    flags: ["write", "denyoom", "asking"],
+  },
   {
     name: "migrate",
     arity: -6,
@@ -231,6 +234,7 @@ export const migrateDumpCommands: CommandSpec[] = [
     // Redis's key spec (the KEYS form is movable); cluster routing lets MIGRATE always run
     // here (src/cluster/cluster.ts), since it only ever moves this node's keys.
     keys: { first: 3, last: 3, step: 1 },
+    movableKeyFlag: true,
     group: "generic",
     since: "2.6.0",
     summary: "Atomically transfers a key from one Redis instance to another.",

@@ -210,7 +210,7 @@ export const objectKeyCommands: CommandSpec[] = [
   {
     name: "wait",
     arity: 3,
-    flags: [],
+    flags: ["noscript"],
     keys: null,
     group: "generic",
     since: "3.0.0",

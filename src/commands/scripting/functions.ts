@@ -8,7 +8,7 @@ import { map, OK, type Reply, set, simple } from "../../protocol/reply.ts";
 import type { RestorePolicy } from "../../scripting/functions.ts";
 import { text, token } from "../args.ts";
 import { globMatch } from "../glob.ts";
-import { rowMaker } from "../rows.ts";
+import { helpRow, rowMaker } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { engine, numkeysPositions, splitKeys } from "./script-args.ts";
 
@@ -186,9 +186,13 @@ const writeSub = rowMaker({
   group: "scripting",
   since: "7.0.0",
 });
-const fcallRow = rowMaker({ flags: ["noscript", "stale"], group: "scripting", since: "7.0.0" });
+const fcallRow = rowMaker({
+  flags: ["noscript", "stale", "skip_monitor", "no_mandatory_keys"],
+  group: "scripting",
+  since: "7.0.0",
+});
 const fcallRoRow = rowMaker({
-  flags: ["noscript", "stale", "readonly"],
+  flags: ["noscript", "stale", "skip_monitor", "no_mandatory_keys", "readonly"],
   group: "scripting",
   since: "7.0.0",
 });
@@ -233,10 +237,19 @@ export const functionCommands: CommandSpec[] = [
         "[LIBRARYNAME library-name-pattern] [WITHCODE]",
         functionList,
       ),
-      writeSub("delete", 3, "Deletes a library and its functions.", "library-name", (ctx, args) => {
-        engine(ctx).functions.delete(text(args[2]!));
-        return OK;
-      }),
+      {
+        ...writeSub(
+          "delete",
+          3,
+          "Deletes a library and its functions.",
+          "library-name",
+          (ctx, args) => {
+            engine(ctx).functions.delete(text(args[2]!));
+            return OK;
+          },
+        ),
+        flags: ["write", "noscript"],
+      },
       {
         ...writeSub(
           "flush",
@@ -273,8 +286,10 @@ export const functionCommands: CommandSpec[] = [
         ),
         flags: ["noscript", "allow_busy"],
       },
-      sub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
-        HELP.map((line) => simple(line)),
+      helpRow(
+        sub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
+          HELP.map((line) => simple(line)),
+        ),
       ),
     ],
   },

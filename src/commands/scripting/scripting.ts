@@ -7,7 +7,7 @@
 import { RespError } from "../../errors.ts";
 import { OK, type Reply, simple } from "../../protocol/reply.ts";
 import { text, token } from "../args.ts";
-import { rowMaker } from "../rows.ts";
+import { helpRow, rowMaker } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { functionCommands } from "./functions.ts";
 import { engine, numkeysPositions, splitKeys } from "./script-args.ts";
@@ -63,9 +63,15 @@ const HELP = [
   "    Prints this help.",
 ];
 
-const evalRow = rowMaker({ flags: ["noscript", "stale"], group: "scripting", since: "2.6.0" });
+// EVAL and FCALL rows carry Redis's no_mandatory_keys and skip_monitor (metadata for
+// COMMAND INFO: MONITOR shows a script's command before the commands it runs either way).
+const evalRow = rowMaker({
+  flags: ["noscript", "stale", "skip_monitor", "no_mandatory_keys"],
+  group: "scripting",
+  since: "2.6.0",
+});
 const evalRoRow = rowMaker({
-  flags: ["noscript", "stale", "readonly"],
+  flags: ["noscript", "stale", "skip_monitor", "no_mandatory_keys", "readonly"],
   group: "scripting",
   since: "7.0.0",
 });
@@ -137,20 +143,26 @@ export const scriptingCommands: CommandSpec[] = [
         "script",
         (ctx, args) => engine(ctx).load(args[2]!),
       ),
-      scriptSub(
-        "exists",
-        -3,
-        "Determines whether server-side Lua scripts exist in the script cache.",
-        "sha1 [sha1 ...]",
-        scriptExists,
-      ),
-      scriptSub(
-        "flush",
-        -2,
-        "Removes all server-side Lua scripts from the script cache.",
-        "[ASYNC | SYNC]",
-        scriptFlush,
-      ),
+      {
+        ...scriptSub(
+          "exists",
+          -3,
+          "Determines whether server-side Lua scripts exist in the script cache.",
+          "sha1 [sha1 ...]",
+          scriptExists,
+        ),
+        flags: ["noscript"],
+      },
+      {
+        ...scriptSub(
+          "flush",
+          -2,
+          "Removes all server-side Lua scripts from the script cache.",
+          "[ASYNC | SYNC]",
+          scriptFlush,
+        ),
+        flags: ["noscript"],
+      },
       {
         ...scriptSub(
           "kill",
@@ -161,8 +173,10 @@ export const scriptingCommands: CommandSpec[] = [
         ),
         flags: ["noscript", "allow_busy"],
       },
-      scriptSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
-        HELP.map((line) => simple(line)),
+      helpRow(
+        scriptSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
+          HELP.map((line) => simple(line)),
+        ),
       ),
     ],
   },

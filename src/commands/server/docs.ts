@@ -43,7 +43,11 @@ export function commandInfo(spec: CommandSpec): Reply {
   return [
     spec.name,
     spec.arity,
-    spec.flags.map((f) => simple(f)),
+    // Redis derives movablekeys from key specs it cannot resolve statically: our rows say
+    // so with movableKeys (EVAL, FCALL) or movableKeyFlag (MIGRATE's KEYS form).
+    [...spec.flags, ...(spec.movableKeys || spec.movableKeyFlag ? ["movablekeys"] : [])].map((f) =>
+      simple(f),
+    ),
     k ? k.first : 0,
     k ? k.last : 0,
     k ? k.step : 0,

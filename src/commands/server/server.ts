@@ -111,7 +111,7 @@ export const serverCommands: CommandSpec[] = [
   {
     name: "time",
     arity: 1,
-    flags: ["loading", "stale", "fast", "random"],
+    flags: ["loading", "stale", "fast"],
     keys: null,
     group: "server",
     since: "2.6.0",

@@ -114,7 +114,7 @@ export const modifyCommands: CommandSpec[] = [
   {
     name: "append",
     arity: 3,
-    flags: ["write", "denyoom"],
+    flags: ["write", "denyoom", "fast"],
     keys: K1,
     group: "string",
     since: "2.0.0",
