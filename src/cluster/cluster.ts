@@ -6,6 +6,7 @@
  * point dispatch calls. Created by startServer() and handed down: no module-level state.
  */
 
+import type { CommandRow } from "../commands/row.ts";
 import type { RespError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Keyspace } from "../storage/api.ts";
@@ -123,16 +124,19 @@ export class Cluster {
    */
   route(
     client: object,
-    command: string,
+    row: CommandRow,
     keys: readonly Uint8Array[],
     inMulti: boolean,
   ): RespError | null {
     const f = this.flags.get(client);
-    const asking = (f?.asking ?? false) || command === "restore-asking";
-    if (f?.asking && command !== "asking" && !inMulti) f.asking = false;
-    // MIGRATE moves only keys this node holds (NOKEY otherwise), and its KEYS form names no
-    // key at its key position: it always runs here (Redis serves it here while a slot moves).
-    if (keys.length === 0 || command === "migrate") return null;
+    // Rows flagged asking (RESTORE-ASKING) act as if ASKING had been sent, as in Redis.
+    const asking = (f?.asking ?? false) || row.flags.includes("asking");
+    // ASKING holds for the next command only (not for ASKING itself, nor inside MULTI).
+    if (f?.asking && row.name !== "asking" && !inMulti) f.asking = false;
+    // MIGRATE (movable keys: its KEYS form names no key at its key position) moves only keys
+    // this node holds (NOKEY otherwise): it always runs here, as Redis serves it while a slot
+    // moves.
+    if (keys.length === 0 || row.movableKeyFlag) return null;
     return route(this.topology, {
       keys,
       asking,

@@ -63,7 +63,7 @@ export class Dispatcher {
       for (const q of client.tx.queued)
         for (const i of keyPositionsOf(q.spec, q.args)) keys.push(q.args[i]!);
     } else for (const i of keyPositionsOf(spec, args)) keys.push(args[i]!);
-    const refused = this.server.cluster!.route(client, spec.name, keys, client.tx !== null);
+    const refused = this.server.cluster!.route(client, spec, keys, client.tx !== null);
     if (refused === null) return spec;
     if (spec.multi === "exec") {
       client.tx = null;
