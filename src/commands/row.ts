@@ -100,6 +100,11 @@ export interface CommandRow<H = unknown> {
    * (P|S)UNSUBSCRIBE family, PING, QUIT and RESET); other commands are refused.
    */
   readonly whileSubscribed?: true;
+  /**
+   * Reads its keys without Redis's lookup side effects: no `keymiss` event for a missing key
+   * (Redis's LOOKUP_NONOTIFY: OBJECT, MEMORY USAGE).
+   */
+  readonly quietLookup?: true;
 }
 
 /** Lookup structure built once from the rows by table.ts. */

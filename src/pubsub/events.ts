@@ -5,9 +5,11 @@
  * and names events with Redis's names and classes. The same events drive client tracking:
  * every key that got an event is invalidated.
  *
- * Known differences from Redis, documented in docs/compatibility.md: the `new` event (class n)
- * is not emitted; BITFIELD emits `setbit` when it has a SET/INCRBY even if an overflow FAIL
- * left the value unchanged; GETEX PERSIST emits `persist` without checking that a TTL existed.
+ * `new` (class n) for keys a write creates is added around these rules (index.ts), except
+ * where Redis re-adds a key in another place (COPY, MOVE, RENAME), which the rules say.
+ * Known differences from Redis, documented in docs/compatibility.md: BITFIELD emits `setbit`
+ * when it has a SET/INCRBY even if an overflow FAIL left the value unchanged; GETEX PERSIST
+ * emits `persist` without checking that a TTL existed.
  */
 import { equalsToken, text } from "../commands/args.ts";
 import type { ClientState } from "../commands/client-state.ts";
@@ -86,6 +88,8 @@ const renameRule: Rule = {
   after(_c, args, reply, emit) {
     if (reply !== OK && reply !== 1) return;
     if (Buffer.compare(args[1]!, args[2]!) === 0) return;
+    // Redis adds the destination anew (dbAdd: `new`, even over an old key) before the rest.
+    emit(N.newKey, "new", args[2]!);
     emit(N.generic, "rename_from", args[1]!);
     emit(N.generic, "rename_to", args[2]!);
   },
@@ -200,8 +204,11 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
     {
       after(_ctx, args, reply, emit) {
         if (reply !== 1) return;
+        const to = Number(text(args[2]!));
+        // Redis adds the key to the target database (dbAdd: `new`) before it removes it here.
+        emit(N.newKey, "new", args[1]!, to);
         emit(N.generic, "move_from", args[1]!);
-        emit(N.generic, "move_to", args[1]!, Number(text(args[2]!)));
+        emit(N.generic, "move_to", args[1]!, to);
       },
     },
   ],
@@ -210,8 +217,12 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [
     "copy",
     {
-      after: (ctx, args, reply, emit) =>
-        reply === 1 && emit(N.generic, "copy_to", args[2]!, copyDb(ctx, args)),
+      after(ctx, args, reply, emit) {
+        if (reply !== 1) return;
+        // The copy is always added anew (REPLACE deletes the old key first), so `new` as well.
+        emit(N.newKey, "new", args[2]!, copyDb(ctx, args));
+        emit(N.generic, "copy_to", args[2]!, copyDb(ctx, args));
+      },
     },
   ],
   ["hset", simple(N.hash, "hset")],

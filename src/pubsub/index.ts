@@ -25,6 +25,7 @@ export class PubsubServices {
   /** True while notifications are on or a client tracks: dispatch then calls before/after. */
   hooked = false;
   private sweeper: { keyListener: SweepListener | null } | null = null;
+  private lazy: { listener: SweepListener | null } | null = null;
   private readonly sweepListener: SweepListener = (events) => this.expired(events);
 
   constructor(
@@ -55,10 +56,18 @@ export class PubsubServices {
     this.tracking.removeClient(client);
   }
 
-  /** Before the handler: the state a rule needs to know what the command changed. */
+  /**
+   * Before the handler: the state a rule needs to know what the command changed, and, with
+   * the `new` class on, which of a write's keys are absent (a `new` event if it creates them).
+   */
   before(ctx: EventCtx, spec: CommandRow, args: Uint8Array[]): unknown {
     const rule = rules.get(spec.name);
-    return rule?.before ? rule.before(ctx, args) : undefined;
+    const pre = rule?.before ? rule.before(ctx, args) : undefined;
+    if (!spec.flags.includes("write") || !this.notifier.wants(N.newKey)) return pre;
+    return new NewKeys(
+      pre,
+      keysOf(spec, args).filter((key) => !ctx.exists(key)),
+    );
   }
 
   /** After the handler: events for what it changed, read tracking; the result is unchanged. */
@@ -94,19 +103,41 @@ export class PubsubServices {
       const reads = spec.flags.includes("readonly") ? keysOf(spec, args) : null;
       tracking.afterCommand(ctx.client, spec.name.startsWith("client|"), reads);
     }
+    const db = ctx.client.db;
+    // Redis's lookupKeyRead fires `keymiss` for each key a read finds missing.
+    if (spec.flags.includes("readonly") && !spec.quietLookup && this.notifier.wants(N.keyMiss))
+      for (const key of keysOf(spec, args))
+        if (!ctx.exists(key)) this.notifier.emit(N.keyMiss, "keymiss", key, db);
     if (!spec.flags.includes("write")) return;
     if (FLUSHES.has(spec.name)) {
       if (tracking.count > 0) tracking.flush();
       return;
     }
+    const failed = typeof reply === "object" && reply !== null && "code" in reply;
+    let rulePre = pre;
+    // `new` goes just before the first event about a key the write created, as Redis's dbAdd
+    // emits it when the key is added (per key, for MSET); a rule's own `new` (COPY, MOVE:
+    // another database) takes its place.
+    let created: Map<string, Uint8Array> | null = null;
+    if (pre instanceof NewKeys) {
+      rulePre = pre.pre;
+      if (!failed) {
+        created = new Map();
+        for (const key of pre.absent) if (ctx.exists(key)) created.set(latin1(key), key);
+      }
+    }
     const rule = rules.get(spec.name);
-    if (!rule || (typeof reply === "object" && reply !== null && "code" in reply)) return;
-    const db = ctx.client.db;
     const emit: Emit = (cls, event, key, at = db) => {
+      if (created !== null && created.size > 0 && at === db) {
+        const id = latin1(key);
+        if (created.delete(id) && event !== "new") this.notifier.emit(N.newKey, "new", key, db);
+      }
       this.notifier.emit(cls, event, key, at);
-      if (tracking.count > 0) tracking.invalidate(key, ctx.client);
+      if (tracking.count > 0 && event !== "new") tracking.invalidate(key, ctx.client);
     };
-    rule.after(ctx, args, reply, emit, pre);
+    if (rule && !failed) rule.after(ctx, args, reply, emit, rulePre);
+    // Keys created without an event of their own still get their `new`.
+    if (created !== null) for (const key of created.values()) emit(N.newKey, "new", key);
   }
 
   /**
@@ -118,10 +149,28 @@ export class PubsubServices {
     this.refresh();
   }
 
+  /** Reads that find an expired key report it too (storage's LazyExpiry), with `hooked`. */
+  attachLazyExpiry(lazy: { listener: SweepListener | null }): void {
+    this.lazy = lazy;
+    this.refresh();
+  }
+
   private refresh(): void {
     this.hooked = this.notifier.active || this.tracking.count > 0;
     if (this.sweeper) this.sweeper.keyListener = this.hooked ? this.sweepListener : null;
+    if (this.lazy) this.lazy.listener = this.hooked ? this.sweepListener : null;
   }
+}
+
+const latin1 = (key: Uint8Array): string =>
+  Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
+
+/** A write's `before` state with the `new` class on: the rule's own, and the absent keys. */
+class NewKeys {
+  constructor(
+    readonly pre: unknown,
+    readonly absent: readonly Uint8Array[],
+  ) {}
 }
 
 /** The key arguments of a command, by its row's key range. */

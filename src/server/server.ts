@@ -265,6 +265,10 @@ export async function startServer(
   reaper.start();
   // Expired keys named by the sweep (only while someone listens): `expired` events, tracking.
   context.pubsub?.attachSweeper(sweeper);
+  store.lazyExpiry.counted = (n) => {
+    stats.expiredKeys += n;
+  };
+  context.pubsub?.attachLazyExpiry(store.lazyExpiry);
   if (cluster) {
     try {
       cluster.start(listener.port);

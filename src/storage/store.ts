@@ -17,6 +17,7 @@ import { type AutoVacuumUpgradeReport, upgradeLegacyAutoVacuum } from "./jobs/au
 import { Checkpointer } from "./jobs/checkpointer.ts";
 import { availableMemory, Prewarmer, planPrewarm } from "./jobs/prewarm.ts";
 import { Keyspace } from "./keyspace/keyspace.ts";
+import { LazyExpiry } from "./keyspace/lazy-expiry.ts";
 import type { HashLimits } from "./keyspace/rows.ts";
 import { KeyCounts } from "./keyspace/stats.ts";
 import { LargeFiles } from "./large/files.ts";
@@ -71,6 +72,8 @@ export class Store {
   readonly hashLimits: HashLimits;
   /** Which clients WATCH which keys. */
   readonly watches = new KeyWatches();
+  /** Reads that find an expired key remove it and report it while someone listens. */
+  readonly lazyExpiry = new LazyExpiry();
   /** Cached key counts per database and shard, for INFO keyspace and /metrics. */
   readonly keyCounts = new KeyCounts(this);
   /** Nesting depth of exclusive sections (EXEC): writes then go through the overlay. */

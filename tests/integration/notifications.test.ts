@@ -122,6 +122,42 @@ describe("keyspace notifications", () => {
     expect(oursEvents).toEqual(redisEvents!);
   });
 
+  // `new` (class n) is left out of A, as in Redis; with it, every key a write creates gets a
+  // `new` event ahead of the command's own.
+  test("with KEAn a write that creates a key emits `new` first, as Redis", async () => {
+    const [oursEvents, redisEvents] = await Promise.all(
+      targets().map(([, t]) => events(t, "KEAn", writes)),
+    );
+    expect(oursEvents!.filter((f) => f.includes("\r\nnew\r\n")).length).toBeGreaterThan(10);
+    expect(oursEvents).toEqual(redisEvents!);
+  });
+
+  // `keymiss` (class m) fires for each key a read finds missing; OBJECT does not count.
+  test("with KEm reads of missing keys emit `keymiss`, as Redis", async () => {
+    const reads = [
+      ["SET", "here", "v"],
+      ["GET", "nope"],
+      ["GET", "here"],
+      ["MGET", "here", "a", "b", "a"],
+      ["HGET", "h", "f"],
+      ["HSET", "h", "f", "v"],
+      ["HGET", "h", "missing-field"],
+      ["EXISTS", "gone", "here"],
+      ["STRLEN", "nope"],
+      ["TTL", "nope"],
+      ["TYPE", "nope"],
+      ["GETRANGE", "nope", "0", "1"],
+      ["OBJECT", "ENCODING", "nope"],
+      ["HGETALL", "nothere"],
+      ["DUMP", "nope"],
+    ];
+    const [oursEvents, redisEvents] = await Promise.all(
+      targets().map(([, t]) => events(t, "KEm", reads)),
+    );
+    expect(oursEvents!.length).toBeGreaterThan(10);
+    expect(oursEvents).toEqual(redisEvents!);
+  });
+
   test("class flags select events: only keyevent, only generic and string", async () => {
     for (const flags of ["Eg", "K$", "Kh", "KEx"]) {
       const [a, b] = await Promise.all(targets().map(([, t]) => events(t, flags, writes)));
@@ -202,6 +238,49 @@ describe("field expiry (Redis 7.4+)", () => {
       c.close();
     }
   });
+});
+
+describe("expired on read", () => {
+  // Redis removes a key whose TTL has passed as soon as a command touches it (expireIfNeeded)
+  // and reports `expired` then, not when its active expiry gets there. Ours does the same
+  // while someone listens: every event is in before the PUBLISH sent after the reads.
+  test("a read of keys past their TTL reports each one `expired`, once, as Redis", async () => {
+    const streams: string[][] = [];
+    for (const [, target] of targets()) {
+      const sub = await RawClient.connect(target);
+      const driver = await RawClient.connect(target);
+      try {
+        await driver.command("FLUSHALL");
+        await driver.command("CONFIG", "SET", "notify-keyspace-events", "Ex");
+        await sub.command("PSUBSCRIBE", "__keyevent@0__:expired");
+        await sub.command("SUBSCRIBE", "done");
+        for (let i = 0; i < 10; i++) await driver.command("SET", `lazy:${i}`, "v", "PX", "40");
+        await Bun.sleep(80);
+        for (let i = 0; i < 10; i++)
+          expect(await driver.command("GET", `lazy:${i}`)).toEqual(Buffer.from("$-1\r\n"));
+        await driver.command("PUBLISH", "done", "x");
+        const untilDone = async (): Promise<string[]> => {
+          const frames: string[] = [];
+          for (;;) {
+            const frame = (await sub.receive()).toString("latin1");
+            if (frame.includes("$4\r\ndone\r\n")) return frames.sort();
+            frames.push(frame);
+          }
+        };
+        streams.push(await untilDone());
+        // A second look a sweep later: nothing is reported twice.
+        await Bun.sleep(1_200);
+        await driver.command("PUBLISH", "done", "x");
+        expect(await untilDone()).toEqual([]);
+      } finally {
+        await driver.command("CONFIG", "SET", "notify-keyspace-events", "");
+        sub.close();
+        driver.close();
+      }
+    }
+    expect(streams[0]).toHaveLength(10);
+    expect(streams[0]).toEqual(streams[1]!);
+  }, 10_000);
 });
 
 describe("a session store learns that a TTL ended", () => {

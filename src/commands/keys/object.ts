@@ -142,6 +142,7 @@ const objectSub = (
   arity: 3,
   flags: ["readonly"],
   keys: OBJECT_KEY,
+  quietLookup: true,
   group: "generic",
   since: "2.2.3",
   summary,

@@ -157,6 +157,7 @@ const memorySubs: CommandSpec[] = [
     ),
     flags: ["readonly"],
     keys: { first: 2, last: 2, step: 1 },
+    quietLookup: true,
   },
   sub("stats", 2, "Returns details about memory usage.", "", stats),
   sub("doctor", 2, "Outputs a memory problems report.", "", () => DOCTOR),

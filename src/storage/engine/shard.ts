@@ -71,6 +71,7 @@ export class KeyspaceStatements {
   /** Reads expires_at as an exact 64-bit integer (only for commands that report it). */
   readonly exactExpiryStmt: Statement<{ expires_at: bigint | null }, [KeyParam]>;
   readonly deleteStmt: Statement<{ expires_at: number | null; type: RowType }, [KeyParam]>;
+  readonly deleteExpiredStmt: Statement<{ type: RowType }, [KeyParam, number]>;
   readonly setExpiryStmt: Statement<unknown, [KeyParam, ExpiryMs | null]>;
   readonly renameStmt: Statement<unknown, [KeyParam, KeyParam]>;
   readonly addFieldsStmt: Statement<unknown, [number, number]>;
@@ -108,6 +109,7 @@ export class KeyspaceStatements {
     this.hashRowStmt = db.prepare(k.hashRow);
     this.upsertStmt = db.prepare(k.upsert);
     this.deleteStmt = db.prepare(k.delete);
+    this.deleteExpiredStmt = db.prepare(k.deleteExpired);
     this.setExpiryStmt = db.prepare(k.setExpiry);
     this.exactExpiryStmt = db.prepare(k.exactExpiry);
     this.exactExpiryStmt.safeIntegers(true);

@@ -154,6 +154,8 @@ ON CONFLICT(key) DO UPDATE SET
     upsert,
     /** Deletes and reports the old expiry so the caller can tell a live row from a dead one. */
     delete: `DELETE FROM ${k} WHERE key = ?1 RETURNING expires_at, type`,
+    /** The row of `key` if it has expired by ?2 (a lazy expiry); RETURNING says whether it did. */
+    deleteExpired: `DELETE FROM ${k} WHERE key = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2 RETURNING type`,
     setExpiry: `UPDATE ${k} SET expires_at = ?2 WHERE key = ?1`,
     exactExpiry: `SELECT expires_at FROM ${k} WHERE key = ?1`,
     /** Renames a row in place (same shard): its rowid, and so a large hash's fields, stay. */

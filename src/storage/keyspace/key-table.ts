@@ -57,6 +57,9 @@ export class KeyTable implements HashHost {
     this.idPrefix = db === 0 ? "" : `\udbff${db}\u0000`;
   }
 
+  /** Called when a read finds `key` past its TTL (lazy-expiry.ts); set by the Keyspace. */
+  onExpiredRead: ((key: KeyParam) => void) | null = null;
+
   /** The cache and WATCH id of a key in this database. */
   idOf(key: KeyParam): string {
     return this.idPrefix === "" ? keyId(key) : this.idPrefix + keyId(key);
@@ -76,7 +79,10 @@ export class KeyTable implements HashHost {
         );
       } else if (stored.type === ROW_STRING_FILE) {
         // Never cached: the entry is a reference, and its bytes are read only on demand.
-        if (stored.expires_at !== null && stored.expires_at <= now) return null;
+        if (stored.expires_at !== null && stored.expires_at <= now) {
+          this.onExpiredRead?.(key);
+          return null;
+        }
         return this.fileEntry(key, stored.value, stored.expires_at);
       } else if (stored.type === ROW_HASH_TABLE) {
         // A large hash left without fields is about to be dropped (save(), the sweep).
@@ -97,7 +103,10 @@ export class KeyTable implements HashHost {
       }
       this.cache.set(id, row);
     }
-    if (!isLive(row, now)) return null;
+    if (!isLive(row, now)) {
+      if (row.value !== null) this.onExpiredRead?.(key);
+      return null;
+    }
     if (row.type === ROW_HASH_INLINE && !inlineHasLive(row.value, now)) return null;
     return row as KeyEntry;
   }
@@ -318,6 +327,13 @@ export class KeyTable implements HashHost {
    */
   scanPage(after: number, limit: number): ScanRow[] {
     return this.statements.scanStmt.all(after, limit);
+  }
+
+  /** Removes `key` if it has expired by `now` (lazy expiry); true when a row went. */
+  deleteExpired(key: KeyParam, now: number): boolean {
+    const removed = this.statements.deleteExpiredStmt.get(key, now) !== null;
+    if (removed) this.cache.delete(this.idOf(key));
+    return removed;
   }
 
   /** A live key picked at random (RANDOMKEY), or null when none is found. */

@@ -13,6 +13,7 @@ import type { KeyWatches } from "../engine/watch.ts";
 import type { WriteScheduler } from "../writes/scheduler.ts";
 import type { ShardWriter, WriteFn } from "../writes/shard-writer.ts";
 import { KeyTable } from "./key-table.ts";
+import type { LazyExpiry } from "./lazy-expiry.ts";
 import { PendingTable } from "./overlay.ts";
 import type { HashLimits, KeyEntry, LiveEntry, RowTable } from "./rows.ts";
 
@@ -24,6 +25,7 @@ export interface KeyspaceHost {
   readonly router: Router;
   readonly codec: ValueCodec;
   readonly watches: KeyWatches;
+  readonly lazyExpiry: LazyExpiry;
   readonly hashLimits: HashLimits;
   readonly asyncWrite: boolean;
   /** True while EXEC runs: writes then go through the overlay (Store.exclusive). */
@@ -54,6 +56,8 @@ export class Keyspace {
         host.watches,
         host.hashLimits,
       );
+      table.onExpiredRead = (key) =>
+        host.lazyExpiry.seen(table, key, (fn) => this.writeTable(i, fn));
       this.keyTables.push(table);
       this.pendingTables.push(
         new PendingTable(i, table, host.writers[i]!, host.scheduler, (s, e) =>
