@@ -271,4 +271,4 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
 ]);
 
 /** Commands that empty whole databases: tracking clients drop everything, no key events. */
-export const FLUSHES: ReadonlySet<string> = new Set(["flushdb", "flushall", "swapdb"]);
+export const FLUSHES: ReadonlySet<string> = new Set(["flushdb", "flushall"]);

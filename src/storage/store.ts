@@ -23,6 +23,14 @@ import { KeyCounts } from "./keyspace/stats.ts";
 import { LargeFiles } from "./large/files.ts";
 import { acquireDataDirLock } from "./maintenance/data-dir.ts";
 import { migrationInProgress } from "./maintenance/migrate.ts";
+import {
+  finishSwap,
+  nextJournal,
+  recoverSwap,
+  swapInShard,
+  touchSwappedWatches,
+  writeJournal,
+} from "./maintenance/swap-databases.ts";
 import { upgradeNamespaces } from "./maintenance/upgrade.ts";
 import { WriteScheduler } from "./writes/scheduler.ts";
 import { ShardWriter, type WriteFn, type WriterEvents } from "./writes/shard-writer.ts";
@@ -173,6 +181,8 @@ export class Store {
         options.log,
       );
       for (const shard of this.shards) shard.attachLarge(this.large);
+      // Before any table is read: a SWAPDB a crash interrupted is finished in every file.
+      recoverSwap(options.dataDir, this.shards, options.log);
       this.keyspaces.set(0, new Keyspace(0, this));
       // Databases that already hold tables are opened now, so SCAN/INFO see them at once.
       const found = new Set(this.shards.flatMap((shard) => shard.databases()));
@@ -332,6 +342,29 @@ export class Store {
       unique.map((i) => this.writers[i]!),
       fn,
     );
+  }
+
+  /**
+   * SWAPDB a b: the two databases trade contents in every shard, all or nothing across a
+   * crash (maintenance/swap-databases.ts), ordered after every write already queued. WATCHed
+   * keys of either database that exist in either are touched first, as Redis does.
+   */
+  async swapDatabases(a: number, b: number): Promise<void> {
+    if (a === b) return;
+    const ka = this.keyspace(a);
+    const kb = this.keyspace(b);
+    this.settle();
+    touchSwappedWatches(this.watches, ka, kb);
+    const all = this.shards.map((_, i) => i);
+    const journal = nextJournal(this.shards, a, b);
+    writeJournal(this.options.dataDir, journal);
+    await this.writeMany(all, () => {
+      for (const shard of this.shards) swapInShard(shard.db, journal);
+    });
+    finishSwap(this.options.dataDir, this.shards);
+    // Cached rows and key counts name a database by index; both now hold other keys.
+    for (const shard of this.shards) shard.cache?.clear();
+    this.keyCounts.forget();
   }
 
   /** Waits for every queued write, then closes the databases and releases the lock. */

@@ -4,7 +4,7 @@
  * database (routing looks at the key only), so MOVE is a single-shard transaction.
  */
 import { errors, RespError } from "../../errors.ts";
-import type { Reply } from "../../protocol/reply.ts";
+import { OK, type Reply } from "../../protocol/reply.ts";
 import { keyParam } from "../../storage/api.ts";
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
@@ -44,6 +44,29 @@ export function sameObjectError(): RespError {
   return new RespError("ERR", "source and destination objects are the same");
 }
 
+/**
+ * SWAPDB index1 index2: the two databases trade contents (Store.swapDatabases); clients stay
+ * on their index and see the other contents, as in Redis.
+ */
+async function swapdb(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+  if (ctx.server.config.cluster.enabled)
+    throw new RespError("ERR", "SWAPDB is not allowed in cluster mode");
+  const a = intOr(args[1]!, "invalid first DB index");
+  const b = intOr(args[2]!, "invalid second DB index");
+  const databases = ctx.server.store.databases;
+  if (a < 0 || a >= databases || b < 0 || b >= databases)
+    throw new RespError("ERR", "DB index is out of range");
+  await ctx.server.store.swapDatabases(a, b);
+  return OK;
+}
+
+/** Redis's getIntFromObjectOrReply with a caller's message: not a 32-bit integer → `message`. */
+function intOr(arg: Uint8Array, message: string): number {
+  const n = parseInt64(arg);
+  if (n === null || n < INT32_MIN || n > INT32_MAX) throw new RespError("ERR", message);
+  return Number(n);
+}
+
 /** MOVE key db: 1 when moved; 0 when the key is missing here or already exists there. */
 function move(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   if (ctx.server.config.cluster.enabled)
@@ -76,5 +99,17 @@ export const databaseCommands: CommandSpec[] = [
     summary: "Moves a key to another database.",
     syntax: "key db",
     handler: move,
+  },
+  {
+    name: "swapdb",
+    arity: 3,
+    flags: ["write", "fast"],
+    keys: null,
+    group: "server",
+    since: "4.0.0",
+    summary: "Swaps two Redis databases.",
+    syntax: "index1 index2",
+    handler: swapdb,
+    acl: ["@keyspace", "@dangerous"],
   },
 ];

@@ -34,3 +34,10 @@ export function keyId(param: KeyParam): string {
   if (typeof param === "string") return param;
   return `\ud800${Buffer.from(param.buffer, param.byteOffset, param.byteLength).toString("latin1")}`;
 }
+
+const utf8Out = new TextEncoder();
+
+/** The key bytes a keyId() stands for (SWAPDB reads the keys WATCH holds by id). */
+export function keyOfId(id: string): Uint8Array {
+  return id.startsWith("\ud800") ? Buffer.from(id.slice(1), "latin1") : utf8Out.encode(id);
+}

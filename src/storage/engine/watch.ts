@@ -39,6 +39,11 @@ export class KeyWatches {
     if (set) for (const w of set) w.dirty = true;
   }
 
+  /** Touches every watched key whose id passes `test` (SWAPDB: keys of the two databases). */
+  touchWhere(test: (id: string) => boolean): void {
+    for (const [id, set] of this.byKey) if (test(id)) for (const w of set) w.dirty = true;
+  }
+
   /** FLUSHDB/FLUSHALL touch every key. */
   touchAll(): void {
     for (const set of this.byKey.values()) for (const w of set) w.dirty = true;

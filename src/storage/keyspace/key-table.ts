@@ -14,7 +14,7 @@ import {
   isLive,
   type ValueCache,
 } from "../engine/cache.ts";
-import { type KeyParam, keyId } from "../engine/keys.ts";
+import { type KeyParam, keyId, keyOfId } from "../engine/keys.ts";
 import type { ExpiryMs, KeyspaceStatements } from "../engine/shard.ts";
 import {
   KNOWN_ROW_TYPES,
@@ -55,6 +55,12 @@ export class KeyTable implements HashHost {
   ) {
     // A lone high surrogate never occurs in decoded UTF-8 nor starts a binary key's id.
     this.idPrefix = db === 0 ? "" : `\udbff${db}\u0000`;
+  }
+
+  /** The key bytes of a WATCH id of this database, or null when the id is another's. */
+  keyOfId(id: string): Uint8Array | null {
+    if (this.idPrefix === "") return id.startsWith("\udbff") ? null : keyOfId(id);
+    return id.startsWith(this.idPrefix) ? keyOfId(id.slice(this.idPrefix.length)) : null;
   }
 
   /** Called when a read finds `key` past its TTL (lazy-expiry.ts); set by the Keyspace. */

@@ -50,6 +50,11 @@ export class KeyCounts {
 
   constructor(private readonly store: CountedStore) {}
 
+  /** Forgets every count (SWAPDB moved keys between databases). */
+  forget(): void {
+    this.cached.clear();
+  }
+
   /** Per opened database (by index): its counts per shard. */
   byDb(): Map<number, ShardKeyspace[]> {
     return keyspaceByDb(this.store, this.cached);
