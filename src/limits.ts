@@ -127,6 +127,17 @@ export const limits = {
   encodingMarksMax: 10_000,
   /** Keys longer than this are never marked: they read by shape. */
   encodingMarkKeyBytesMax: 1024,
+  /**
+   * Largest PUBLISH (channel and message) forwarded over the cluster bus, below its 4 MiB
+   * frame bound; a larger one reaches this node's subscribers only (and is logged).
+   */
+  clusterPublishBytesMax: 4 * 1024 * 1024 - 64 * 1024,
+  /** Gossip entries a bus message carries beyond which only PFAIL/FAIL nodes are added. */
+  clusterGossipEntriesMax: 100,
+  /** Gossip entries read from one received bus message at most. */
+  clusterGossipReadMax: 1000,
+  /** How long a forgotten node is ignored in gossip (Redis's blacklist TTL). */
+  clusterForgetMs: 60_000,
   /** A slow-log entry shows at most this many arguments (Redis's SLOWLOG_ENTRY_MAX_ARGC). */
   slowlogArgsShown: 32,
   /** ... and at most this many bytes of each (Redis's SLOWLOG_ENTRY_MAX_STRING). */

@@ -3,12 +3,12 @@
  * header (id, address, epochs, claimed slot ranges) with gossip about the other nodes, and
  * the slot-range decoding every receiver applies. Plain data; bus.ts sends and reads them.
  */
+import { limits } from "../limits.ts";
 import type { BusMessage } from "./bus-link.ts";
 import { rangesOf, SLOT_COUNT, type SlotRange } from "./slots.ts";
 import type { ClusterNode, Topology } from "./topology.ts";
 
-/** Gossip entries per message beyond which only PFAIL/FAIL nodes are still included. */
-const GOSSIP_ENTRIES_MAX = 100;
+const GOSSIP_ENTRIES_MAX = limits.clusterGossipEntriesMax;
 
 export interface GossipEntry {
   id: string;

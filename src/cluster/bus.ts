@@ -9,7 +9,9 @@
  * about the belief itself are Topology methods; this file moves messages and keeps time.
  */
 import type { TCPSocketListener } from "bun";
+import { limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
+import { applyHeader } from "./bus-header.ts";
 import {
   BusLink,
   type BusMessage,
@@ -17,13 +19,7 @@ import {
   type BusLink as Link,
   type LinkEvents,
 } from "./bus-link.ts";
-import {
-  buildHeader,
-  type GossipEntry,
-  nodeFromHeader,
-  toSlotSet,
-  updateAddress,
-} from "./bus-messages.ts";
+import { buildHeader, nodeFromHeader, toSlotSet, updateAddress } from "./bus-messages.ts";
 import type { LinkInfo, MessageStats } from "./replies.ts";
 import { rangesOf } from "./slots.ts";
 import type { ClusterNode, Topology } from "./topology.ts";
@@ -38,6 +34,8 @@ export interface BusOptions {
   now(): number;
   /** Called after every cron tick and every message that changed the topology. */
   changed(): void;
+  /** A PUBLISH another node forwarded (bus-publish.ts). */
+  published?(msg: BusMessage): void;
 }
 
 /** A MEET to an address whose node id we learn from its PONG. */
@@ -50,8 +48,7 @@ interface PendingMeet {
   nextAttempt: number;
 }
 
-/** How long a forgotten node is ignored in gossip (Redis's blacklist TTL). */
-const FORGET_MS = 60_000;
+const FORGET_MS = limits.clusterForgetMs;
 
 export class ClusterBus implements LinkEvents {
   readonly stats: MessageStats = { sent: new Map(), received: new Map() };
@@ -151,7 +148,12 @@ export class ClusterBus implements LinkEvents {
 
   /** Sends a PONG with our claim to everyone (after a slot change, so it spreads at once). */
   broadcastPong(): void {
-    for (const link of this.outbound.values()) if (link.ready) this.send(link, this.header("pong"));
+    this.broadcast(this.header("pong"));
+  }
+
+  /** Sends `msg` to every node with a ready link (a PONG, a FAIL, a PUBLISH). */
+  broadcast(msg: BusMessage): void {
+    for (const link of this.outbound.values()) if (link.ready) this.send(link, msg);
   }
 
   ready(link: Link): void {
@@ -249,6 +251,10 @@ export class ClusterBus implements LinkEvents {
     }
     if (!sender) return;
     // Any message proves the sender is alive; only our own pings time its PFAIL, though.
+    if (msg.t === "publish") {
+      this.o.published?.(msg);
+      return;
+    }
     if (msg.t === "fail") {
       const failing = topo.nodes.get(String(msg.node));
       if (failing && !failing.myself && !failing.fail) {
@@ -273,62 +279,36 @@ export class ClusterBus implements LinkEvents {
     this.o.changed();
   }
 
+  /** What a received header changes (bus-header.ts), with this bus's links to act on. */
   private processHeader(
     sender: ClusterNode,
     msg: BusMessage,
     now: number,
     replyLink: Link | null,
   ): void {
-    const topo = this.topo;
-    topo.observeEpochs(sender, Number(msg.currentEpoch) || 0, Number(msg.configEpoch) || 0);
-    const claimed = toSlotSet(msg.slots);
-    // Owners with a newer epoch than the sender for slots it still claims: tell it (UPDATE).
-    let stale: ClusterNode | null = null;
-    for (const s of claimed) {
-      const owner = topo.owner[s];
-      if (owner && owner !== sender && owner.configEpoch > sender.configEpoch) stale = owner;
-    }
-    const lost = topo.applyClaim(sender, claimed);
-    if (lost.length > 0)
-      this.o.log.info(`cluster: ${lost.length} slot(s) now served by ${sender.id}`);
-    topo.handleEpochCollision(sender);
-    if (stale && replyLink === null) {
-      const link = this.outbound.get(sender.id);
-      if (link?.ready) {
-        this.send(link, {
-          ...this.header("update"),
-          node: stale.id,
-          configEpoch: stale.configEpoch,
-          slots: rangesOf((s) => topo.owner[s] === stale),
-        });
-      }
-    }
-    this.processGossip(sender, msg.gossip, now);
-  }
-
-  private processGossip(sender: ClusterNode, gossip: unknown, now: number): void {
-    if (!Array.isArray(gossip)) return;
-    const topo = this.topo;
-    const timeout = this.o.nodeTimeoutMs();
-    for (const raw of gossip.slice(0, 1000) as GossipEntry[]) {
-      if (typeof raw?.id !== "string") continue;
-      const node = topo.nodes.get(raw.id);
-      if (node) {
-        if (node.myself) continue;
-        topo.failureReport(node, sender, raw.pfail === true || raw.fail === true, now);
-        if (topo.markFailingIfNeeded(node, now, timeout)) this.announceFail(node);
-      } else if (!topo.forgotten.has(raw.id) && typeof raw.ip === "string" && raw.ip !== "") {
-        const cport = Number(raw.cport);
-        if (!this.meets.some((m) => m.host === raw.ip && m.cport === cport))
-          this.meet(raw.ip, cport);
-      }
-    }
+    applyHeader(this.topo, sender, msg, now, replyLink !== null, {
+      log: this.o.log,
+      nodeTimeoutMs: this.o.nodeTimeoutMs(),
+      sendUpdate: (stale) => {
+        const link = this.outbound.get(sender.id);
+        if (link?.ready)
+          this.send(link, {
+            ...this.header("update"),
+            node: stale.id,
+            configEpoch: stale.configEpoch,
+            slots: rangesOf((s) => this.topo.owner[s] === stale),
+          });
+      },
+      announceFail: (node) => this.announceFail(node),
+      meet: (ip, cport) => {
+        if (!this.meets.some((m) => m.host === ip && m.cport === cport)) this.meet(ip, cport);
+      },
+    });
   }
 
   private announceFail(node: ClusterNode): void {
     this.o.log.info(`cluster: node ${node.id} marked FAIL (quorum reached)`);
-    for (const link of this.outbound.values())
-      if (link.ready) this.send(link, { ...this.header("fail"), node: node.id });
+    this.broadcast({ ...this.header("fail"), node: node.id });
   }
 
   private addFromHeader(msg: BusMessage, remote: string): ClusterNode | undefined {

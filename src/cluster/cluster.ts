@@ -11,6 +11,7 @@ import type { RespError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Keyspace } from "../storage/api.ts";
 import { ClusterBus } from "./bus.ts";
+import { publishMessage, readPublish } from "./bus-publish.ts";
 import { loadNodesFile, saveNodesFile, saveNodesFileAsync } from "./nodes-file.ts";
 import { route } from "./route.ts";
 import { SLOT_COUNT } from "./slots.ts";
@@ -84,8 +85,25 @@ export class Cluster {
       log,
       now,
       changed: () => this.changed(),
+      published: (msg) => {
+        const p = readPublish(msg);
+        if (p) this.onRemotePublish?.(p.channel, p.message);
+      },
     });
     this.topology.updateState(this.requireFullCoverage);
+  }
+
+  /** Delivers a PUBLISH that another node forwarded (the pub/sub hub's deliverRemote). */
+  onRemotePublish: ((channel: Uint8Array, message: Uint8Array) => void) | null = null;
+
+  /** A client of this node published: every other node gets it over the bus. */
+  publish(channel: Uint8Array, message: Uint8Array): void {
+    const msg = publishMessage(this.topology.myself.id, channel, message);
+    if (msg) this.bus.broadcast(msg);
+    else
+      this.log.warn(
+        `cluster: a PUBLISH of ${channel.length + message.length} bytes is too large for the bus; only this node's subscribers got it`,
+      );
   }
 
   /** Starts the bus once the client listener is bound (`clientPort` is the port it got). */

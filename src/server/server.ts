@@ -270,6 +270,12 @@ export async function startServer(
   };
   context.pubsub?.attachLazyExpiry(store.lazyExpiry);
   if (cluster) {
+    // PUBLISH reaches every node's subscribers over the bus (SPUBLISH is routed by slot).
+    const hub = context.pubsub?.hub;
+    if (hub) {
+      hub.onLocalPublish = (channel, message) => cluster.publish(channel, message);
+      cluster.onRemotePublish = (channel, message) => hub.deliverRemote(channel, message);
+    }
     try {
       cluster.start(listener.port);
     } catch (error) {

@@ -224,3 +224,39 @@ describe("cluster clients", () => {
     await cluster.close();
   });
 });
+
+describe("pub/sub across the cluster", () => {
+  // Redis forwards PUBLISH over the bus to every node, so a subscriber anywhere receives it;
+  // the publisher's reply counts only its own node's receivers. SPUBLISH stays slot-routed.
+  test("a PUBLISH on one node reaches subscribers on every node, binary-safe", async () => {
+    const subs = await Promise.all(nodes.map((n) => client(n.port)));
+    const got: [number, string, Buffer][] = [];
+    try {
+      await Promise.all(
+        subs.map(async (s, i) => {
+          s.on("messageBuffer", (channel: Buffer, message: Buffer) =>
+            got.push([i, channel.toString("latin1"), message]),
+          );
+          await s.subscribe("news");
+        }),
+      );
+      const payload = Buffer.from([0, 1, 2, 255, 13, 10, 36]);
+      // Only node 1's subscriber is local to node 1.
+      expect(await direct[1]!.publish("news", payload)).toBe(1);
+      for (let i = 0; i < 200 && got.length < 3; i++) await Bun.sleep(10);
+      expect(got.map(([i]) => i).sort()).toEqual([0, 1, 2]);
+      for (const [, channel, message] of got) {
+        expect(channel).toBe("news");
+        expect(message.equals(payload)).toBe(true);
+      }
+      // A node with no subscriber of its own replies 0, and the others still deliver.
+      await subs[2]!.unsubscribe("news");
+      got.length = 0;
+      expect(await direct[2]!.publish("news", "second")).toBe(0);
+      for (let i = 0; i < 200 && got.length < 2; i++) await Bun.sleep(10);
+      expect(got.map(([i]) => i).sort()).toEqual([0, 1]);
+    } finally {
+      for (const s of subs) s.disconnect();
+    }
+  });
+});
