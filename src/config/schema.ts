@@ -217,6 +217,9 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
   key("maxclients", int(1, 1_000_000), 10000, {
     doc: "Most clients connected at once; one more gets Redis's 'max number of clients reached'.",
   }),
+  key("busy_reply_threshold_ms", int(0, int32Max), 5000, {
+    doc: "Redis's busy-reply-threshold (lua-time-limit): after a script or function has run this long, other clients get BUSY and SCRIPT KILL / FUNCTION KILL may stop it; 0 = at once.",
+  }),
   key("timeout", int(0, int32Max), 0, {
     doc: "Seconds a client may stay idle before it is disconnected; 0 = never.",
   }),

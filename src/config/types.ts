@@ -62,6 +62,7 @@ export interface Config {
   users: string[];
   protectedMode: boolean;
   maxclients: number;
+  busyReplyThresholdMs: number;
   timeout: number;
   clientQueryBufferLimit: number;
   clientOutputBufferLimitNormal: string;

@@ -40,7 +40,12 @@ export class ScriptEngine {
   busyThresholdMs: number = scriptLimits.busyReplyThresholdMs;
   private readonly runner: ScriptRunner;
   /** Cached scripts by SHA1: the compiled function and its shebang flags (null: none). */
-  private readonly scripts = new Map<string, { ref: number; flags: string[] | null }>();
+  private readonly scripts = new Map<
+    string,
+    { ref: number; flags: string[] | null; bytes: number }
+  >();
+  /** Source bytes of the cached scripts (INFO's used_memory_scripts_eval). */
+  private scriptBytes = 0;
   readonly functions: FunctionLibraries;
   /** The run in progress (at most one: runs hold the server's exclusive gate). */
   running: Running | null = null;
@@ -71,7 +76,8 @@ export class ScriptEngine {
     if ("error" in compiled) {
       throw new RespError("ERR", `Error compiling script (new function): ${compiled.error}`);
     }
-    this.scripts.set(sha, { ref: compiled.ref, flags: shebang.flags });
+    this.scripts.set(sha, { ref: compiled.ref, flags: shebang.flags, bytes: body.length });
+    this.scriptBytes += body.length;
     return sha;
   }
 
@@ -84,6 +90,29 @@ export class ScriptEngine {
     const L = this.runner.box.L;
     for (const { ref } of this.scripts.values()) lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, ref);
     this.scripts.clear();
+    this.scriptBytes = 0;
+  }
+
+  /**
+   * INFO memory's scripting fields, as far as they can be known here: counts, and the source
+   * bytes of cached scripts and loaded libraries. fengari's Lua state lives in the JS heap,
+   * which keeps no per-VM account, so the used_memory_vm_* fields report 0 (docs/scripting.md).
+   */
+  memoryInfo(): {
+    cachedScripts: number;
+    scriptBytes: number;
+    functions: number;
+    libraries: number;
+    libraryBytes: number;
+  } {
+    const libraries = this.functions.list();
+    return {
+      cachedScripts: this.scripts.size,
+      scriptBytes: this.scriptBytes,
+      functions: this.functions.functionCount,
+      libraries: libraries.length,
+      libraryBytes: libraries.reduce((n, lib) => n + lib.code.length, 0),
+    };
   }
 
   get cachedScripts(): number {
@@ -208,6 +237,21 @@ export class ScriptEngine {
   }
 
   /** SCRIPT KILL / FUNCTION KILL. */
+  /**
+   * SHUTDOWN while a script runs past the busy threshold, as Redis: without NOSAVE it is
+   * refused with the BUSY error of the running kind; with NOSAVE the script is stopped at
+   * its next check, even one that has written.
+   */
+  shutdownCheck(nosave: boolean): RespError | null {
+    const running = this.running;
+    if (!running?.state.busy) return null;
+    if (!nosave) {
+      return new RespError("BUSY", running.kind === "script" ? BUSY_SCRIPT : BUSY_FUNCTION);
+    }
+    running.state.killRequested = true;
+    return null;
+  }
+
   kill(kind: Running["kind"]): Reply {
     const running = this.running;
     if (!running) throw new RespError("NOTBUSY", "No scripts in execution right now.");

@@ -169,6 +169,7 @@ export async function startServer(
       dataDir: config.dataDir,
       host: scriptHost(store, dispatcher, gate, log),
     });
+    context.scripting.busyThresholdMs = config.busyReplyThresholdMs;
   } catch (error) {
     await store.close();
     throw error;

@@ -512,8 +512,7 @@ describe("COMMAND", () => {
         if (want && JSON.stringify(want) !== JSON.stringify(flags)) differing.push(name);
       }
       expect(ref.size).toBeGreaterThan(150);
-      // SHUTDOWN lacks allow_busy and noscript until it can run while a script is busy.
-      expect(differing).toEqual(["shutdown"]);
+      expect(differing).toEqual([]);
     } finally {
       r.disconnect();
       theirs.close();

@@ -9,6 +9,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { createClient, defineScript } from "redis";
+import { freePort, startProcess, writeConfig } from "../helpers/process.ts";
 import { RawClient, type RedisRef, startRedisRef } from "../helpers/redis-ref.ts";
 import { startTestServer, type TestServer, tempDir } from "../helpers/server.ts";
 
@@ -175,9 +176,19 @@ async function busyScenario(target: { port: number } | { unix: string }, script:
 
 describe("BUSY and SCRIPT KILL", () => {
   test("a busy script answers BUSY to others and SCRIPT KILL stops it, as redis-server does", async () => {
-    server.handle.context.scripting!.busyThresholdMs = 50;
-    const admin = await RawClient.connect({ unix: redis.socket });
-    await admin.command("CONFIG", "SET", "busy-reply-threshold", "50");
+    // CONFIG SET reaches the running engine on both servers, under either name.
+    for (const target of [{ port: server.port }, { unix: redis.socket }]) {
+      const admin = await RawClient.connect(target);
+      expect((await admin.command("CONFIG", "SET", "lua-time-limit", "70")).toString()).toBe(
+        "+OK\r\n",
+      );
+      expect((await admin.command("CONFIG", "GET", "busy-reply-threshold")).toString()).toBe(
+        "*2\r\n$20\r\nbusy-reply-threshold\r\n$2\r\n70\r\n",
+      );
+      await admin.command("CONFIG", "SET", "busy-reply-threshold", "50");
+      admin.close();
+    }
+    expect(server.handle.context.scripting!.busyThresholdMs).toBe(50);
     const script = "local i = 0 while true do i = i + 1 end";
     const ours = await busyScenario({ port: server.port }, script);
     const theirs = await busyScenario({ unix: redis.socket }, script);
@@ -188,7 +199,6 @@ describe("BUSY and SCRIPT KILL", () => {
   });
 
   test("a script that has written is UNKILLABLE and finishes", async () => {
-    server.handle.context.scripting!.busyThresholdMs = 50;
     const script =
       "redis.call('set', 'w', '1') local s = redis.call('time') repeat local n = redis.call('time') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 300000 return 'done'";
     const ours = await busyScenario({ port: server.port }, script);
@@ -197,6 +207,116 @@ describe("BUSY and SCRIPT KILL", () => {
     expect(ours.kill.startsWith("-UNKILLABLE")).toBe(true);
     expect((await ours.result).toString()).toBe("$4\r\ndone\r\n");
   });
+});
+
+describe("INFO memory's scripting lines", () => {
+  test("count cached scripts, functions and libraries, and their source bytes", async () => {
+    const c = await RawClient.connect({ port: server.port });
+    try {
+      await c.command("SCRIPT", "FLUSH");
+      await c.command("FUNCTION", "FLUSH");
+      const field = async (name: string) =>
+        Number(
+          new RegExp(`\r\n${name}:(\\d+)`).exec(
+            (await c.command("INFO", "memory")).toString(),
+          )?.[1],
+        );
+      expect(await field("number_of_cached_scripts")).toBe(0);
+      const body = "return 'counted'";
+      await c.command("SCRIPT", "LOAD", body);
+      await c.command("EVAL", "return 2", "0");
+      expect(await field("number_of_cached_scripts")).toBe(2);
+      expect(await field("used_memory_scripts_eval")).toBe(body.length + "return 2".length);
+      const lib =
+        "#!lua name=infolib\nredis.register_function('f1', function() return 1 end)\nredis.register_function('f2', function() return 2 end)";
+      await c.command("FUNCTION", "LOAD", lib);
+      expect(await field("number_of_functions")).toBe(2);
+      expect(await field("number_of_libraries")).toBe(1);
+      expect(await field("used_memory_functions")).toBe(lib.length);
+      expect(await field("used_memory_scripts")).toBe(body.length + 8 + lib.length);
+      await c.command("SCRIPT", "FLUSH");
+      await c.command("FUNCTION", "FLUSH");
+      expect(await field("used_memory_scripts")).toBe(0);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe("SHUTDOWN while a script is busy", () => {
+  test("without NOSAVE it is refused with Redis's BUSY; bad arguments get Redis's errors", async () => {
+    const replies: string[][] = [];
+    for (const target of [{ port: server.port }, { unix: redis.socket }]) {
+      const runner = await RawClient.connect(target);
+      const other = await RawClient.connect(target);
+      await other.command("CONFIG", "SET", "busy-reply-threshold", "50");
+      const started = runner.command("EVAL", "local i = 0 while true do i = i + 1 end", "0");
+      let busy = "";
+      for (let i = 0; i < 200 && !busy.startsWith("-BUSY"); i++) {
+        await Bun.sleep(10);
+        busy = (await other.command("GET", "x")).toString();
+      }
+      const seen = [
+        busy,
+        (await other.command("SHUTDOWN")).toString(),
+        (await other.command("SHUTDOWN", "SAVE")).toString(),
+        (await other.command("SHUTDOWN", "NOSAVE", "SAVE")).toString(),
+        (await other.command("SHUTDOWN", "ABORT")).toString(),
+        (await other.command("SHUTDOWN", "BOGUS")).toString(),
+      ];
+      expect((await other.command("SCRIPT", "KILL")).toString()).toBe("+OK\r\n");
+      await started;
+      replies.push(seen);
+      runner.close();
+      other.close();
+    }
+    expect(replies[0]![1]!.startsWith("-BUSY")).toBe(true);
+    expect(replies[0]).toEqual(replies[1]!);
+  });
+
+  test("SHUTDOWN NOSAVE stops a busy script that has written, and the server exits", async () => {
+    const dir = tempDir();
+    const port = freePort();
+    const config = writeConfig(
+      dir,
+      `data_dir = "${dir}/data"\nnum_shards = 2\naddr = "127.0.0.1:${port}"\nbusy_reply_threshold_ms = 50\n`,
+    );
+    const proc = await startProcess(["--config", config]);
+    const c = await RawClient.connect({ port });
+    const other = await RawClient.connect({ port });
+    try {
+      expect((await c.command("SET", "before", "kept")).toString()).toBe("+OK\r\n");
+      const running = c
+        .command("EVAL", "redis.call('set', 'during', '1') while true do end", "0")
+        .catch(() => Buffer.from("closed"));
+      let busy = "";
+      for (let i = 0; i < 200 && !busy.startsWith("-BUSY"); i++) {
+        await Bun.sleep(10);
+        busy = (await other.command("GET", "before")).toString();
+      }
+      expect(busy.startsWith("-BUSY")).toBe(true);
+      expect((await other.command("SCRIPT", "KILL")).toString()).toStartWith("-UNKILLABLE");
+      // A successful SHUTDOWN has no reply: the connection closes.
+      const shut = other.command("SHUTDOWN", "NOSAVE").catch(() => Buffer.from("closed"));
+      expect(await proc.proc.exited).toBe(0);
+      await Promise.all([running, shut]);
+    } finally {
+      c.close();
+      other.close();
+      proc.proc.kill();
+    }
+    const again = await startProcess(["--config", config]);
+    const r = await RawClient.connect({ port });
+    try {
+      expect((await r.command("GET", "before")).toString()).toBe("$4\r\nkept\r\n");
+      // The script's write before the stop is kept (docs/scripting.md: Redis would lose it).
+      expect((await r.command("GET", "during")).toString()).toBe("$1\r\n1\r\n");
+    } finally {
+      r.close();
+      again.proc.kill();
+      await again.proc.exited;
+    }
+  }, 20_000);
 });
 
 describe("functions persist", () => {

@@ -259,7 +259,19 @@ export const configParams: readonly ConfigParam[] = [
   knob("maxmemory-samples", 5n, 1n, INT_MAX),
   knob("lfu-log-factor", 10n, 0n, INT_MAX),
   knob("lfu-decay-time", 1n, 0n, INT_MAX),
-  knob("lua-time-limit", 5000n, 0n, LONG_MAX, ["busy-reply-threshold"]),
+  int("busy-reply-threshold", 5000n, 0n, LONG_MAX, {
+    aliases: ["lua-time-limit"],
+    tomlKey: "busy_reply_threshold_ms",
+    tomlType: "integer",
+    // The running engine's threshold (src/scripting); contexts without one keep the value.
+    get: (s) =>
+      String(s.scripting?.busyThresholdMs ?? paramValues(s).get("busy-reply-threshold") ?? 5000),
+    apply: (s, n) => {
+      const ms = n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+      if (s.scripting) s.scripting.busyThresholdMs = ms;
+      else paramValues(s).set("busy-reply-threshold", String(ms));
+    },
+  }),
   bool("latency-tracking", true),
   percentiles,
   knob("latency-monitor-threshold", 0n, 0n, LLONG_MAX),

@@ -93,6 +93,30 @@ const commandSubs: CommandSpec[] = [
   ),
 ];
 
+/**
+ * SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT] with Redis's checks. Every write is in
+ * SQLite already, so SAVE and NOSAVE shut down alike, except while a script is busy: then
+ * only NOSAVE is let through, and it stops the script first (Redis's rule).
+ */
+function shutdown(ctx: Ctx, args: Uint8Array[]): Reply {
+  const seen = new Set<string>();
+  for (const arg of args.slice(1)) {
+    const t = text(arg).toLowerCase();
+    if (!["nosave", "save", "now", "force", "abort"].includes(t)) throw errors.syntax();
+    seen.add(t);
+  }
+  if ((seen.has("abort") && seen.size > 1) || (seen.has("nosave") && seen.has("save")))
+    throw errors.syntax();
+  // No shutdown ever waits here (there are no replicas to wait for), so none can be aborted.
+  if (seen.has("abort")) throw new RespError("ERR", "No shutdown in progress.");
+  const refused = ctx.server.scripting?.shutdownCheck(seen.has("nosave")) ?? null;
+  if (refused) return refused;
+  // Like Redis: a successful SHUTDOWN sends no reply; the connection just closes.
+  ctx.client.closeAfterReply = true;
+  ctx.server.shutdown();
+  return NO_REPLY;
+}
+
 export const serverCommands: CommandSpec[] = [
   ...configCommands,
   ...memoryCommands,
@@ -134,17 +158,12 @@ export const serverCommands: CommandSpec[] = [
   {
     name: "shutdown",
     arity: -1,
-    flags: ["admin", "loading", "stale", "no_multi"],
+    flags: ["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"],
     keys: null,
     group: "server",
     since: "1.0.0",
     summary: "Stops the server after committing every queued write.",
     syntax: "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
-    handler: (ctx) => {
-      // Like Redis: a successful SHUTDOWN sends no reply; the connection just closes.
-      ctx.client.closeAfterReply = true;
-      ctx.server.shutdown();
-      return NO_REPLY;
-    },
+    handler: shutdown,
   },
 ];

@@ -84,6 +84,7 @@ describe("defaults", () => {
       users: [],
       protectedMode: true,
       maxclients: 10000,
+      busyReplyThresholdMs: 5000,
       timeout: 0,
       clientQueryBufferLimit: 1024 * 1024 * 1024,
       clientOutputBufferLimitNormal: "0 0 0",
@@ -204,6 +205,7 @@ describe("valid values", () => {
     ["protected_mode", "false", false],
     ["maxclients", "1", 1],
     ["timeout", "300", 300],
+    ["busy_reply_threshold_ms", "100", 100],
     ["client_query_buffer_limit", "1048576", 1048576],
     ["client_output_buffer_limit_normal", '"256mb 64mb 60"', "256mb 64mb 60"],
     ["proto_max_bulk_len", "1048576", 1048576],
@@ -350,6 +352,7 @@ describe("invalid values", () => {
     ["protected_mode", '"no"', 'protected_mode = "no" is a string'],
     ["maxclients", "0", "maxclients = 0 is out of range"],
     ["timeout", "-1", "timeout = -1 is out of range"],
+    ["busy_reply_threshold_ms", "-5", "busy_reply_threshold_ms = -5 is out of range"],
     ["client_query_buffer_limit", "1024", "client_query_buffer_limit = 1024 is out of range"],
     [
       "client_output_buffer_limit_normal",
