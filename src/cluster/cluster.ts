@@ -14,7 +14,7 @@ import { ClusterBus } from "./bus.ts";
 import { publishMessage, readPublish } from "./bus-publish.ts";
 import { loadNodesFile, saveNodesFile, saveNodesFileAsync } from "./nodes-file.ts";
 import { route } from "./route.ts";
-import { SLOT_COUNT } from "./slots.ts";
+import { keySlot, SLOT_COUNT } from "./slots.ts";
 import { isNodeId, newNodeId, Topology } from "./topology.ts";
 
 export interface ClusterSettings {
@@ -140,6 +140,30 @@ export class Cluster {
    * queued command's); `command` is its row name; `inMulti` whether the client is inside
    * MULTI. ASKING holds for the next command only (for the whole transaction inside MULTI).
    */
+  /**
+   * route() for a command with one key, without allocating in the common case: the slot is
+   * ours, stable (not migrating or importing), the cluster is ok and no ASKING is pending.
+   * Anything else takes route(), which decides exactly as Redis.
+   */
+  routeOne(client: object, row: CommandRow, key: Uint8Array, inMulti: boolean): RespError | null {
+    const topo = this.topology;
+    if (
+      topo.state === "ok" &&
+      !row.movableKeyFlag &&
+      !row.flags.includes("asking") &&
+      this.flags.get(client)?.asking !== true
+    ) {
+      const slot = keySlot(key);
+      if (
+        topo.owner[slot] === topo.myself &&
+        !topo.migrating.has(slot) &&
+        !topo.importing.has(slot)
+      )
+        return null;
+    }
+    return this.route(client, row, [key], inMulti);
+  }
+
   route(
     client: object,
     row: CommandRow,

@@ -58,6 +58,18 @@ export class Dispatcher {
    */
   private route(ctx: Ctx, spec: CommandSpec, args: Uint8Array[]): CommandSpec | RespError {
     const client = ctx.client;
+    const k = spec.keys;
+    // The common case, a command with one key (GET, SET, HGET…): no arrays on the way.
+    if (k !== null && k.first === k.last && spec.multi !== "exec" && !spec.movableKeys) {
+      if (args.length <= k.first) return spec;
+      const refused = this.server.cluster!.routeOne(
+        client,
+        spec,
+        args[k.first]!,
+        client.tx !== null,
+      );
+      return refused ?? spec;
+    }
     const keys: Uint8Array[] = [];
     if (spec.multi === "exec" && client.tx) {
       for (const q of client.tx.queued)
