@@ -160,6 +160,13 @@ export const scriptLimits = {
   stringBytesMax: 512 * 1024 * 1024,
   /** Lua stack depth a reply conversion may nest (Redis refuses deeper replies too). */
   replyDepthMax: 1000,
+  /**
+   * A script is stopped when the JS heap (where fengari keeps Lua tables and strings) has
+   * grown this much since it started, even after a full collection: a runaway that builds
+   * tables cannot take the server's memory. Checked every memoryCheckEveryMs.
+   */
+  heapGrowthMaxBytes: 1024 * 1024 * 1024,
+  memoryCheckEveryMs: 20,
   /** cjson's nesting limit, as Redis's lua_cjson (encode and decode). */
   cjsonDepthMax: 1000,
 } as const;

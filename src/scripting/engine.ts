@@ -38,6 +38,8 @@ export interface Running {
 export class ScriptEngine {
   /** busy-reply-threshold (lua-time-limit) in ms. */
   busyThresholdMs: number = scriptLimits.busyReplyThresholdMs;
+  /** How much a script may grow the heap before it is stopped (tests lower it). */
+  heapGrowthMaxBytes: number = scriptLimits.heapGrowthMaxBytes;
   private readonly runner: ScriptRunner;
   /** Cached scripts by SHA1: the compiled function and its shebang flags (null: none). */
   private readonly scripts = new Map<
@@ -210,6 +212,7 @@ export class ScriptEngine {
       () => host.busy(ctx, new RespError("BUSY", busyText)),
       this.busyThresholdMs,
       beginWrites,
+      this.heapGrowthMaxBytes,
     );
     const run = commandRunner(ctx.server.table, host.execute, scriptCtx(ctx), state, readOnly);
     return state;

@@ -20,6 +20,12 @@ import type { ScriptCall } from "./redis-api.ts";
 import type { Sandbox } from "./sandbox.ts";
 import { type LuaState, lauxlib, lua, toJsString } from "./vm.ts";
 
+/** Bytes the JS heap holds now: objects (Lua tables) and buffers (Lua strings). */
+function heapBytes(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
 /** The state of one run: what redis.call needs, plus busy and kill bookkeeping. */
 export class RunState implements ScriptCall {
   resp: RespVersion = 2;
@@ -32,6 +38,8 @@ export class RunState implements ScriptCall {
   instructions = 0;
   readonly startedAt = performance.now();
   private lastYield = 0;
+  private lastMemoryCheck = this.startedAt;
+  private readonly heapAtStart = heapBytes();
 
   constructor(
     readonly command: (args: Uint8Array[]) => Reply | Promise<Reply>,
@@ -40,13 +48,19 @@ export class RunState implements ScriptCall {
     readonly busyThresholdMs: number,
     /** Called before each write command: the host starts committing writes together. */
     readonly beginWrites: () => void,
+    /** The heap growth past which the script is stopped (scriptLimits.heapGrowthMaxBytes). */
+    readonly heapGrowthMaxBytes: number = scriptLimits.heapGrowthMaxBytes,
   ) {}
 
   /** Hook decision: "kill", "yield" (give the loop a turn) or "go". */
-  tick(now: number): "kill" | "yield" | "limit" | "go" {
+  tick(now: number): "kill" | "yield" | "limit" | "memory" | "go" {
     if (this.killRequested) return "kill";
     this.instructions += scriptLimits.hookInstructions;
     if (this.instructions > scriptLimits.instructionsMax) return "limit";
+    if (now - this.lastMemoryCheck >= scriptLimits.memoryCheckEveryMs) {
+      this.lastMemoryCheck = now;
+      if (this.overMemory()) return "memory";
+    }
     if (!this.busy) {
       if (now - this.startedAt < this.busyThresholdMs) return "go";
       this.busy = true;
@@ -55,6 +69,13 @@ export class RunState implements ScriptCall {
     if (now - this.lastYield < scriptLimits.busyYieldEveryMs) return "go";
     this.lastYield = now;
     return "yield";
+  }
+
+  /** Over the heap-growth bound, counting only what a full collection cannot free. */
+  private overMemory(): boolean {
+    if (heapBytes() - this.heapAtStart <= this.heapGrowthMaxBytes) return false;
+    Bun.gc(true);
+    return heapBytes() - this.heapAtStart > this.heapGrowthMaxBytes;
   }
 }
 
@@ -119,6 +140,9 @@ export class ScriptRunner {
       case "limit":
         raiseInterrupt(L, LIMIT);
         return;
+      case "memory":
+        raiseInterrupt(L, MEMORY);
+        return;
       case "yield":
         // A coroutine the script made must not yield to us: it would return to the script.
         if (L === this.thread && lua.lua_isyieldable(L)) lua.lua_yield(L, 0);
@@ -179,6 +203,7 @@ export class ScriptRunner {
 
 const KILLED = "ERR Script killed by user with SCRIPT KILL...";
 const LIMIT = "ERR Script exceeded the instruction limit";
+const MEMORY = "ERR Script exceeded the memory limit";
 
 function raiseInterrupt(L: LuaState, text: string): number {
   pushErrorTable(L, text);

@@ -209,6 +209,37 @@ describe("BUSY and SCRIPT KILL", () => {
   });
 });
 
+describe("a runaway script's memory", () => {
+  test("a script that keeps growing the heap is stopped with an error; the server serves on", async () => {
+    const engine = server.handle.context.scripting!;
+    engine.heapGrowthMaxBytes = 32 * 1024 * 1024;
+    const c = await RawClient.connect({ port: server.port });
+    try {
+      const reply = (
+        await c.command(
+          "EVAL",
+          "local t = {} for i = 1, 100000000 do t[i] = string.rep('x', 64) .. i end return #t",
+          "0",
+        )
+      ).toString();
+      expect(reply).toStartWith("-ERR Script exceeded the memory limit");
+      expect((await c.command("PING")).toString()).toBe("+PONG\r\n");
+      // A script that allocates and drops as much is not stopped: only what stays counts.
+      const churn = (
+        await c.command(
+          "EVAL",
+          "local n = 0 for i = 1, 120000 do local s = string.rep('y', 512) .. i n = n + #s end return n",
+          "0",
+        )
+      ).toString();
+      expect(churn).toStartWith(":");
+    } finally {
+      engine.heapGrowthMaxBytes = 1024 * 1024 * 1024;
+      c.close();
+    }
+  }, 60_000);
+});
+
 describe("INFO memory's scripting lines", () => {
   test("count cached scripts, functions and libraries, and their source bytes", async () => {
     const c = await RawClient.connect({ port: server.port });
