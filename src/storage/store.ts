@@ -23,14 +23,7 @@ import { KeyCounts } from "./keyspace/stats.ts";
 import { LargeFiles } from "./large/files.ts";
 import { acquireDataDirLock } from "./maintenance/data-dir.ts";
 import { migrationInProgress } from "./maintenance/migrate.ts";
-import {
-  finishSwap,
-  nextJournal,
-  recoverSwap,
-  swapInShard,
-  touchSwappedWatches,
-  writeJournal,
-} from "./maintenance/swap-databases.ts";
+import { recoverSwap, swapDatabases } from "./maintenance/swap-databases.ts";
 import { upgradeNamespaces } from "./maintenance/upgrade.ts";
 import { WriteScheduler } from "./writes/scheduler.ts";
 import { ShardWriter, type WriteFn, type WriterEvents } from "./writes/shard-writer.ts";
@@ -349,22 +342,8 @@ export class Store {
    * crash (maintenance/swap-databases.ts), ordered after every write already queued. WATCHed
    * keys of either database that exist in either are touched first, as Redis does.
    */
-  async swapDatabases(a: number, b: number): Promise<void> {
-    if (a === b) return;
-    const ka = this.keyspace(a);
-    const kb = this.keyspace(b);
-    this.settle();
-    touchSwappedWatches(this.watches, ka, kb);
-    const all = this.shards.map((_, i) => i);
-    const journal = nextJournal(this.shards, a, b);
-    writeJournal(this.options.dataDir, journal);
-    await this.writeMany(all, () => {
-      for (const shard of this.shards) swapInShard(shard.db, journal);
-    });
-    finishSwap(this.options.dataDir, this.shards);
-    // Cached rows and key counts name a database by index; both now hold other keys.
-    for (const shard of this.shards) shard.cache?.clear();
-    this.keyCounts.forget();
+  swapDatabases(a: number, b: number): Promise<void> {
+    return swapDatabases(this, this.options.dataDir, a, b);
   }
 
   /** Waits for every queued write, then closes the databases and releases the lock. */

@@ -148,3 +148,42 @@ export function touchSwappedWatches(watches: KeyWatches, a: Keyspace, b: Keyspac
     return false;
   });
 }
+
+/** What a swap needs of the store. */
+export interface SwapHost {
+  readonly shards: readonly (SwapShard & { readonly cache: { clear(): void } | null })[];
+  readonly watches: KeyWatches;
+  readonly keyCounts: { forget(): void };
+  keyspace(n: number): Keyspace;
+  settle(): void;
+  writeMany<T>(shards: readonly number[], fn: (now: number) => T): Promise<T>;
+}
+
+/**
+ * SWAPDB a b on a running store: ordered after every write already queued, WATCHed keys
+ * touched first, journal around the per-shard transactions, caches and counts dropped after.
+ */
+export async function swapDatabases(
+  host: SwapHost,
+  dataDir: string,
+  a: number,
+  b: number,
+): Promise<void> {
+  if (a === b) return;
+  const ka = host.keyspace(a);
+  const kb = host.keyspace(b);
+  host.settle();
+  touchSwappedWatches(host.watches, ka, kb);
+  const journal = nextJournal(host.shards, a, b);
+  writeJournal(dataDir, journal);
+  await host.writeMany(
+    host.shards.map((_, i) => i),
+    () => {
+      for (const shard of host.shards) swapInShard(shard.db, journal);
+    },
+  );
+  finishSwap(dataDir, host.shards);
+  // Cached rows and key counts name a database by index; both now hold other keys.
+  for (const shard of host.shards) shard.cache?.clear();
+  host.keyCounts.forget();
+}
