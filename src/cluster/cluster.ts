@@ -7,7 +7,7 @@
  */
 
 import type { CommandRow } from "../commands/row.ts";
-import type { RespError } from "../errors.ts";
+import { RespError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Keyspace } from "../storage/api.ts";
 import { ClusterBus } from "./bus.ts";
@@ -141,6 +141,35 @@ export class Cluster {
    * MULTI. ASKING holds for the next command only (for the whole transaction inside MULTI).
    */
   /**
+   * Redis's scriptVerifyClusterState for one command a script runs: its keys must be served
+   * here (else an error in Redis's words, never a redirect), and, unless the script allows
+   * cross-slot keys, hash to the run's slot: the slot of its declared keys, else of the first
+   * key it touched (`run.slot`, -1 until then).
+   */
+  scriptRoute(
+    commandName: string,
+    keys: readonly Uint8Array[],
+    run: { slot: number; readonly crossSlot: boolean },
+  ): RespError | null {
+    if (keys.length === 0) return null;
+    const refused = route(this.topology, {
+      keys,
+      asking: false,
+      exists: (key) => this.keyspace().entry(key) !== null,
+    });
+    if (refused !== null) return scriptRouteError(refused, commandName);
+    if (run.crossSlot) return null;
+    const slot = keySlot(keys[0]!);
+    if (run.slot === -1) run.slot = slot;
+    else if (run.slot !== slot)
+      return new RespError(
+        "ERR",
+        "Script attempted to access keys that do not hash to the same slot",
+      );
+    return null;
+  }
+
+  /**
    * route() for a command with one key, without allocating in the common case: the slot is
    * ours, stable (not migrating or importing), the cluster is ok and no ASKING is pending.
    * Anything else takes route(), which decides exactly as Redis.
@@ -230,5 +259,30 @@ export class Cluster {
 
   get slotCount(): number {
     return SLOT_COUNT;
+  }
+}
+
+/** A routing refusal as Redis words it for a command inside a script. */
+function scriptRouteError(refused: RespError, command: string): RespError {
+  switch (refused.code) {
+    case "CROSSSLOT":
+      return new RespError(
+        "ERR",
+        `Command '${command}' in script attempted to access keys that don't hash to the same slot`,
+      );
+    case "TRYAGAIN":
+      return new RespError(
+        "ERR",
+        `Unable to execute command '${command}' in script because undeclared keys were accessed during rehashing of the slot`,
+      );
+    case "CLUSTERDOWN":
+      return new RespError(
+        "ERR",
+        refused.message.includes("not served")
+          ? "Script attempted to access a slot not served"
+          : "Script attempted to execute a command while the cluster is down",
+      );
+    default:
+      return new RespError("ERR", "Script attempted to access a non local key in a cluster node");
   }
 }

@@ -21,11 +21,11 @@ export type Execute = (
  * The ctx commands of one run see: a child of the caller's client with its own db, no MULTI
  * queue, and the script's protocol (kept in step with setresp() by commandRunner).
  */
-export function scriptCtx(ctx: ScriptCtx): ScriptCtx {
+export function scriptCtx(ctx: ScriptCtx, run: ScriptCtx["run"]): ScriptCtx {
   const client = Object.create(ctx.client) as ClientState;
   client.tx = null;
   client.protocol = 2;
-  return { server: ctx.server, client, inExec: true };
+  return { server: ctx.server, client, inExec: true, run };
 }
 
 export function commandRunner(

@@ -163,7 +163,11 @@ export class ScriptEngine {
     }
     const noWrites = readOnly || (flags?.includes("no-writes") ?? false);
     return this.options.host.atomically(ctx, (beginWrites) => {
-      const state = this.newState(ctx, noWrites, BUSY_SCRIPT, beginWrites);
+      const run = {
+        declaredKeys: keys,
+        crossSlot: flags?.includes("allow-cross-slot-keys") ?? false,
+      };
+      const state = this.newState(ctx, noWrites, BUSY_SCRIPT, beginWrites, run);
       const box = this.runner.box;
       setRawGlobal(box, "KEYS", (L) => pushStrings(L, keys));
       setRawGlobal(box, "ARGV", (L) => pushStrings(L, argv));
@@ -189,7 +193,8 @@ export class ScriptEngine {
       throw new RespError("ERR", "Can not execute a script with write flag using *_ro command.");
     }
     return this.options.host.atomically(ctx, (beginWrites) => {
-      const state = this.newState(ctx, effectiveReadOnly, BUSY_FUNCTION, beginWrites);
+      const run = { declaredKeys: keys, crossSlot: fn.flags.includes("allow-cross-slot-keys") };
+      const state = this.newState(ctx, effectiveReadOnly, BUSY_FUNCTION, beginWrites, run);
       return this.track(ctx, { state, kind: "function", name, command }, () =>
         this.functions.run(fn, state, (L) => {
           pushStrings(L, keys);
@@ -205,16 +210,23 @@ export class ScriptEngine {
     readOnly: boolean,
     busyText: string,
     beginWrites: () => void,
+    run: ScriptCtx["run"],
   ): RunState {
     const host = this.options.host;
     const state = new RunState(
-      (args) => run(args),
+      (args) => call(args),
       () => host.busy(ctx, new RespError("BUSY", busyText)),
       this.busyThresholdMs,
       beginWrites,
       this.heapGrowthMaxBytes,
     );
-    const run = commandRunner(ctx.server.table, host.execute, scriptCtx(ctx), state, readOnly);
+    const call = commandRunner(
+      ctx.server.table,
+      host.execute,
+      scriptCtx(ctx, run),
+      state,
+      readOnly,
+    );
     return state;
   }
 

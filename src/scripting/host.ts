@@ -18,6 +18,12 @@ export interface ScriptCtx {
   readonly server: { readonly table: CommandTableOf };
   readonly client: ClientState;
   readonly inExec?: boolean;
+  /**
+   * Set on the ctx a run's commands see: the keys the script declared (EVAL's and FCALL's
+   * numkeys) and whether its flags allow keys of other slots (allow-cross-slot-keys), for the
+   * host's cluster checks (Redis's scriptVerifyClusterState).
+   */
+  readonly run?: { readonly declaredKeys: readonly Uint8Array[]; readonly crossSlot: boolean };
 }
 
 export interface ScriptHost {

@@ -3,6 +3,9 @@
  * the Lua engine runs scripts through (scripting/host.ts). Both hold every other client at the
  * connection gate and commit their writes together through the store's overlay.
  */
+
+import type { Cluster } from "../cluster/cluster.ts";
+import { keySlot } from "../cluster/slots.ts";
 import type {
   ClientState,
   CommandSpec,
@@ -10,10 +13,11 @@ import type {
   QueuedCommand,
   ServerContext,
 } from "../commands/spec.ts";
+import { keyPositionsOf } from "../commands/table.ts";
 import { errors, RespError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Reply } from "../protocol/reply.ts";
-import type { ScriptHost } from "../scripting/host.ts";
+import type { ScriptCtx, ScriptHost } from "../scripting/host.ts";
 import type { Store } from "../storage/api.ts";
 import type { ExecGate } from "./connection.ts";
 import type { Dispatcher } from "./dispatch.ts";
@@ -62,7 +66,10 @@ export function scriptHost(
   dispatcher: Dispatcher,
   gate: ExecGate,
   log: Logger,
+  cluster?: Cluster,
 ): ScriptHost {
+  // Per run (keyed by the run's client view): the slot its keys must hash to in cluster mode.
+  const runs = new WeakMap<object, { slot: number; crossSlot: boolean }>();
   return {
     atomically: (ctx, body) => {
       if (ctx.inExec) return body(() => {});
@@ -109,7 +116,12 @@ export function scriptHost(
       const ctx = scriptCtx as Ctx;
       const spec = row as CommandSpec;
       const admitted = dispatcher.authorize(ctx, spec, args);
-      return admitted instanceof RespError ? admitted : dispatcher.execute(ctx, spec, args);
+      if (admitted instanceof RespError) return admitted;
+      if (cluster) {
+        const refused = clusterCheck(cluster, runs, scriptCtx, spec, args);
+        if (refused !== null) return refused;
+      }
+      return dispatcher.execute(ctx, spec, args);
     },
     busy: (ctx, error) => {
       gate.busy = error ? { error, client: ctx.client } : null;
@@ -126,4 +138,27 @@ export function scriptHost(
       else log.debug(`script: ${text}`);
     },
   };
+}
+
+/** The keys of one command a script runs, checked as Redis's scriptVerifyClusterState does. */
+function clusterCheck(
+  cluster: Cluster,
+  runs: WeakMap<object, { slot: number; crossSlot: boolean }>,
+  scriptCtx: ScriptCtx,
+  spec: CommandSpec,
+  args: Uint8Array[],
+): RespError | null {
+  const keys = keyPositionsOf(spec, args).map((i) => args[i]!);
+  if (keys.length === 0) return null;
+  let run = runs.get(scriptCtx.client);
+  if (!run) {
+    // The declared keys were routed with EVAL/FCALL itself: one slot, served here.
+    const declared = scriptCtx.run?.declaredKeys ?? [];
+    run = {
+      slot: declared.length > 0 ? keySlot(declared[0]!) : -1,
+      crossSlot: scriptCtx.run?.crossSlot ?? false,
+    };
+    runs.set(scriptCtx.client, run);
+  }
+  return cluster.scriptRoute(spec.name, keys, run);
 }

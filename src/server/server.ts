@@ -167,7 +167,7 @@ export async function startServer(
       table: context.table,
       version: REDIS_COMPAT_VERSION,
       dataDir: config.dataDir,
-      host: scriptHost(store, dispatcher, gate, log),
+      host: scriptHost(store, dispatcher, gate, log, cluster ?? undefined),
     });
     context.scripting.busyThresholdMs = config.busyReplyThresholdMs;
   } catch (error) {

@@ -260,3 +260,47 @@ describe("pub/sub across the cluster", () => {
     }
   });
 });
+
+describe("scripts in a cluster", () => {
+  // Redis's scriptVerifyClusterState: a script may touch only keys served here, all in one
+  // slot unless it says allow-cross-slot-keys; refusals are errors, never redirects.
+  const keysOf = (owner: number) => {
+    const out: string[] = [];
+    for (let i = 0; out.length < 2; i++) {
+      const k = `sk:${owner}:${i}`;
+      if (ownerOf(k) === owner && (out.length === 0 || keySlot(b(k)) !== keySlot(b(out[0]!))))
+        out.push(k);
+    }
+    return out;
+  };
+
+  test("keys of another node, or of a second slot, are refused with Redis's errors", async () => {
+    const [local1, local2] = keysOf(0);
+    const [remote] = keysOf(1);
+    const c = direct[0]!;
+    const get = "return redis.call('get', ARGV[1])";
+    expect(await errorOf(c.eval(get, 0, remote!))).toStartWith(
+      "ERR Script attempted to access a non local key in a cluster node script:",
+    );
+    await c.set(local1!, "one");
+    expect(await c.eval(get, 0, local1!)).toBe("one");
+    // Declared local1 fixes the run's slot; local2 is local but in another slot.
+    expect(await errorOf(c.eval(get, 1, local1!, local2!))).toStartWith(
+      "ERR Script attempted to access keys that do not hash to the same slot script:",
+    );
+    // With no declared key, the first key touched fixes the slot.
+    const two = "redis.call('get', ARGV[1]) return redis.call('get', ARGV[2])";
+    expect(await errorOf(c.eval(two, 0, local1!, local2!))).toStartWith(
+      "ERR Script attempted to access keys that do not hash to the same slot script:",
+    );
+    expect(await c.eval(`#!lua flags=allow-cross-slot-keys\n${two}`, 0, local1!, local2!)).toBe(
+      null,
+    );
+    // A write refused this way writes nothing here.
+    const set = "return redis.call('set', ARGV[1], 'x')";
+    expect(await errorOf(c.eval(set, 0, remote!))).toStartWith(
+      "ERR Script attempted to access a non local key",
+    );
+    expect(await c.call("CLUSTER", "COUNTKEYSINSLOT", String(keySlot(b(remote!))))).toBe(0);
+  });
+});
