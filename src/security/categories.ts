@@ -43,12 +43,12 @@ const byGroup: Readonly<Record<string, string>> = {
   bitmap: "bitmap",
 };
 
-const cache = new WeakMap<CommandRow, readonly string[]>();
-
-/** The categories of one row (without the `@`), in Redis's order: group, flags, speed, extras. */
+/**
+ * The categories of one row (without the `@`), in Redis's order: group, flags, speed, extras.
+ * Derived each time, with no memo: only COMMAND INFO/DOCS and ACL rule changes ask, and a
+ * row's categories cost well under a microsecond.
+ */
 export function categoriesOf(spec: CommandRow): readonly string[] {
-  const hit = cache.get(spec);
-  if (hit) return hit;
   const out: string[] = [];
   const add = (c: string) => {
     if (!out.includes(c)) out.push(c);
@@ -67,9 +67,7 @@ export function categoriesOf(spec: CommandRow): readonly string[] {
   add(spec.flags.includes("fast") ? "fast" : "slow");
   // Redis lists them in its category order (COMMAND INFO get: @read @string @fast).
   out.sort((a, b) => ACL_CATEGORIES.indexOf(a) - ACL_CATEGORIES.indexOf(b));
-  const frozen = Object.freeze(out);
-  cache.set(spec, frozen);
-  return frozen;
+  return out;
 }
 
 /** True when `name` (without `@`, any case) is a category, or `all`. */

@@ -9,7 +9,6 @@ import { keyParam } from "../../storage/api.ts";
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
-import { copyEncodingMark } from "./encoding-marks.ts";
 import { moveKey } from "./key-rows.ts";
 
 const INT32_MIN = -2147483648n;
@@ -83,7 +82,7 @@ function move(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     const to = target.keyTables[shard]!;
     if (to.has(key, now)) return 0;
     moveKey(from, key, entry, to, key, now);
-    copyEncodingMark(source, args[1]!, target, args[1]!, true);
+    source.encodingMarks.copyTo(args[1]!, target.encodingMarks, args[1]!, true);
     return 1;
   });
 }

@@ -8,7 +8,6 @@ import { keyParam, ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING } from "../../sto
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
-import { markedEncoding } from "./encoding-marks.ts";
 
 /** TOUCH: counts the keys that exist (a repeated key counts each time). Nothing else to do: no access times are kept. */
 function touch(ctx: Ctx, args: Uint8Array[]): Reply {
@@ -36,7 +35,7 @@ function objectEncoding(ctx: Ctx, args: Uint8Array[]): Reply {
   if (entry.type === ROW_HASH_INLINE) return "listpack";
   if (entry.type === ROW_HASH_TABLE) return "hashtable";
   // APPEND, SETRANGE and INCRBYFLOAT leave encodings the bytes alone do not tell.
-  const forced = markedEncoding(keys, args[2]!, entry.value);
+  const forced = keys.encodingMarks.of(args[2]!, entry.value);
   if (forced !== null) return forced;
   if (integerValue(entry.value) !== null) return "int";
   return entry.value.length <= EMBSTR_BYTES_MAX ? "embstr" : "raw";
@@ -48,7 +47,7 @@ function objectRefcount(ctx: Ctx, args: Uint8Array[]): Reply {
   if (entry === null) return null;
   if (entry.type !== ROW_STRING) return 1;
   // Only an int-encoded value can be a shared integer (not APPEND's or INCRBYFLOAT's "5").
-  if (markedEncoding(keys, args[2]!, entry.value) !== null) return 1;
+  if (keys.encodingMarks.of(args[2]!, entry.value) !== null) return 1;
   const n = integerValue(entry.value);
   return n !== null && n >= 0n && n < SHARED_INTEGERS ? 2147483647 : 1;
 }

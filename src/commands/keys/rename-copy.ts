@@ -12,7 +12,6 @@ import { equalsToken } from "../args.ts";
 import { ks } from "../db.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { databaseCommands, dbIndex, sameObjectError } from "./databases.ts";
-import { copyEncodingMark } from "./encoding-marks.ts";
 import { copyKey, moveKey } from "./key-rows.ts";
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -46,7 +45,7 @@ function renameCommand(nx: boolean) {
       if (same) return nx ? 0 : OK;
       if (nx && to.has(dstKey, now)) return 0;
       moveKey(from, srcKey, entry, to, dstKey, now);
-      copyEncodingMark(keys, src, keys, dst, true);
+      keys.encodingMarks.copyTo(src, keys.encodingMarks, dst, true);
       return nx ? 1 : OK;
     });
   };
@@ -80,7 +79,7 @@ function copy(ctx: Ctx, args: Uint8Array[]): Promise<Reply> | Reply {
     const to = target.keyTables[dstShard]!;
     if (!replace && to.has(dstKey, now)) return 0;
     copyKey(from, srcKey, entry, to, dstKey, now);
-    copyEncodingMark(keys, src, target, dst, false);
+    keys.encodingMarks.copyTo(src, target.encodingMarks, dst, false);
     return 1;
   });
 }

@@ -14,7 +14,6 @@ import { map, OK, type Reply, simple } from "../../protocol/reply.ts";
 import { keyParam, ROW_HASH_INLINE, ROW_HASH_TABLE } from "../../storage/api.ts";
 import { equalsToken, parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
-import { markedEncoding } from "../keys/encoding-marks.ts";
 import { rowMaker } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
@@ -85,7 +84,7 @@ function usage(ctx: Ctx, args: Uint8Array[]): Reply {
     return fixed + ROBJ + DICT_HEADER + 8 * buckets + Math.round(perField * len);
   }
   const value = entry.value;
-  const forced = markedEncoding(keys, key, value);
+  const forced = keys.encodingMarks.of(key, value);
   if (forced === null && isInteger(value)) return fixed + ROBJ;
   if (forced !== "raw" && value.length <= EMBSTR_BYTES_MAX)
     return fixed + sizeClass(ROBJ + 3 + value.length + 1);

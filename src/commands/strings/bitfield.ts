@@ -11,7 +11,6 @@ import type { Reply } from "../../protocol/reply.ts";
 import { keyParam } from "../../storage/api.ts";
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
-import { markEncoding } from "../keys/encoding-marks.ts";
 import type { Ctx } from "../spec.ts";
 import { bitfieldType, bitOffset, cToken, getSigned, getUnsigned, setBits } from "./bits.ts";
 
@@ -178,7 +177,7 @@ function bitfieldGeneric(
     }
     if (changed) table.put(key, bytes, now, cur?.expiresAt ?? null);
     // Any SET or INCRBY unshares the string into a raw one in Redis, changed or not.
-    if (ops.some((op) => op.kind !== "GET")) markEncoding(ks(ctx), args[1]!, bytes, "raw");
+    if (ops.some((op) => op.kind !== "GET")) ks(ctx).encodingMarks.mark(args[1]!, bytes, "raw");
     return replies;
   });
 }

@@ -17,7 +17,6 @@ import { errors, RespError } from "../../errors.ts";
 import type { Reply } from "../../protocol/reply.ts";
 import { keyParam, type RowTable } from "../../storage/api.ts";
 import { ks } from "../db.ts";
-import { markEncoding } from "../keys/encoding-marks.ts";
 import type { Ctx } from "../spec.ts";
 import { cToken } from "./bits.ts";
 
@@ -102,7 +101,7 @@ export function bitopCommand(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     if (result.length > 0) {
       view(destShard).put(dest, result, now, null);
       // BITOP stores a freshly built raw string, whatever its shape.
-      markEncoding(space, args[2]!, result, "raw");
+      space.encodingMarks.mark(args[2]!, result, "raw");
     }
     // Like Redis's dbDelete: only an existing destination is removed (and WATCH touched).
     else if (view(destShard).has(dest, now)) view(destShard).remove(dest, now);

@@ -10,7 +10,6 @@ import type { Reply } from "../../protocol/reply.ts";
 import { keyParam } from "../../storage/api.ts";
 import { bigInteger } from "../args.ts";
 import { ks } from "../db.ts";
-import { markEncoding } from "../keys/encoding-marks.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { bitfieldCommand, bitfieldRoCommand } from "./bitfield.ts";
 import { bitopCommand } from "./bitop.ts";
@@ -43,7 +42,7 @@ function setbit(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
       next[byte] = on ? next[byte]! | mask : next[byte]! & ~mask;
       table.put(key, next, now, cur?.expiresAt ?? null);
       // Redis unshares the string into a raw one before flipping a bit.
-      markEncoding(ks(ctx), args[1]!, next, "raw");
+      ks(ctx).encodingMarks.mark(args[1]!, next, "raw");
     }
     return previous;
   });

@@ -11,7 +11,6 @@ import type { Reply } from "../../protocol/reply.ts";
 import { keyParam } from "../../storage/api.ts";
 import { bigInteger } from "../args.ts";
 import { ks } from "../db.ts";
-import { clearEncodingMark, markEncoding } from "../keys/encoding-marks.ts";
 import { addFloat, addInteger, parseIncrement } from "../numeric.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { stringCommands } from "./string.ts";
@@ -32,7 +31,7 @@ function append(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     if (old === null) {
       // A new key gets the shape-based encoding, as Redis's APPEND creates it with SET's rules.
       table.put(key, tail, now, null);
-      clearEncodingMark(ks(ctx), args[1]!);
+      ks(ctx).encodingMarks.clear(args[1]!);
       return tail.length;
     }
     const total = old.value.length + tail.length;
@@ -41,7 +40,7 @@ function append(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     joined.set(old.value, 0);
     joined.set(tail, old.value.length);
     table.put(key, joined, now, old.expiresAt);
-    markEncoding(ks(ctx), args[1]!, joined, "raw");
+    ks(ctx).encodingMarks.mark(args[1]!, joined, "raw");
     return total;
   });
 }
@@ -63,7 +62,7 @@ function setrange(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     if (old) next.set(old.value, 0);
     next.set(patch, start);
     table.put(key, next, now, old?.expiresAt ?? null);
-    markEncoding(ks(ctx), args[1]!, next, "raw");
+    ks(ctx).encodingMarks.mark(args[1]!, next, "raw");
     return length;
   });
 }
@@ -100,8 +99,8 @@ function incrbyfloat(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     const text = encoder.encode(addFloat(old?.value ?? null, increment, errors.notFloat));
     table.put(key, text, now, old?.expiresAt ?? null);
     // Redis stores the result as a plain string object: embstr when short, never int.
-    if (text.length <= 44) markEncoding(ks(ctx), args[1]!, text, "embstr");
-    else clearEncodingMark(ks(ctx), args[1]!);
+    if (text.length <= 44) ks(ctx).encodingMarks.mark(args[1]!, text, "embstr");
+    else ks(ctx).encodingMarks.clear(args[1]!);
     return text;
   });
 }

@@ -12,7 +12,6 @@ import { keyParam } from "../../storage/api.ts";
 import { equalsToken } from "../args.ts";
 import { ks } from "../db.ts";
 import { absoluteExpiry, type ExpireUnit, type ExpiryOption, expiryOption } from "../expiry.ts";
-import { clearEncodingMark } from "../keys/encoding-marks.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
 function setnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
@@ -21,7 +20,7 @@ function setnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   return ks(ctx).write(args[1]!, (table, now) => {
     if (table.has(key, now)) return 0;
     table.put(key, value, now, null);
-    clearEncodingMark(ks(ctx), args[1]!);
+    ks(ctx).encodingMarks.clear(args[1]!);
     return 1;
   });
 }
@@ -35,7 +34,7 @@ function setexCommand(name: string, unit: ExpireUnit) {
     const value = args[3]!;
     return store.write(args[1]!, (table, now) => {
       table.put(key, value, now, expiresAt);
-      clearEncodingMark(store, args[1]!);
+      store.encodingMarks.clear(args[1]!);
       return OK;
     });
   };
@@ -47,7 +46,7 @@ function getset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
     table.put(key, value, now, null);
-    clearEncodingMark(ks(ctx), args[1]!);
+    ks(ctx).encodingMarks.clear(args[1]!);
     return old?.value ?? null;
   });
 }
@@ -130,7 +129,7 @@ function msetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
     for (let i = 0; i < params.length; i++) if (tables[shards[i]!]!.has(params[i]!, now)) return 0;
     for (let i = 0; i < params.length; i++) {
       tables[shards[i]!]!.put(params[i]!, args[2 * i + 2]!, now, null);
-      clearEncodingMark(store, keys[i]!);
+      store.encodingMarks.clear(keys[i]!);
     }
     return 1;
   });

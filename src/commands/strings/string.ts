@@ -13,7 +13,6 @@ import { type ExpiryMs, keyParam, ROW_STRING } from "../../storage/api.ts";
 import { equalsToken, integer } from "../args.ts";
 import { ks } from "../db.ts";
 import { absoluteExpiry, type ExpiryOption, expiryOption } from "../expiry.ts";
-import { clearEncodingMark } from "../keys/encoding-marks.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { fileRange, setLarge, stringLength, stringReply } from "./string-large.ts";
 
@@ -74,7 +73,7 @@ function set(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
     const key = keyParam(args[1]!);
     return store.write(args[1]!, (table, now) => {
       table.put(key, value, now, null);
-      clearEncodingMark(store, args[1]!);
+      store.encodingMarks.clear(args[1]!);
       return OK;
     });
   }
@@ -96,7 +95,7 @@ function set(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
       : opts.expiresAt;
     if (expiresAt !== null && expiresAt <= now) table.remove(key, now);
     else table.put(key, value, now, expiresAt);
-    clearEncodingMark(store, args[1]!);
+    store.encodingMarks.clear(args[1]!);
     return opts.get ? previous : OK;
   });
 }
@@ -125,7 +124,7 @@ async function mset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
       store.writeRows(shard, (table, now) => {
         for (const p of positions) {
           table.put(params[p]!, args[2 * p + 2]!, now, null);
-          clearEncodingMark(store, keys[p]!);
+          store.encodingMarks.clear(keys[p]!);
         }
       }),
     );

@@ -12,6 +12,7 @@ import type { Shard } from "../engine/shard.ts";
 import type { KeyWatches } from "../engine/watch.ts";
 import type { WriteScheduler } from "../writes/scheduler.ts";
 import type { ShardWriter, WriteFn } from "../writes/shard-writer.ts";
+import { EncodingMarks } from "./encoding-marks.ts";
 import { KeyTable } from "./key-table.ts";
 import type { LazyExpiry } from "./lazy-expiry.ts";
 import { PendingTable } from "./overlay.ts";
@@ -40,6 +41,8 @@ export class Keyspace {
   readonly keyTables: KeyTable[] = [];
   /** Per shard: the pending-writes overlay (used always in async mode, and during EXEC). */
   readonly pendingTables: PendingTable[] = [];
+  /** OBJECT ENCODING's memory of APPEND/SETRANGE/INCRBYFLOAT results (encoding-marks.ts). */
+  readonly encodingMarks = new EncodingMarks();
 
   constructor(
     readonly index: number,
