@@ -13,7 +13,7 @@ import { errors, RespError, sanitizeLine } from "../../errors.ts";
 import { OK, type Reply, simple } from "../../protocol/reply.ts";
 import { parseInt64, text, token } from "../args.ts";
 import { ks } from "../db.ts";
-import { rowMaker } from "../rows.ts";
+import type { RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { clusterOf, namedNode } from "./cluster-context.ts";
 
@@ -221,84 +221,114 @@ function reset(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
   return commit(c, false);
 }
 
-const admin = rowMaker({
-  container: "cluster",
+const admin: RowDefaults = {
   flags: ["admin", "stale", "no_async_loading"],
   group: "cluster",
   since: "3.0.0",
-});
+  keys: null,
+};
 
 export const clusterAdminCommands: CommandSpec[] = [
-  admin(
-    "addslots",
-    -3,
-    "Assigns new hash slots to a node.",
-    "slot [slot ...]",
-    addSlots(false, "addslots"),
-  ),
   {
-    ...admin(
-      "addslotsrange",
-      -4,
-      "Assigns new hash slot ranges to a node.",
-      "start-slot end-slot [start-slot end-slot ...]",
-      addSlots(true, "addslotsrange"),
-    ),
+    ...admin,
+    name: "cluster|addslots",
+    arity: -3,
+    summary: "Assigns new hash slots to a node.",
+    syntax: "slot [slot ...]",
+    handler: addSlots(false, "addslots"),
+  },
+  {
+    ...admin,
+    name: "cluster|addslotsrange",
+    arity: -4,
+    summary: "Assigns new hash slot ranges to a node.",
+    syntax: "start-slot end-slot [start-slot end-slot ...]",
+    handler: addSlots(true, "addslotsrange"),
     since: "7.0.0",
   },
-  admin(
-    "delslots",
-    -3,
-    "Sets hash slots as unbound for a node.",
-    "slot [slot ...]",
-    delSlots(false, "delslots"),
-  ),
   {
-    ...admin(
-      "delslotsrange",
-      -4,
-      "Sets hash slot ranges as unbound for a node.",
-      "start-slot end-slot [start-slot end-slot ...]",
-      delSlots(true, "delslotsrange"),
-    ),
+    ...admin,
+    name: "cluster|delslots",
+    arity: -3,
+    summary: "Sets hash slots as unbound for a node.",
+    syntax: "slot [slot ...]",
+    handler: delSlots(false, "delslots"),
+  },
+  {
+    ...admin,
+    name: "cluster|delslotsrange",
+    arity: -4,
+    summary: "Sets hash slot ranges as unbound for a node.",
+    syntax: "start-slot end-slot [start-slot end-slot ...]",
+    handler: delSlots(true, "delslotsrange"),
     since: "7.0.0",
   },
-  admin("flushslots", 2, "Deletes all slots information from a node.", "", flushSlots),
-  admin(
-    "setslot",
-    -4,
-    "Binds a hash slot to a node.",
-    "slot <IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>",
-    setSlot,
-  ),
-  admin(
-    "set-config-epoch",
-    3,
-    "Sets the configuration epoch for a new node.",
-    "config-epoch",
-    setConfigEpoch,
-  ),
-  admin("bumpepoch", 2, "Advances the cluster config epoch.", "", bumpEpoch),
-  admin(
-    "meet",
-    -4,
-    "Forces a node to handshake with another node.",
-    "ip port [cluster-bus-port]",
-    meet,
-  ),
-  admin("forget", 3, "Removes a node from the nodes table.", "node-id", forget),
   {
-    ...admin("reset", -2, "Resets a node.", "[HARD | SOFT]", reset),
+    ...admin,
+    name: "cluster|flushslots",
+    arity: 2,
+    summary: "Deletes all slots information from a node.",
+    syntax: "",
+    handler: flushSlots,
+  },
+  {
+    ...admin,
+    name: "cluster|setslot",
+    arity: -4,
+    summary: "Binds a hash slot to a node.",
+    syntax: "slot <IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>",
+    handler: setSlot,
+  },
+  {
+    ...admin,
+    name: "cluster|set-config-epoch",
+    arity: 3,
+    summary: "Sets the configuration epoch for a new node.",
+    syntax: "config-epoch",
+    handler: setConfigEpoch,
+  },
+  {
+    ...admin,
+    name: "cluster|bumpepoch",
+    arity: 2,
+    summary: "Advances the cluster config epoch.",
+    syntax: "",
+    handler: bumpEpoch,
+  },
+  {
+    ...admin,
+    name: "cluster|meet",
+    arity: -4,
+    summary: "Forces a node to handshake with another node.",
+    syntax: "ip port [cluster-bus-port]",
+    handler: meet,
+  },
+  {
+    ...admin,
+    name: "cluster|forget",
+    arity: 3,
+    summary: "Removes a node from the nodes table.",
+    syntax: "node-id",
+    handler: forget,
+  },
+  {
+    ...admin,
+    name: "cluster|reset",
+    arity: -2,
+    summary: "Resets a node.",
+    syntax: "[HARD | SOFT]",
+    handler: reset,
     flags: ["admin", "stale", "noscript"],
   },
-  admin(
-    "saveconfig",
-    2,
-    "Forces a node to save the cluster configuration to disk.",
-    "",
-    async (ctx) => {
+  {
+    ...admin,
+    name: "cluster|saveconfig",
+    arity: 2,
+    summary: "Forces a node to save the cluster configuration to disk.",
+    syntax: "",
+    handler: async (ctx) => {
       await clusterOf(ctx).persist();
       return OK;
     },
-  ),
+  },
 ];

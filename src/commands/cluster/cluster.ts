@@ -20,7 +20,7 @@ import { OK, type Reply, verbatim } from "../../protocol/reply.ts";
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import { migrateDumpCommands } from "../keys/migrate-dump.ts";
-import { helpRow, rowMaker } from "../rows.ts";
+import { helpRow, type RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { clusterAdminCommands } from "./cluster-admin.ts";
 import { clusterOf, namedNode } from "./cluster-context.ts";
@@ -81,60 +81,120 @@ const HELP = [
   "HELP",
 ];
 
-const sub = rowMaker({
-  container: "cluster",
+const sub: RowDefaults = {
   flags: ["stale"],
   group: "cluster",
   since: "3.0.0",
-});
+  keys: null,
+};
 
 const introspection: CommandSpec[] = [
-  sub("info", 2, "Returns information about the state of a node.", "", (ctx) => {
-    const c = clusterOf(ctx);
-    return verbatim(clusterInfo(c.topology, c.bus.stats));
-  }),
-  sub("nodes", 2, "Returns the cluster configuration for a node.", "", (ctx) =>
-    verbatim(clusterNodes(clusterOf(ctx).topology, Date.now())),
-  ),
-  sub("slots", 2, "Returns the mapping of cluster slots to nodes.", "", (ctx) =>
-    clusterSlots(clusterOf(ctx).topology),
-  ),
-  sub("shards", 2, "Returns the mapping of cluster slots to shards.", "", (ctx) =>
-    clusterShards(clusterOf(ctx).topology),
-  ),
-  sub("myid", 2, "Returns the ID of a node.", "", (ctx) => clusterOf(ctx).topology.myself.id),
-  sub(
-    "myshardid",
-    2,
-    "Returns the shard ID of a node.",
-    "",
-    (ctx) => clusterOf(ctx).topology.myself.shardId,
-  ),
-  sub("keyslot", 3, "Returns the hash slot for a key.", "key", (ctx, args) => {
-    clusterOf(ctx);
-    return keySlot(args[2]!);
-  }),
-  sub("countkeysinslot", 3, "Returns the number of keys in a hash slot.", "slot", countKeys),
-  sub("getkeysinslot", 4, "Returns the key names in a hash slot.", "slot count", getKeys),
   {
-    ...sub(
-      "count-failure-reports",
-      3,
-      "Returns the number of active failure reports active for a node.",
-      "node-id",
-      failureReports,
-    ),
+    ...sub,
+    name: "cluster|info",
+    arity: 2,
+    summary: "Returns information about the state of a node.",
+    syntax: "",
+    handler: (ctx) => {
+      const c = clusterOf(ctx);
+      return verbatim(clusterInfo(c.topology, c.bus.stats));
+    },
+  },
+  {
+    ...sub,
+    name: "cluster|nodes",
+    arity: 2,
+    summary: "Returns the cluster configuration for a node.",
+    syntax: "",
+    handler: (ctx) => verbatim(clusterNodes(clusterOf(ctx).topology, Date.now())),
+  },
+  {
+    ...sub,
+    name: "cluster|slots",
+    arity: 2,
+    summary: "Returns the mapping of cluster slots to nodes.",
+    syntax: "",
+    handler: (ctx) => clusterSlots(clusterOf(ctx).topology),
+  },
+  {
+    ...sub,
+    name: "cluster|shards",
+    arity: 2,
+    summary: "Returns the mapping of cluster slots to shards.",
+    syntax: "",
+    handler: (ctx) => clusterShards(clusterOf(ctx).topology),
+  },
+  {
+    ...sub,
+    name: "cluster|myid",
+    arity: 2,
+    summary: "Returns the ID of a node.",
+    syntax: "",
+    handler: (ctx) => clusterOf(ctx).topology.myself.id,
+  },
+  {
+    ...sub,
+    name: "cluster|myshardid",
+    arity: 2,
+    summary: "Returns the shard ID of a node.",
+    syntax: "",
+    handler: (ctx) => clusterOf(ctx).topology.myself.shardId,
+  },
+  {
+    ...sub,
+    name: "cluster|keyslot",
+    arity: 3,
+    summary: "Returns the hash slot for a key.",
+    syntax: "key",
+    handler: (ctx, args) => {
+      clusterOf(ctx);
+      return keySlot(args[2]!);
+    },
+  },
+  {
+    ...sub,
+    name: "cluster|countkeysinslot",
+    arity: 3,
+    summary: "Returns the number of keys in a hash slot.",
+    syntax: "slot",
+    handler: countKeys,
+  },
+  {
+    ...sub,
+    name: "cluster|getkeysinslot",
+    arity: 4,
+    summary: "Returns the key names in a hash slot.",
+    syntax: "slot count",
+    handler: getKeys,
+  },
+  {
+    ...sub,
+    name: "cluster|count-failure-reports",
+    arity: 3,
+    summary: "Returns the number of active failure reports active for a node.",
+    syntax: "node-id",
+    handler: failureReports,
     flags: ["admin", "stale"],
   },
-  sub("links", 2, "Returns a list of all TCP links to and from peer nodes.", "", (ctx) =>
-    clusterLinks(clusterOf(ctx).bus.links()),
-  ),
-  helpRow(
-    sub("help", 2, "Returns helpful text about the different subcommands.", "", (ctx) => {
+  {
+    ...sub,
+    name: "cluster|links",
+    arity: 2,
+    summary: "Returns a list of all TCP links to and from peer nodes.",
+    syntax: "",
+    handler: (ctx) => clusterLinks(clusterOf(ctx).bus.links()),
+  },
+  helpRow({
+    ...sub,
+    name: "cluster|help",
+    arity: 2,
+    summary: "Returns helpful text about the different subcommands.",
+    syntax: "",
+    handler: (ctx) => {
       clusterOf(ctx);
       return HELP.map((line) => ({ kind: "simple", text: line }) as const);
-    }),
-  ),
+    },
+  }),
 ];
 
 function connectionFlag(

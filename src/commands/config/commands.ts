@@ -15,7 +15,7 @@ import { errors, RespError, sanitizeLine } from "../../errors.ts";
 import { map, OK, type Reply, simple } from "../../protocol/reply.ts";
 import { text } from "../args.ts";
 import { globMatch } from "../glob.ts";
-import { rowMaker } from "../rows.ts";
+import type { RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx, ServerContext } from "../spec.ts";
 import { ConfigReject, configParams, findParam } from "./registry.ts";
 
@@ -164,12 +164,12 @@ const help = [
   "    Prints this help.",
 ];
 
-const sub = rowMaker({
-  container: "config",
+const sub: RowDefaults = {
   flags: ["admin", "noscript", "loading", "stale"],
   group: "server",
   since: "2.0.0",
-});
+  keys: null,
+};
 
 export const configCommands: CommandSpec[] = [
   {
@@ -182,32 +182,47 @@ export const configCommands: CommandSpec[] = [
     summary: "A container for server configuration commands.",
     syntax: "<subcommand> [arguments]",
     subcommands: [
-      sub(
-        "get",
-        -3,
-        "Returns the effective values of configuration parameters.",
-        "parameter [parameter ...]",
-        configGet,
-      ),
-      sub(
-        "set",
-        -4,
-        "Sets configuration parameters at run time, all or none; encoding knobs are accepted with no effect.",
-        "parameter value [parameter value ...]",
-        configSet,
-      ),
-      sub("resetstat", 2, "Resets the server's statistics.", "", resetStat),
-      sub(
-        "rewrite",
-        2,
-        "Writes the parameters changed at run time back to the config file, keeping its comments.",
-        "",
-        configRewrite,
-      ),
       {
-        ...sub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
-          help.map((line) => simple(line)),
-        ),
+        ...sub,
+        name: "config|get",
+        arity: -3,
+        summary: "Returns the effective values of configuration parameters.",
+        syntax: "parameter [parameter ...]",
+        handler: configGet,
+      },
+      {
+        ...sub,
+        name: "config|set",
+        arity: -4,
+        summary:
+          "Sets configuration parameters at run time, all or none; encoding knobs are accepted with no effect.",
+        syntax: "parameter value [parameter value ...]",
+        handler: configSet,
+      },
+      {
+        ...sub,
+        name: "config|resetstat",
+        arity: 2,
+        summary: "Resets the server's statistics.",
+        syntax: "",
+        handler: resetStat,
+      },
+      {
+        ...sub,
+        name: "config|rewrite",
+        arity: 2,
+        summary:
+          "Writes the parameters changed at run time back to the config file, keeping its comments.",
+        syntax: "",
+        handler: configRewrite,
+      },
+      {
+        ...sub,
+        name: "config|help",
+        arity: 2,
+        summary: "Returns helpful text about the different subcommands.",
+        syntax: "",
+        handler: () => help.map((line) => simple(line)),
         flags: ["loading", "stale"],
       },
     ],

@@ -11,7 +11,7 @@ import { permission } from "../../security/guard.ts";
 import type { Security } from "../../security/security.ts";
 import { AclRuleError } from "../../security/user.ts";
 import { parseInt64, text } from "../args.ts";
-import { helpRow, rowMaker } from "../rows.ts";
+import { helpRow, type RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
 function security(ctx: Ctx): Security {
@@ -189,80 +189,125 @@ const HELP = [
   "    Print this help.",
 ];
 
-const adminSub = rowMaker({
-  container: "acl",
+const adminSub: RowDefaults = {
   flags: ["admin", "noscript", "loading", "stale"],
   group: "server",
   since: "6.0.0",
-});
-const plainSub = rowMaker({
-  container: "acl",
+  keys: null,
+};
+const plainSub: RowDefaults = {
   flags: ["noscript", "loading", "stale"],
   group: "server",
   since: "6.0.0",
-});
+  keys: null,
+};
 
 const aclSubcommands: CommandSpec[] = [
-  plainSub(
-    "whoami",
-    2,
-    "Returns the authenticated username of the current connection.",
-    "",
-    whoami,
-  ),
-  adminSub("list", 2, "Dumps the effective rules in ACL file format.", "", list),
-  adminSub("users", 2, "Lists all ACL users.", "", users),
-  adminSub("getuser", 3, "Lists the ACL rules of a user.", "username", getuser),
-  adminSub(
-    "setuser",
-    -3,
-    "Creates and modifies an ACL user and its rules.",
-    "username [rule [rule ...]]",
-    setuser,
-  ),
-  adminSub(
-    "deluser",
-    -3,
-    "Deletes ACL users, and terminates their connections.",
-    "username [username ...]",
-    deluser,
-  ),
-  plainSub(
-    "cat",
-    -2,
-    "Lists the ACL categories, or the commands inside a category.",
-    "[category]",
-    cat,
-  ),
-  adminSub(
-    "log",
-    -2,
-    "Lists recent security events generated due to ACL rules.",
-    "[count | RESET]",
-    log,
-  ),
-  adminSub("save", 2, "Saves the effective ACL rules in the configured ACL file.", "", save),
-  adminSub("load", 2, "Reloads the rules from the configured ACL file.", "", load),
   {
-    ...adminSub(
-      "dryrun",
-      -4,
-      "Simulates the execution of a command by a user, without executing the command.",
-      "username command [arg [arg ...]]",
-      dryrun,
-    ),
+    ...plainSub,
+    name: "acl|whoami",
+    arity: 2,
+    summary: "Returns the authenticated username of the current connection.",
+    syntax: "",
+    handler: whoami,
+  },
+  {
+    ...adminSub,
+    name: "acl|list",
+    arity: 2,
+    summary: "Dumps the effective rules in ACL file format.",
+    syntax: "",
+    handler: list,
+  },
+  {
+    ...adminSub,
+    name: "acl|users",
+    arity: 2,
+    summary: "Lists all ACL users.",
+    syntax: "",
+    handler: users,
+  },
+  {
+    ...adminSub,
+    name: "acl|getuser",
+    arity: 3,
+    summary: "Lists the ACL rules of a user.",
+    syntax: "username",
+    handler: getuser,
+  },
+  {
+    ...adminSub,
+    name: "acl|setuser",
+    arity: -3,
+    summary: "Creates and modifies an ACL user and its rules.",
+    syntax: "username [rule [rule ...]]",
+    handler: setuser,
+  },
+  {
+    ...adminSub,
+    name: "acl|deluser",
+    arity: -3,
+    summary: "Deletes ACL users, and terminates their connections.",
+    syntax: "username [username ...]",
+    handler: deluser,
+  },
+  {
+    ...plainSub,
+    name: "acl|cat",
+    arity: -2,
+    summary: "Lists the ACL categories, or the commands inside a category.",
+    syntax: "[category]",
+    handler: cat,
+  },
+  {
+    ...adminSub,
+    name: "acl|log",
+    arity: -2,
+    summary: "Lists recent security events generated due to ACL rules.",
+    syntax: "[count | RESET]",
+    handler: log,
+  },
+  {
+    ...adminSub,
+    name: "acl|save",
+    arity: 2,
+    summary: "Saves the effective ACL rules in the configured ACL file.",
+    syntax: "",
+    handler: save,
+  },
+  {
+    ...adminSub,
+    name: "acl|load",
+    arity: 2,
+    summary: "Reloads the rules from the configured ACL file.",
+    syntax: "",
+    handler: load,
+  },
+  {
+    ...adminSub,
+    name: "acl|dryrun",
+    arity: -4,
+    summary: "Simulates the execution of a command by a user, without executing the command.",
+    syntax: "username command [arg [arg ...]]",
+    handler: dryrun,
     since: "7.0.0",
   },
-  plainSub(
-    "genpass",
-    -2,
-    "Generates a pseudorandom, secure password that can be used to identify ACL users.",
-    "[bits]",
-    genpass,
-  ),
-  helpRow(
-    plainSub("help", 2, "Returns helpful text about the different subcommands.", "", () => HELP),
-  ),
+  {
+    ...plainSub,
+    name: "acl|genpass",
+    arity: -2,
+    summary: "Generates a pseudorandom, secure password that can be used to identify ACL users.",
+    syntax: "[bits]",
+    handler: genpass,
+  },
+  helpRow({
+    ...plainSub,
+    name: "acl|help",
+    arity: 2,
+    summary: "Returns helpful text about the different subcommands.",
+    syntax: "",
+    handler: () => HELP,
+  }),
 ];
 
 export const aclCommands: CommandSpec[] = [

@@ -7,7 +7,7 @@ import { errors, RespError, sanitizeLine } from "../../errors.ts";
 import { NO_REPLY, OK, type Reply, simple, verbatim } from "../../protocol/reply.ts";
 import { equalsToken, parseInt64, rawText, text, token } from "../args.ts";
 import type { ClientState as AnyClient } from "../client-state.ts";
-import { helpRow, rowMaker } from "../rows.ts";
+import { helpRow, type RowDefaults } from "../rows.ts";
 import type { ClientState, CommandSpec, Ctx } from "../spec.ts";
 import { trackingClientCommands } from "./tracking.ts";
 
@@ -167,78 +167,109 @@ function onOff(_ctx: Ctx, args: Uint8Array[]): Reply {
   return OK;
 }
 
-const clientSub = rowMaker({
-  container: "client",
+const clientSub: RowDefaults = {
   flags: ["noscript", "stale", "loading"],
   group: "connection",
   since: "2.4.0",
-});
+  keys: null,
+};
 
 const admin = (row: CommandSpec): CommandSpec => ({ ...row, flags: ["admin", ...row.flags] });
 
 export const clientCommands: CommandSpec[] = [
-  clientSub("setname", 3, "Sets the connection name.", "connection-name", (ctx, args) => {
-    ctx.client.name = validName(args[2]!);
-    return OK;
-  }),
-  clientSub("getname", 2, "Returns the name of the connection.", "", (ctx) => ctx.client.name),
-  clientSub("id", 2, "Returns the unique client ID of the connection.", "", (ctx) => ctx.client.id),
-  clientSub(
-    "setinfo",
-    4,
-    "Sets information specific to the client or connection.",
-    "LIB-NAME libname | LIB-VER libver",
-    clientSetinfo,
-  ),
-  clientSub("info", 2, "Returns information about the connection.", "", (ctx) =>
-    verbatim(`${clientInfoLine(ctx.client, Date.now())}\n`),
-  ),
+  {
+    ...clientSub,
+    name: "client|setname",
+    arity: 3,
+    summary: "Sets the connection name.",
+    syntax: "connection-name",
+    handler: (ctx, args) => {
+      ctx.client.name = validName(args[2]!);
+      return OK;
+    },
+  },
+  {
+    ...clientSub,
+    name: "client|getname",
+    arity: 2,
+    summary: "Returns the name of the connection.",
+    syntax: "",
+    handler: (ctx) => ctx.client.name,
+  },
+  {
+    ...clientSub,
+    name: "client|id",
+    arity: 2,
+    summary: "Returns the unique client ID of the connection.",
+    syntax: "",
+    handler: (ctx) => ctx.client.id,
+  },
+  {
+    ...clientSub,
+    name: "client|setinfo",
+    arity: 4,
+    summary: "Sets information specific to the client or connection.",
+    syntax: "LIB-NAME libname | LIB-VER libver",
+    handler: clientSetinfo,
+  },
+  {
+    ...clientSub,
+    name: "client|info",
+    arity: 2,
+    summary: "Returns information about the connection.",
+    syntax: "",
+    handler: (ctx) => verbatim(`${clientInfoLine(ctx.client, Date.now())}\n`),
+  },
   // LIST and KILL are admin commands in Redis (so MONITOR does not show them).
-  admin(
-    clientSub(
-      "list",
-      -2,
-      "Lists open connections.",
-      "[TYPE type] [ID client-id [client-id ...]]",
-      clientList,
-    ),
-  ),
-  admin(
-    clientSub(
-      "kill",
-      -3,
-      "Terminates open connections.",
+  admin({
+    ...clientSub,
+    name: "client|list",
+    arity: -2,
+    summary: "Lists open connections.",
+    syntax: "[TYPE type] [ID client-id [client-id ...]]",
+    handler: clientList,
+  }),
+  admin({
+    ...clientSub,
+    name: "client|kill",
+    arity: -3,
+    summary: "Terminates open connections.",
+    syntax:
       "ip:port | [ID client-id] [TYPE type] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes-or-no] [MAXAGE maxage]",
-      clientKill,
-    ),
-  ),
-  clientSub(
-    "reply",
-    3,
-    "Instructs the server whether to reply to commands.",
-    "ON | OFF | SKIP",
-    clientReply,
-  ),
-  admin(
-    clientSub(
-      "no-evict",
-      3,
-      "Accepted for compatibility; nothing is evicted here.",
-      "ON | OFF",
-      onOff,
-    ),
-  ),
-  clientSub(
-    "no-touch",
-    3,
-    "Accepted for compatibility; keys have no access time here.",
-    "ON | OFF",
-    onOff,
-  ),
+    handler: clientKill,
+  }),
+  {
+    ...clientSub,
+    name: "client|reply",
+    arity: 3,
+    summary: "Instructs the server whether to reply to commands.",
+    syntax: "ON | OFF | SKIP",
+    handler: clientReply,
+  },
+  admin({
+    ...clientSub,
+    name: "client|no-evict",
+    arity: 3,
+    summary: "Accepted for compatibility; nothing is evicted here.",
+    syntax: "ON | OFF",
+    handler: onOff,
+  }),
+  {
+    ...clientSub,
+    name: "client|no-touch",
+    arity: 3,
+    summary: "Accepted for compatibility; keys have no access time here.",
+    syntax: "ON | OFF",
+    handler: onOff,
+  },
   ...trackingClientCommands,
-  helpRow(
-    clientSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
+  helpRow({
+    ...clientSub,
+    name: "client|help",
+    arity: 2,
+    summary: "Returns helpful text about the different subcommands.",
+    syntax: "",
+    handler: () =>
       clientCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
-    ),
-  ),
+  }),
 ];

@@ -96,14 +96,12 @@ function hello(ctx: Ctx, args: Uint8Array[]): Reply {
   ]);
 }
 
-const conn = (row: Omit<CommandSpec, "group" | "keys"> & { keys?: null }): CommandSpec => ({
-  ...row,
-  keys: null,
-  group: "connection",
-});
+/** What the connection group's rows share: no keys. */
+const CONN_ROW = { keys: null, group: "connection" } as const;
 
 export const connectionCommands: CommandSpec[] = [
-  conn({
+  {
+    ...CONN_ROW,
     name: "ping",
     arity: -1,
     flags: ["fast"],
@@ -112,8 +110,9 @@ export const connectionCommands: CommandSpec[] = [
     summary: "Returns the server's liveliness response.",
     syntax: "[message]",
     handler: ping,
-  }),
-  conn({
+  },
+  {
+    ...CONN_ROW,
     name: "echo",
     arity: 2,
     flags: ["fast", "loading", "stale"],
@@ -121,8 +120,9 @@ export const connectionCommands: CommandSpec[] = [
     summary: "Returns the given string.",
     syntax: "message",
     handler: (_ctx, args) => args[1]!,
-  }),
-  conn({
+  },
+  {
+    ...CONN_ROW,
     name: "select",
     arity: 2,
     flags: ["fast", "loading", "stale"],
@@ -130,8 +130,9 @@ export const connectionCommands: CommandSpec[] = [
     summary: "Changes the selected database.",
     syntax: "index",
     handler: select,
-  }),
-  conn({
+  },
+  {
+    ...CONN_ROW,
     name: "quit",
     arity: -1,
     flags: ["no_auth", "fast", "loading", "stale", "noscript", "allow_busy"],
@@ -141,8 +142,9 @@ export const connectionCommands: CommandSpec[] = [
     summary: "Closes the connection.",
     syntax: "",
     handler: quit,
-  }),
-  conn({
+  },
+  {
+    ...CONN_ROW,
     name: "auth",
     arity: -2,
     flags: ["no_auth", "fast", "loading", "stale", "noscript", "allow_busy"],
@@ -150,8 +152,9 @@ export const connectionCommands: CommandSpec[] = [
     summary: "Authenticates the connection.",
     syntax: "[username] password",
     handler: auth,
-  }),
-  conn({
+  },
+  {
+    ...CONN_ROW,
     name: "hello",
     arity: -1,
     flags: ["no_auth", "fast", "loading", "stale", "noscript", "allow_busy"],
@@ -159,8 +162,9 @@ export const connectionCommands: CommandSpec[] = [
     summary: "Handshakes with the server, optionally switching to RESP3.",
     syntax: "[protover [AUTH username password] [SETNAME clientname]]",
     handler: hello,
-  }),
-  conn({
+  },
+  {
+    ...CONN_ROW,
     name: "reset",
     arity: 1,
     flags: ["no_auth", "fast", "loading", "stale", "noscript", "allow_busy"],
@@ -183,7 +187,7 @@ export const connectionCommands: CommandSpec[] = [
       ctx.server.security?.welcome(ctx.client);
       return simple("RESET");
     },
-  }),
+  },
   {
     name: "client",
     arity: -2,

@@ -10,14 +10,15 @@
 import { errors } from "../../errors.ts";
 import { type Reply, simple } from "../../protocol/reply.ts";
 import { globMatch } from "../glob.ts";
-import { helpRow, rowMaker } from "../rows.ts";
+import { helpRow, type RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
-const pubsubRow = rowMaker({
+const pubsubRow: RowDefaults = {
   flags: ["pubsub", "noscript", "loading", "stale"],
   group: "pubsub",
   since: "2.0.0",
-});
+  keys: null,
+};
 
 const hub = (ctx: Ctx) => ctx.server.pubsub!.hub;
 
@@ -33,11 +34,18 @@ function subscribeRow(
   syntax: string,
   unsubscribe: boolean,
 ): CommandSpec {
-  const row = pubsubRow(name, unsubscribe ? -1 : -2, summary, syntax, (ctx, args) => {
-    const names = args.slice(1);
-    if (unsubscribe) return replies(hub(ctx).unsubscribe(ctx.client, kind, names));
-    return replies(hub(ctx).subscribe(ctx.client, kind, names));
-  });
+  const row: CommandSpec = {
+    ...pubsubRow,
+    name,
+    arity: unsubscribe ? -1 : -2,
+    summary,
+    syntax,
+    handler: (ctx, args) => {
+      const names = args.slice(1);
+      if (unsubscribe) return replies(hub(ctx).unsubscribe(ctx.client, kind, names));
+      return replies(hub(ctx).subscribe(ctx.client, kind, names));
+    },
+  };
   // Shard channels are keys to cluster routing (slot of the channel), as in Redis's table.
   const keys = kind === "shard" ? { first: 1, last: -1, step: 1 } : null;
   // ACL `&pattern` rules cover what is subscribed to, never unsubscribing (as in Redis).
@@ -54,12 +62,12 @@ function spublish(ctx: Ctx, args: Uint8Array[]): Reply {
   return hub(ctx).spublish(args[1]!, args[2]!);
 }
 
-const pubsubSub = rowMaker({
-  container: "pubsub",
+const pubsubSub: RowDefaults = {
   flags: ["pubsub", "loading", "stale"],
   group: "pubsub",
   since: "2.8.0",
-});
+  keys: null,
+};
 
 function channels(kind: "channel" | "shard") {
   return (ctx: Ctx, args: Uint8Array[]): Reply => {
@@ -80,46 +88,57 @@ function numsub(kind: "channel" | "shard") {
 }
 
 const pubsubCommands: CommandSpec[] = [
-  pubsubSub("channels", -2, "Returns the active channels.", "[pattern]", channels("channel")),
-  pubsubSub(
-    "numsub",
-    -2,
-    "Returns a count of subscribers to channels.",
-    "[channel [channel ...]]",
-    numsub("channel"),
-  ),
-  pubsubSub(
-    "numpat",
-    2,
-    "Returns a count of unique pattern subscriptions.",
-    "",
-    (ctx) => hub(ctx).patternCount,
-  ),
   {
-    ...pubsubSub(
-      "shardchannels",
-      -2,
-      "Returns the active shard channels.",
-      "[pattern]",
-      channels("shard"),
-    ),
+    ...pubsubSub,
+    name: "pubsub|channels",
+    arity: -2,
+    summary: "Returns the active channels.",
+    syntax: "[pattern]",
+    handler: channels("channel"),
+  },
+  {
+    ...pubsubSub,
+    name: "pubsub|numsub",
+    arity: -2,
+    summary: "Returns a count of subscribers to channels.",
+    syntax: "[channel [channel ...]]",
+    handler: numsub("channel"),
+  },
+  {
+    ...pubsubSub,
+    name: "pubsub|numpat",
+    arity: 2,
+    summary: "Returns a count of unique pattern subscriptions.",
+    syntax: "",
+    handler: (ctx) => hub(ctx).patternCount,
+  },
+  {
+    ...pubsubSub,
+    name: "pubsub|shardchannels",
+    arity: -2,
+    summary: "Returns the active shard channels.",
+    syntax: "[pattern]",
+    handler: channels("shard"),
     since: "7.0.0",
   },
   {
-    ...pubsubSub(
-      "shardnumsub",
-      -2,
-      "Returns the count of subscribers of shard channels.",
-      "[shardchannel [shardchannel ...]]",
-      numsub("shard"),
-    ),
+    ...pubsubSub,
+    name: "pubsub|shardnumsub",
+    arity: -2,
+    summary: "Returns the count of subscribers of shard channels.",
+    syntax: "[shardchannel [shardchannel ...]]",
+    handler: numsub("shard"),
     since: "7.0.0",
   },
-  helpRow(
-    pubsubSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
+  helpRow({
+    ...pubsubSub,
+    name: "pubsub|help",
+    arity: 2,
+    summary: "Returns helpful text about the different subcommands.",
+    syntax: "",
+    handler: () =>
       pubsubCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
-    ),
-  ),
+  }),
 ];
 
 export const pubsubCommandRows: CommandSpec[] = [
@@ -172,18 +191,22 @@ export const pubsubCommandRows: CommandSpec[] = [
     true,
   ),
   {
-    ...pubsubRow("publish", 3, "Posts a message to a channel.", "channel message", publish),
+    ...pubsubRow,
+    name: "publish",
+    arity: 3,
+    summary: "Posts a message to a channel.",
+    syntax: "channel message",
+    handler: publish,
     flags: ["pubsub", "loading", "stale", "fast"],
     channels: { first: 1, one: true },
   },
   {
-    ...pubsubRow(
-      "spublish",
-      3,
-      "Post a message to a shard channel",
-      "shardchannel message",
-      spublish,
-    ),
+    ...pubsubRow,
+    name: "spublish",
+    arity: 3,
+    summary: "Post a message to a shard channel",
+    syntax: "shardchannel message",
+    handler: spublish,
     flags: ["pubsub", "loading", "stale", "fast"],
     keys: { first: 1, last: 1, step: 1 },
     channels: { first: 1, one: true },

@@ -6,15 +6,15 @@
 import { errors, RespError, sanitizeLine } from "../../errors.ts";
 import { map, OK, type Reply, set } from "../../protocol/reply.ts";
 import { equalsToken, parseInt64, rawText } from "../args.ts";
-import { rowMaker } from "../rows.ts";
+import type { RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
-const clientSub = rowMaker({
-  container: "client",
+const clientSub: RowDefaults = {
   flags: ["noscript", "loading", "stale"],
   group: "connection",
   since: "6.0.0",
-});
+  keys: null,
+};
 
 const err = (message: string) => new RespError("ERR", message);
 const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
@@ -153,44 +153,60 @@ function pause(ctx: Ctx, args: Uint8Array[]): Reply {
 }
 
 export const trackingClientCommands: CommandSpec[] = [
-  clientSub(
-    "tracking",
-    -3,
-    "Controls server-assisted client-side caching for the connection.",
-    "<ON | OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
-    tracking,
-  ),
-  clientSub(
-    "caching",
-    3,
-    "Instructs the server whether to track the keys in the next request.",
-    "<YES | NO>",
-    caching,
-  ),
-  clientSub(
-    "trackinginfo",
-    2,
-    "Returns information about server-assisted client-side caching for the connection.",
-    "",
-    trackingInfo,
-  ),
-  clientSub(
-    "getredir",
-    2,
-    "Returns the client ID to which the connection's tracking notifications are redirected.",
-    "",
-    getredir,
-  ),
   {
-    ...clientSub("pause", -3, "Suspends commands processing.", "timeout [WRITE | ALL]", pause),
+    ...clientSub,
+    name: "client|tracking",
+    arity: -3,
+    summary: "Controls server-assisted client-side caching for the connection.",
+    syntax:
+      "<ON | OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
+    handler: tracking,
+  },
+  {
+    ...clientSub,
+    name: "client|caching",
+    arity: 3,
+    summary: "Instructs the server whether to track the keys in the next request.",
+    syntax: "<YES | NO>",
+    handler: caching,
+  },
+  {
+    ...clientSub,
+    name: "client|trackinginfo",
+    arity: 2,
+    summary: "Returns information about server-assisted client-side caching for the connection.",
+    syntax: "",
+    handler: trackingInfo,
+  },
+  {
+    ...clientSub,
+    name: "client|getredir",
+    arity: 2,
+    summary:
+      "Returns the client ID to which the connection's tracking notifications are redirected.",
+    syntax: "",
+    handler: getredir,
+  },
+  {
+    ...clientSub,
+    name: "client|pause",
+    arity: -3,
+    summary: "Suspends commands processing.",
+    syntax: "timeout [WRITE | ALL]",
+    handler: pause,
     flags: ["admin", "noscript", "loading", "stale"],
     since: "3.0.0",
   },
   {
-    ...clientSub("unpause", 2, "Resumes processing commands from paused clients.", "", (ctx) => {
+    ...clientSub,
+    name: "client|unpause",
+    arity: 2,
+    summary: "Resumes processing commands from paused clients.",
+    syntax: "",
+    handler: (ctx) => {
       ctx.server.pubsub!.pause.unpause();
       return OK;
-    }),
+    },
     flags: ["admin", "noscript", "loading", "stale"],
   },
 ];

@@ -9,7 +9,7 @@ import { RespError } from "../../errors.ts";
 import { NULL_ARRAY, OK, type Reply } from "../../protocol/reply.ts";
 import { keyParam } from "../../storage/api.ts";
 import { ks } from "../db.ts";
-import { rowMaker } from "../rows.ts";
+import type { RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
 function multi(ctx: Ctx): Reply {
@@ -59,30 +59,61 @@ const defaults = {
   flags: ["noscript", "loading", "stale", "fast", "allow_busy"],
   group: "transactions",
 } as const;
-const multiRow = rowMaker({ ...defaults, since: "1.2.0" });
-const watchRow = rowMaker({ ...defaults, since: "2.2.0" });
+const multiRow: RowDefaults = { ...defaults, since: "1.2.0", keys: null };
+const watchRow: RowDefaults = { ...defaults, since: "2.2.0", keys: null };
 // EXEC is neither fast nor allowed while a script is busy, and the slow log skips it (its
 // commands are logged on their own), as in Redis's table.
-const execRow = rowMaker({
+const execRow: RowDefaults = {
   flags: ["noscript", "loading", "stale", "skip_slowlog"],
   group: "transactions",
   since: "1.2.0",
-});
+  keys: null,
+};
 
 export const transactionCommands: CommandSpec[] = [
-  { ...multiRow("multi", 1, "Starts a transaction.", "", multi), multi: "runs" },
-  { ...execRow("exec", 1, "Executes all commands in a transaction.", "", exec), multi: "exec" },
-  { ...multiRow("discard", 1, "Discards a transaction.", "", discard), multi: "runs" },
+  {
+    ...multiRow,
+    name: "multi",
+    arity: 1,
+    summary: "Starts a transaction.",
+    syntax: "",
+    handler: multi,
+    multi: "runs",
+  },
+  {
+    ...execRow,
+    name: "exec",
+    arity: 1,
+    summary: "Executes all commands in a transaction.",
+    syntax: "",
+    handler: exec,
+    multi: "exec",
+  },
+  {
+    ...multiRow,
+    name: "discard",
+    arity: 1,
+    summary: "Discards a transaction.",
+    syntax: "",
+    handler: discard,
+    multi: "runs",
+  },
   {
     multi: "runs",
-    ...watchRow(
-      "watch",
-      -2,
-      "Monitors changes to keys to determine the execution of a transaction.",
-      "key [key ...]",
-      watch,
-    ),
+    ...watchRow,
+    name: "watch",
+    arity: -2,
+    summary: "Monitors changes to keys to determine the execution of a transaction.",
+    syntax: "key [key ...]",
+    handler: watch,
     keys: { first: 1, last: -1, step: 1 },
   },
-  watchRow("unwatch", 1, "Forgets about watched keys of a transaction.", "", unwatch),
+  {
+    ...watchRow,
+    name: "unwatch",
+    arity: 1,
+    summary: "Forgets about watched keys of a transaction.",
+    syntax: "",
+    handler: unwatch,
+  },
 ];

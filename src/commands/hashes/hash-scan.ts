@@ -13,7 +13,7 @@ import { ks } from "../db.ts";
 import { globMatch } from "../glob.ts";
 import { scanCursor, scanOptions } from "../scan-args.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
-import { fieldsOf, hashRow, readHash } from "./hash.ts";
+import { fieldsOf, HASH_ROW, readHash } from "./hash.ts";
 
 const EMPTY_SCAN: Reply = ["0", []];
 const LONG_MAX = 9223372036854775807n;
@@ -138,10 +138,25 @@ function pick(hash: HashView, indices: number[], now: number): FieldItem[] {
   return out;
 }
 
-// biome-ignore format: one row per command reads best as a table
 export const hashScanCommands: CommandSpec[] = [
-  hashRow("hscan", -3, ["readonly"], "2.8.0", "key cursor [MATCH pattern] [COUNT count] [NOVALUES]",
-    "Iterates over fields and values of a hash.", hscan),
-  hashRow("hrandfield", -2, ["readonly"], "6.2.0", "key [count [WITHVALUES]]",
-    "Returns one or more random fields from a hash.", hrandfield),
+  {
+    ...HASH_ROW,
+    name: "hscan",
+    arity: -3,
+    flags: ["readonly"],
+    since: "2.8.0",
+    summary: "Iterates over fields and values of a hash.",
+    syntax: "key cursor [MATCH pattern] [COUNT count] [NOVALUES]",
+    handler: hscan,
+  },
+  {
+    ...HASH_ROW,
+    name: "hrandfield",
+    arity: -2,
+    flags: ["readonly"],
+    since: "6.2.0",
+    summary: "Returns one or more random fields from a hash.",
+    syntax: "key [count [WITHVALUES]]",
+    handler: hrandfield,
+  },
 ];

@@ -8,7 +8,7 @@ import { map, OK, type Reply, set, simple } from "../../protocol/reply.ts";
 import type { RestorePolicy } from "../../scripting/functions.ts";
 import { text, token } from "../args.ts";
 import { globMatch } from "../glob.ts";
-import { helpRow, rowMaker } from "../rows.ts";
+import { helpRow, type RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { engine, numkeysPositions, splitKeys } from "./script-args.ts";
 
@@ -174,49 +174,49 @@ const HELP = [
   "    Prints this help.",
 ];
 
-const sub = rowMaker({
-  container: "function",
+const sub: RowDefaults = {
   flags: ["noscript"],
   group: "scripting",
   since: "7.0.0",
-});
-const writeSub = rowMaker({
-  container: "function",
+  keys: null,
+};
+const writeSub: RowDefaults = {
   flags: ["write", "denyoom", "noscript"],
   group: "scripting",
   since: "7.0.0",
-});
-const fcallRow = rowMaker({
+  keys: null,
+};
+const fcallRow: RowDefaults = {
   flags: ["noscript", "stale", "skip_monitor", "no_mandatory_keys"],
   group: "scripting",
   since: "7.0.0",
-});
-const fcallRoRow = rowMaker({
+  keys: null,
+};
+const fcallRoRow: RowDefaults = {
   flags: ["noscript", "stale", "skip_monitor", "no_mandatory_keys", "readonly"],
   group: "scripting",
   since: "7.0.0",
-});
+  keys: null,
+};
 const NUMKEYS = { numkeys: 2, find: numkeysPositions } as const;
 
 export const functionCommands: CommandSpec[] = [
   {
-    ...fcallRow(
-      "fcall",
-      -3,
-      "Invokes a function.",
-      "function numkeys [key [key ...]] [arg [arg ...]]",
-      fcall(false),
-    ),
+    ...fcallRow,
+    name: "fcall",
+    arity: -3,
+    summary: "Invokes a function.",
+    syntax: "function numkeys [key [key ...]] [arg [arg ...]]",
+    handler: fcall(false),
     movableKeys: NUMKEYS,
   },
   {
-    ...fcallRoRow(
-      "fcall_ro",
-      -3,
-      "Invokes a read-only function.",
-      "function numkeys [key [key ...]] [arg [arg ...]]",
-      fcall(true),
-    ),
+    ...fcallRoRow,
+    name: "fcall_ro",
+    arity: -3,
+    summary: "Invokes a read-only function.",
+    syntax: "function numkeys [key [key ...]] [arg [arg ...]]",
+    handler: fcall(true),
     movableKeys: NUMKEYS,
   },
   {
@@ -229,68 +229,85 @@ export const functionCommands: CommandSpec[] = [
     summary: "A container for function commands.",
     syntax: "<subcommand> [arguments]",
     subcommands: [
-      writeSub("load", -3, "Creates a library.", "[REPLACE] function-code", functionLoad),
-      sub(
-        "list",
-        -2,
-        "Returns information about all libraries.",
-        "[LIBRARYNAME library-name-pattern] [WITHCODE]",
-        functionList,
-      ),
       {
-        ...writeSub(
-          "delete",
-          3,
-          "Deletes a library and its functions.",
-          "library-name",
-          (ctx, args) => {
-            engine(ctx).functions.delete(text(args[2]!));
-            return OK;
-          },
-        ),
+        ...writeSub,
+        name: "function|load",
+        arity: -3,
+        summary: "Creates a library.",
+        syntax: "[REPLACE] function-code",
+        handler: functionLoad,
+      },
+      {
+        ...sub,
+        name: "function|list",
+        arity: -2,
+        summary: "Returns information about all libraries.",
+        syntax: "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+        handler: functionList,
+      },
+      {
+        ...writeSub,
+        name: "function|delete",
+        arity: 3,
+        summary: "Deletes a library and its functions.",
+        syntax: "library-name",
+        handler: (ctx, args) => {
+          engine(ctx).functions.delete(text(args[2]!));
+          return OK;
+        },
         flags: ["write", "noscript"],
       },
       {
-        ...writeSub(
-          "flush",
-          -2,
-          "Deletes all libraries and functions.",
-          "[ASYNC | SYNC]",
-          functionFlush,
-        ),
+        ...writeSub,
+        name: "function|flush",
+        arity: -2,
+        summary: "Deletes all libraries and functions.",
+        syntax: "[ASYNC | SYNC]",
+        handler: functionFlush,
         flags: ["write", "noscript"],
       },
-      sub("dump", 2, "Dumps all libraries into a serialized binary payload.", "", (ctx) =>
-        engine(ctx).functions.dump(),
-      ),
-      writeSub(
-        "restore",
-        -3,
-        "Restores all libraries from a payload.",
-        "serialized-value [FLUSH | APPEND | REPLACE]",
-        functionRestore,
-      ),
       {
-        ...sub(
-          "stats",
-          2,
-          "Returns information about a function during execution.",
-          "",
-          functionStats,
-        ),
+        ...sub,
+        name: "function|dump",
+        arity: 2,
+        summary: "Dumps all libraries into a serialized binary payload.",
+        syntax: "",
+        handler: (ctx) => engine(ctx).functions.dump(),
+      },
+      {
+        ...writeSub,
+        name: "function|restore",
+        arity: -3,
+        summary: "Restores all libraries from a payload.",
+        syntax: "serialized-value [FLUSH | APPEND | REPLACE]",
+        handler: functionRestore,
+      },
+      {
+        ...sub,
+        name: "function|stats",
+        arity: 2,
+        summary: "Returns information about a function during execution.",
+        syntax: "",
+        handler: functionStats,
         flags: ["noscript", "allow_busy"],
       },
       {
-        ...sub("kill", 2, "Terminates a function during execution.", "", (ctx) =>
-          engine(ctx).kill("function"),
-        ),
+        ...sub,
+        name: "function|kill",
+        arity: 2,
+        summary: "Terminates a function during execution.",
+        syntax: "",
+        handler: (ctx) => engine(ctx).kill("function"),
         flags: ["noscript", "allow_busy"],
       },
-      helpRow(
-        sub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
-          HELP.map((line) => simple(line)),
-        ),
-      ),
+      helpRow({
+        ...sub,
+        name: "function|help",
+        arity: 2,
+        summary: "Returns helpful text about the different subcommands.",
+        syntax: "",
+        handler: () => HELP.map((line) => simple(line)),
+      }),
     ],
   },
 ];

@@ -7,7 +7,7 @@
 import { RespError } from "../../errors.ts";
 import { OK, type Reply, simple } from "../../protocol/reply.ts";
 import { text, token } from "../args.ts";
-import { helpRow, rowMaker } from "../rows.ts";
+import { helpRow, type RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { functionCommands } from "./functions.ts";
 import { engine, numkeysPositions, splitKeys } from "./script-args.ts";
@@ -65,65 +65,63 @@ const HELP = [
 
 // EVAL and FCALL rows carry Redis's no_mandatory_keys and skip_monitor (metadata for
 // COMMAND INFO: MONITOR shows a script's command before the commands it runs either way).
-const evalRow = rowMaker({
+const evalRow: RowDefaults = {
   flags: ["noscript", "stale", "skip_monitor", "no_mandatory_keys"],
   group: "scripting",
   since: "2.6.0",
-});
-const evalRoRow = rowMaker({
+  keys: null,
+};
+const evalRoRow: RowDefaults = {
   flags: ["noscript", "stale", "skip_monitor", "no_mandatory_keys", "readonly"],
   group: "scripting",
   since: "7.0.0",
-});
-const scriptSub = rowMaker({
-  container: "script",
+  keys: null,
+};
+const scriptSub: RowDefaults = {
   flags: ["noscript", "stale"],
   group: "scripting",
   since: "2.6.0",
-});
+  keys: null,
+};
 
 /** EVAL-family rows take their keys from numkeys (args[2]). */
 const NUMKEYS = { numkeys: 2, find: numkeysPositions } as const;
 
 export const scriptingCommands: CommandSpec[] = [
   {
-    ...evalRow(
-      "eval",
-      -3,
-      "Executes a server-side Lua script.",
-      "script numkeys [key [key ...]] [arg [arg ...]]",
-      evalCommand(false),
-    ),
+    ...evalRow,
+    name: "eval",
+    arity: -3,
+    summary: "Executes a server-side Lua script.",
+    syntax: "script numkeys [key [key ...]] [arg [arg ...]]",
+    handler: evalCommand(false),
     movableKeys: NUMKEYS,
   },
   {
-    ...evalRow(
-      "evalsha",
-      -3,
-      "Executes a server-side Lua script by SHA1 digest.",
-      "sha1 numkeys [key [key ...]] [arg [arg ...]]",
-      evalshaCommand(false),
-    ),
+    ...evalRow,
+    name: "evalsha",
+    arity: -3,
+    summary: "Executes a server-side Lua script by SHA1 digest.",
+    syntax: "sha1 numkeys [key [key ...]] [arg [arg ...]]",
+    handler: evalshaCommand(false),
     movableKeys: NUMKEYS,
   },
   {
-    ...evalRoRow(
-      "eval_ro",
-      -3,
-      "Executes a read-only server-side Lua script.",
-      "script numkeys [key [key ...]] [arg [arg ...]]",
-      evalCommand(true),
-    ),
+    ...evalRoRow,
+    name: "eval_ro",
+    arity: -3,
+    summary: "Executes a read-only server-side Lua script.",
+    syntax: "script numkeys [key [key ...]] [arg [arg ...]]",
+    handler: evalCommand(true),
     movableKeys: NUMKEYS,
   },
   {
-    ...evalRoRow(
-      "evalsha_ro",
-      -3,
-      "Executes a read-only server-side Lua script by SHA1 digest.",
-      "sha1 numkeys [key [key ...]] [arg [arg ...]]",
-      evalshaCommand(true),
-    ),
+    ...evalRoRow,
+    name: "evalsha_ro",
+    arity: -3,
+    summary: "Executes a read-only server-side Lua script by SHA1 digest.",
+    syntax: "sha1 numkeys [key [key ...]] [arg [arg ...]]",
+    handler: evalshaCommand(true),
     movableKeys: NUMKEYS,
   },
   {
@@ -136,48 +134,49 @@ export const scriptingCommands: CommandSpec[] = [
     summary: "A container for Lua scripts management commands.",
     syntax: "<subcommand> [arguments]",
     subcommands: [
-      scriptSub(
-        "load",
-        3,
-        "Loads a server-side Lua script to the script cache.",
-        "script",
-        (ctx, args) => engine(ctx).load(args[2]!),
-      ),
       {
-        ...scriptSub(
-          "exists",
-          -3,
-          "Determines whether server-side Lua scripts exist in the script cache.",
-          "sha1 [sha1 ...]",
-          scriptExists,
-        ),
+        ...scriptSub,
+        name: "script|load",
+        arity: 3,
+        summary: "Loads a server-side Lua script to the script cache.",
+        syntax: "script",
+        handler: (ctx, args) => engine(ctx).load(args[2]!),
+      },
+      {
+        ...scriptSub,
+        name: "script|exists",
+        arity: -3,
+        summary: "Determines whether server-side Lua scripts exist in the script cache.",
+        syntax: "sha1 [sha1 ...]",
+        handler: scriptExists,
         flags: ["noscript"],
       },
       {
-        ...scriptSub(
-          "flush",
-          -2,
-          "Removes all server-side Lua scripts from the script cache.",
-          "[ASYNC | SYNC]",
-          scriptFlush,
-        ),
+        ...scriptSub,
+        name: "script|flush",
+        arity: -2,
+        summary: "Removes all server-side Lua scripts from the script cache.",
+        syntax: "[ASYNC | SYNC]",
+        handler: scriptFlush,
         flags: ["noscript"],
       },
       {
-        ...scriptSub(
-          "kill",
-          2,
-          "Terminates a server-side Lua script during execution.",
-          "",
-          (ctx) => engine(ctx).kill("script"),
-        ),
+        ...scriptSub,
+        name: "script|kill",
+        arity: 2,
+        summary: "Terminates a server-side Lua script during execution.",
+        syntax: "",
+        handler: (ctx) => engine(ctx).kill("script"),
         flags: ["noscript", "allow_busy"],
       },
-      helpRow(
-        scriptSub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
-          HELP.map((line) => simple(line)),
-        ),
-      ),
+      helpRow({
+        ...scriptSub,
+        name: "script|help",
+        arity: 2,
+        summary: "Returns helpful text about the different subcommands.",
+        syntax: "",
+        handler: () => HELP.map((line) => simple(line)),
+      }),
     ],
   },
   ...functionCommands,

@@ -14,7 +14,7 @@ import { map, OK, type Reply, simple } from "../../protocol/reply.ts";
 import { keyParam, ROW_HASH_INLINE, ROW_HASH_TABLE } from "../../storage/api.ts";
 import { equalsToken, parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
-import { rowMaker } from "../rows.ts";
+import type { RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
 /** Redis's per-key fixed costs on 64-bit builds (bytes). */
@@ -143,34 +143,62 @@ const help = [
   "    Prints this help.",
 ];
 
-const sub = rowMaker({ container: "memory", flags: [], group: "server", since: "4.0.0" });
+const sub: RowDefaults = { flags: [], group: "server", since: "4.0.0", keys: null };
 
 const memorySubs: CommandSpec[] = [
   {
-    ...sub(
-      "usage",
-      -3,
-      "Estimates the memory in bytes a key and its value would take in Redis's layout.",
-      "key [SAMPLES count]",
-      usage,
-    ),
+    ...sub,
+    name: "memory|usage",
+    arity: -3,
+    summary: "Estimates the memory in bytes a key and its value would take in Redis's layout.",
+    syntax: "key [SAMPLES count]",
+    handler: usage,
     flags: ["readonly"],
     keys: { first: 2, last: 2, step: 1 },
     quietLookup: true,
   },
-  sub("stats", 2, "Returns details about memory usage.", "", stats),
-  sub("doctor", 2, "Outputs a memory problems report.", "", () => DOCTOR),
-  sub("malloc-stats", 2, "Returns the allocator statistics.", "", () =>
-    JSON.stringify(process.memoryUsage()),
-  ),
-  sub("purge", 2, "Runs a garbage collection to give memory back.", "", () => {
-    Bun.gc(true);
-    return OK;
-  }),
   {
-    ...sub("help", 2, "Returns helpful text about the different subcommands.", "", () =>
-      help.map((line) => simple(line)),
-    ),
+    ...sub,
+    name: "memory|stats",
+    arity: 2,
+    summary: "Returns details about memory usage.",
+    syntax: "",
+    handler: stats,
+  },
+  {
+    ...sub,
+    name: "memory|doctor",
+    arity: 2,
+    summary: "Outputs a memory problems report.",
+    syntax: "",
+    handler: () => DOCTOR,
+  },
+  {
+    ...sub,
+    name: "memory|malloc-stats",
+    arity: 2,
+    summary: "Returns the allocator statistics.",
+    syntax: "",
+    handler: () => JSON.stringify(process.memoryUsage()),
+  },
+  {
+    ...sub,
+    name: "memory|purge",
+    arity: 2,
+    summary: "Runs a garbage collection to give memory back.",
+    syntax: "",
+    handler: () => {
+      Bun.gc(true);
+      return OK;
+    },
+  },
+  {
+    ...sub,
+    name: "memory|help",
+    arity: 2,
+    summary: "Returns helpful text about the different subcommands.",
+    syntax: "",
+    handler: () => help.map((line) => simple(line)),
     flags: ["loading", "stale"],
   },
 ];

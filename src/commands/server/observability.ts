@@ -12,7 +12,7 @@
 import { errors, RespError } from "../../errors.ts";
 import { NO_REPLY, OK, type Reply } from "../../protocol/reply.ts";
 import { parseInt64 } from "../args.ts";
-import { rowMaker } from "../rows.ts";
+import type { RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 
 function slowlogGet(ctx: Ctx, args: Uint8Array[]): Reply {
@@ -29,28 +29,54 @@ function slowlogGet(ctx: Ctx, args: Uint8Array[]): Reply {
     .map((e) => [e.id, e.time, e.durationUsec, [...e.args], e.addr, e.name]);
 }
 
-const slowlogSub = rowMaker({
-  container: "slowlog",
+const slowlogSub: RowDefaults = {
   flags: ["admin", "loading", "stale"],
   group: "server",
   since: "2.2.12",
-});
+  keys: null,
+};
 
 const slowlogSubs: CommandSpec[] = [
-  slowlogSub("get", -2, "Returns the slow log's entries, newest first.", "[count]", (ctx, args) => {
-    if (args.length > 3) throw errors.wrongArity("slowlog|get");
-    return slowlogGet(ctx, args);
-  }),
-  slowlogSub("len", 2, "Returns the number of entries in the slow log.", "", (ctx) => {
-    return ctx.server.stats.slowlog.length;
-  }),
-  slowlogSub("reset", 2, "Clears all entries from the slow log.", "", (ctx) => {
-    ctx.server.stats.slowlog.reset();
-    return OK;
-  }),
+  {
+    ...slowlogSub,
+    name: "slowlog|get",
+    arity: -2,
+    summary: "Returns the slow log's entries, newest first.",
+    syntax: "[count]",
+    handler: (ctx, args) => {
+      if (args.length > 3) throw errors.wrongArity("slowlog|get");
+      return slowlogGet(ctx, args);
+    },
+  },
+  {
+    ...slowlogSub,
+    name: "slowlog|len",
+    arity: 2,
+    summary: "Returns the number of entries in the slow log.",
+    syntax: "",
+    handler: (ctx) => {
+      return ctx.server.stats.slowlog.length;
+    },
+  },
+  {
+    ...slowlogSub,
+    name: "slowlog|reset",
+    arity: 2,
+    summary: "Clears all entries from the slow log.",
+    syntax: "",
+    handler: (ctx) => {
+      ctx.server.stats.slowlog.reset();
+      return OK;
+    },
+  },
   // HELP is the one SLOWLOG subcommand Redis does not flag admin.
   {
-    ...slowlogSub("help", 2, "Returns helpful text about the different subcommands.", "", () => [
+    ...slowlogSub,
+    name: "slowlog|help",
+    arity: 2,
+    summary: "Returns helpful text about the different subcommands.",
+    syntax: "",
+    handler: () => [
       "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
       "GET [<count>]",
       "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
@@ -63,7 +89,7 @@ const slowlogSubs: CommandSpec[] = [
       "    Reset the slowlog.",
       "HELP",
       "    Print this help.",
-    ]),
+    ],
     flags: ["loading", "stale"],
   },
 ];

@@ -7,7 +7,7 @@ import { map, NO_REPLY, type Reply, verbatim } from "../../protocol/reply.ts";
 import { text } from "../args.ts";
 import { configCommands } from "../config/commands.ts";
 import { globMatch } from "../glob.ts";
-import { rowMaker } from "../rows.ts";
+import type { RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { keyPositionsOf } from "../table.ts";
 import { commandDocs, commandInfo } from "./docs.ts";
@@ -33,41 +33,51 @@ function named(ctx: Ctx, args: Uint8Array[]): CommandSpec[] {
   });
 }
 
-const commandSub = rowMaker({
-  container: "command",
+const commandSub: RowDefaults = {
   flags: ["loading", "stale"],
   group: "server",
   since: "2.8.13",
-});
+  keys: null,
+};
 
 const commandSubs: CommandSpec[] = [
-  commandSub("count", 2, "Returns a count of commands.", "", (ctx) => ctx.server.table.all.length),
-  commandSub(
-    "info",
-    -2,
-    "Returns information about one, multiple or all commands.",
-    "[command-name [command-name ...]]",
-    (ctx, args) =>
+  {
+    ...commandSub,
+    name: "command|count",
+    arity: 2,
+    summary: "Returns a count of commands.",
+    syntax: "",
+    handler: (ctx) => ctx.server.table.all.length,
+  },
+  {
+    ...commandSub,
+    name: "command|info",
+    arity: -2,
+    summary: "Returns information about one, multiple or all commands.",
+    syntax: "[command-name [command-name ...]]",
+    handler: (ctx, args) =>
       (args.length === 2 ? ctx.server.table.all : named(ctx, args)).map((s) =>
         s ? commandInfo(s) : null,
       ),
-  ),
-  commandSub(
-    "docs",
-    -2,
-    "Returns documentary information about one, multiple or all commands.",
-    "[command-name [command-name ...]]",
-    (ctx, args) => {
+  },
+  {
+    ...commandSub,
+    name: "command|docs",
+    arity: -2,
+    summary: "Returns documentary information about one, multiple or all commands.",
+    syntax: "[command-name [command-name ...]]",
+    handler: (ctx, args) => {
       const specs = args.length === 2 ? ctx.server.table.all : named(ctx, args).filter(Boolean);
       return map(specs.map((s) => [s.name, commandDocs(s)] as const));
     },
-  ),
-  commandSub(
-    "list",
-    -2,
-    "Returns a list of command names.",
-    "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]",
-    (ctx, args) => {
+  },
+  {
+    ...commandSub,
+    name: "command|list",
+    arity: -2,
+    summary: "Returns a list of command names.",
+    syntax: "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]",
+    handler: (ctx, args) => {
       let names = ctx.server.table.all.map((s) => s.name);
       if (args.length === 5 && text(args[3]!).toUpperCase() === "PATTERN") {
         const p = args[4]!;
@@ -75,13 +85,14 @@ const commandSubs: CommandSpec[] = [
       } else if (args.length !== 2) throw errors.syntax();
       return names;
     },
-  ),
-  commandSub(
-    "getkeys",
-    -3,
-    "Extracts the key names from an arbitrary command.",
-    "command [arg [arg ...]]",
-    (ctx, args) => {
+  },
+  {
+    ...commandSub,
+    name: "command|getkeys",
+    arity: -3,
+    summary: "Extracts the key names from an arbitrary command.",
+    syntax: "command [arg [arg ...]]",
+    handler: (ctx, args) => {
       const spec = ctx.server.table.get(text(args[2]!).toLowerCase());
       if (!spec) throw new RespError("ERR", "Invalid command specified");
       if (!spec.keys && !spec.movableKeys)
@@ -90,7 +101,7 @@ const commandSubs: CommandSpec[] = [
       // EVAL and FCALL may have no keys (Redis's no-mandatory-keys): then an empty list.
       return keyPositionsOf(spec, argv).map((i) => argv[i]!);
     },
-  ),
+  },
 ];
 
 /**
