@@ -4,8 +4,8 @@
  */
 
 import type { Keyspace } from "../storage/api.ts";
-import type { Ctx } from "./spec.ts";
+import type { KeyCtx } from "./spec.ts";
 
-export function ks(ctx: Ctx): Keyspace {
+export function ks(ctx: KeyCtx): Keyspace {
   return ctx.server.store.keyspace(ctx.client.db);
 }

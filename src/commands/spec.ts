@@ -1,8 +1,10 @@
 /**
- * The command table's row type bound to its handler, and the context a handler receives.
- * Every consumer (dispatch, COMMAND, INFO commandstats, cluster routing) reads these rows;
- * nobody keeps a second list of commands. The row's shape without the handler is row.ts,
- * a connection's state client.ts: the rooms below the commands read those.
+ * The command table's row type bound to its handler, and the contexts handlers receive: the
+ * whole server (Ctx) for the server's own commands, and small parts of it (KeyCtx,
+ * ClusterCtx, ScriptAdminCtx) for the rooms that need no more. Every consumer (dispatch,
+ * COMMAND, INFO commandstats, cluster routing) reads these rows; nobody keeps a second list of
+ * commands. The row's shape without the handler is row.ts, a connection's state
+ * client-state.ts: the rooms below the commands read those.
  */
 import type { Cluster } from "../cluster/cluster.ts";
 import type { Config } from "../config/index.ts";
@@ -77,6 +79,30 @@ export interface Ctx {
   readonly inExec?: boolean;
 }
 
+/**
+ * What a command on keys (strings, hashes, the keyspace) sees: the store, the config and the
+ * hit/miss counters, and of its connection only the selected database and protocol. Such handlers cannot reach the
+ * server's clients, security or scripting, so a new key type's commands need only this.
+ */
+export interface KeyCtx {
+  readonly server: Pick<ServerContext, "store" | "config" | "stats">;
+  readonly client: Pick<ClientState, "db" | "protocol">;
+  /** Inside EXEC or a script a reply may be consumed in memory, so it is never a stream. */
+  readonly inExec?: boolean;
+}
+
+/** What a CLUSTER command sees: a key command's context plus the node's cluster handle. */
+export interface ClusterCtx extends KeyCtx {
+  readonly server: Pick<ServerContext, "store" | "config" | "stats" | "cluster">;
+  readonly client: Pick<ClientState, "db" | "protocol">;
+}
+
+/** What a SCRIPT or FUNCTION management command sees: the script engine only. */
+export interface ScriptAdminCtx {
+  readonly server: Pick<ServerContext, "scripting">;
+}
+
+/** The table's handler type; every narrower context above is a part of this one. */
 export type Handler = (ctx: Ctx, args: Uint8Array[]) => Reply | Promise<Reply>;
 
 /** A command-table row with its handler. */

@@ -14,7 +14,7 @@ import { OK, type Reply, simple } from "../../protocol/reply.ts";
 import { parseInt64, text, token } from "../args.ts";
 import { ks } from "../db.ts";
 import type { RowDefaults } from "../rows.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { ClusterCtx, CommandSpec } from "../spec.ts";
 import { clusterOf, namedNode } from "./cluster-context.ts";
 
 function slotArg(arg: Uint8Array): number {
@@ -57,7 +57,7 @@ function commit(c: Cluster, announce = true): Reply {
 }
 
 function addSlots(ranges: boolean, name: string) {
-  return (ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> => {
+  return (ctx: ClusterCtx, args: Uint8Array[]): Reply | Promise<Reply> => {
     const c = clusterOf(ctx);
     const topo = c.topology;
     const slots = slotList(args, ranges, name);
@@ -73,7 +73,7 @@ function addSlots(ranges: boolean, name: string) {
 }
 
 function delSlots(ranges: boolean, name: string) {
-  return (ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> => {
+  return (ctx: ClusterCtx, args: Uint8Array[]): Reply | Promise<Reply> => {
     const c = clusterOf(ctx);
     const topo = c.topology;
     const slots = slotList(args, ranges, name);
@@ -89,7 +89,7 @@ function delSlots(ranges: boolean, name: string) {
   };
 }
 
-function flushSlots(ctx: Ctx): Reply | Promise<Reply> {
+function flushSlots(ctx: ClusterCtx): Reply | Promise<Reply> {
   const c = clusterOf(ctx);
   if (holdsKeys(ks(ctx)))
     throw new RespError("ERR", "DB must be empty to perform CLUSTER FLUSHSLOTS.");
@@ -99,7 +99,7 @@ function flushSlots(ctx: Ctx): Reply | Promise<Reply> {
   return commit(c);
 }
 
-function setSlot(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+function setSlot(ctx: ClusterCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   const c = clusterOf(ctx);
   const topo = c.topology;
   const me = topo.myself;
@@ -151,7 +151,7 @@ function setSlot(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
   return commit(c);
 }
 
-function setConfigEpoch(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+function setConfigEpoch(ctx: ClusterCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   const c = clusterOf(ctx);
   const topo = c.topology;
   const epoch = parseInt64(args[2]!);
@@ -170,14 +170,14 @@ function setConfigEpoch(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
   return commit(c, false);
 }
 
-function bumpEpoch(ctx: Ctx): Reply {
+function bumpEpoch(ctx: ClusterCtx): Reply {
   const c = clusterOf(ctx);
   const bumped = c.topology.bumpEpochWithoutConsensus();
   commit(c);
   return simple(`${bumped ? "BUMPED" : "STILL"} ${c.topology.myself.configEpoch}`);
 }
 
-function meet(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+function meet(ctx: ClusterCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   const c = clusterOf(ctx);
   if (args.length > 5) throw errors.syntax();
   const ip = text(args[2]!);
@@ -201,7 +201,7 @@ function meet(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
   return OK;
 }
 
-function forget(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+function forget(ctx: ClusterCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   const c = clusterOf(ctx);
   const node = namedNode(c, args[2]!);
   if (node.myself) throw new RespError("ERR", "I tried hard but I can't forget myself...");
@@ -209,7 +209,7 @@ function forget(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
   return commit(c, false);
 }
 
-function reset(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+function reset(ctx: ClusterCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   const c = clusterOf(ctx);
   if (args.length > 3) throw errors.syntax();
   const mode = args.length === 3 ? token(args[2]!) : "SOFT";

@@ -7,11 +7,11 @@ import type { Cluster } from "../../cluster/cluster.ts";
 import { clusterErrors } from "../../cluster/route.ts";
 import { RespError, sanitizeLine } from "../../errors.ts";
 import { text } from "../args.ts";
-import type { Ctx } from "../spec.ts";
+import type { ClusterCtx } from "../spec.ts";
 
 /** The node's cluster handle, or Redis's error when cluster mode is off. */
-export function clusterOf(ctx: Ctx): Cluster {
-  const cluster = (ctx.server as { cluster?: Cluster }).cluster;
+export function clusterOf(ctx: ClusterCtx): Cluster {
+  const cluster = ctx.server.cluster;
   if (!cluster) throw clusterErrors.disabled();
   return cluster;
 }

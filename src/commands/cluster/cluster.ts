@@ -21,7 +21,7 @@ import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import { migrateDumpCommands } from "../keys/migrate-dump.ts";
 import { helpRow, type RowDefaults } from "../rows.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { ClusterCtx, CommandSpec } from "../spec.ts";
 import { clusterAdminCommands } from "./cluster-admin.ts";
 import { clusterOf, namedNode } from "./cluster-context.ts";
 
@@ -31,14 +31,14 @@ function int64(arg: Uint8Array): bigint {
   return n;
 }
 
-function countKeys(ctx: Ctx, args: Uint8Array[]): Reply {
+function countKeys(ctx: ClusterCtx, args: Uint8Array[]): Reply {
   clusterOf(ctx);
   const slot = int64(args[2]!);
   if (slot < 0n || slot >= BigInt(SLOT_COUNT)) throw new RespError("ERR", "Invalid slot");
   return countKeysInSlot(ks(ctx), Number(slot));
 }
 
-function getKeys(ctx: Ctx, args: Uint8Array[]): Reply {
+function getKeys(ctx: ClusterCtx, args: Uint8Array[]): Reply {
   clusterOf(ctx);
   const slot = int64(args[2]!);
   const count = int64(args[3]!);
@@ -48,7 +48,7 @@ function getKeys(ctx: Ctx, args: Uint8Array[]): Reply {
   return getKeysInSlot(ks(ctx), Number(slot), max);
 }
 
-function failureReports(ctx: Ctx, args: Uint8Array[]): Reply {
+function failureReports(ctx: ClusterCtx, args: Uint8Array[]): Reply {
   const cluster = clusterOf(ctx);
   const node = namedNode(cluster, args[2]!);
   return cluster.topology.validReports(node, Date.now(), cluster.nodeTimeoutMs);
@@ -201,7 +201,7 @@ function connectionFlag(
   name: string,
   summary: string,
   since: string,
-  set: (c: Cluster, ctx: Ctx) => void,
+  set: (c: Cluster, ctx: ClusterCtx) => void,
   flags: CommandSpec["flags"] = ["fast", "loading", "stale"],
 ): CommandSpec {
   return {

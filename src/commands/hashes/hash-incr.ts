@@ -8,7 +8,7 @@ import { errors, RespError } from "../../errors.ts";
 import type { Reply } from "../../protocol/reply.ts";
 import { bigInteger } from "../args.ts";
 import { addFloat, addInteger, parseIncrement } from "../numeric.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { editHash } from "./hash.ts";
 
 const encoder = new TextEncoder();
@@ -17,7 +17,7 @@ const notFloatField = () => new RespError("ERR", "hash value is not a float");
 
 /** Runs `next(old)` on the field inside its shard's writer and stores what it returns. */
 function updateField<T>(
-  ctx: Ctx,
+  ctx: KeyCtx,
   args: Uint8Array[],
   next: (old: Uint8Array | null) => { text: string; reply: T },
 ): Promise<T> {
@@ -31,7 +31,7 @@ function updateField<T>(
   });
 }
 
-function hincrby(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function hincrby(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const delta = bigInteger(args[3]!);
   return updateField(ctx, args, (old) => {
     const value = addInteger(old, delta, notIntegerField);
@@ -39,7 +39,7 @@ function hincrby(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   });
 }
 
-function hincrbyfloat(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function hincrbyfloat(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const increment = parseIncrement(args[3]!);
   if (increment === null) throw errors.notFloat();
   // Unlike INCRBYFLOAT, Redis refuses an infinite increment before looking at the field.

@@ -12,7 +12,7 @@ import { equalsToken, parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import { globMatch } from "../glob.ts";
 import { scanCursor, scanOptions } from "../scan-args.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { fieldsOf, HASH_ROW, readHash } from "./hash.ts";
 
 const EMPTY_SCAN: Reply = ["0", []];
@@ -24,7 +24,7 @@ const LONG_MAX = 9223372036854775807n;
 const REPEATED_MAX = 10_000_000;
 
 /** HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES] (NOVALUES: Redis 7.4+/8). */
-function hscan(ctx: Ctx, args: Uint8Array[]): Reply {
+function hscan(ctx: KeyCtx, args: Uint8Array[]): Reply {
   // Redis's order: the cursor, then the key (absent = empty scan, options unread), then options.
   const cursor = scanCursor(args[2]!);
   const hash = readHash(ctx, args[1]!);
@@ -49,7 +49,7 @@ function cursorRowid(cursor: bigint): number {
 }
 
 /** HRANDFIELD key [count [WITHVALUES]]. */
-function hrandfield(ctx: Ctx, args: Uint8Array[]): Reply {
+function hrandfield(ctx: KeyCtx, args: Uint8Array[]): Reply {
   if (args.length === 2) {
     const hash = readHash(ctx, args[1]!);
     if (hash === null) return null;
@@ -93,7 +93,7 @@ function hrandfield(ctx: Ctx, args: Uint8Array[]): Reply {
 }
 
 /** RESP2: a flat list; RESP3 with values: one [field, value] pair per element, as Redis. */
-function reply(ctx: Ctx, items: FieldItem[], withValues: boolean): Reply {
+function reply(ctx: KeyCtx, items: FieldItem[], withValues: boolean): Reply {
   if (!withValues) return items.map((item) => item.field);
   if (ctx.client.protocol === 3) return items.map((item) => [item.field, item.value]);
   return items.flatMap((item) => [item.field, item.value]);

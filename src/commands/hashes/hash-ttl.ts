@@ -11,7 +11,7 @@ import type { Reply } from "../../protocol/reply.ts";
 import { equalsToken, parseInt64, text } from "../args.ts";
 import { ks } from "../db.ts";
 import { conditionAllows, type ExpireCondition, type ExpireUnit, expiryOption } from "../expiry.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { editHash, fieldsAt, readHash } from "./hash.ts";
 
 /** Redis's largest field expiry, HFE_MAX_ABS_TIME_MSEC = (2^48 - 1) >> 2 ms (year 4199). */
@@ -88,7 +88,7 @@ function parseHsetex(args: Uint8Array[], now: number): HsetexOptions {
  * TTL (Redis 8); KEEPTTL keeps a live field's TTL; a time already past deletes the fields.
  * Arguments are checked before the key's type, as in Redis 8.
  */
-function hsetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function hsetex(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const opts = parseHsetex(args, ks(ctx).now());
   return editHash(ctx, args[1]!, (hash, now) => {
     if (opts.condition !== null) {
@@ -113,7 +113,7 @@ function hsetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 }
 
 /** HGETEX key [EX|PX|EXAT|PXAT t|PERSIST] FIELDS n field … (Redis 8.0): values, then TTL change. */
-function hgetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function hgetex(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   // Redis 8 checks the key's type before the arguments.
   readHash(ctx, args[1]!);
   const kind = expiryOption(args[2]!);
@@ -143,7 +143,7 @@ function hgetex(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
  * Redis 7.4; a field without TTL counts as never expiring for GT and LT.
  */
 function hexpireCommand(name: string, unit: ExpireUnit, relative: boolean) {
-  return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
+  return (ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> => {
     // Redis checks the key's type before the arguments.
     readHash(ctx, args[1]!);
     const when = fieldExpiry(args[2]!, unit, relative ? ks(ctx).now() : 0, name);
@@ -175,7 +175,7 @@ function hexpireCommand(name: string, unit: ExpireUnit, relative: boolean) {
  * time; seconds round up, as Redis 7.4 computes them ((ms + 999) / 1000).
  */
 function httlCommand(unit: ExpireUnit, absolute: boolean) {
-  return (ctx: Ctx, args: Uint8Array[]): Reply => {
+  return (ctx: KeyCtx, args: Uint8Array[]): Reply => {
     const hash = readHash(ctx, args[1]!);
     const fields = fieldsAt(args, 2, POSITIVE_COUNT);
     const now = ks(ctx).now();
@@ -191,7 +191,7 @@ function httlCommand(unit: ExpireUnit, absolute: boolean) {
 }
 
 /** HPERSIST: per field -2 (no such field), -1 (no TTL) or 1 (TTL removed). */
-function hpersist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function hpersist(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   readHash(ctx, args[1]!);
   const fields = fieldsAt(args, 2, POSITIVE_COUNT);
   return editHash(ctx, args[1]!, (hash, now) =>

@@ -19,13 +19,13 @@ import { map, OK, type Reply } from "../../protocol/reply.ts";
 import { type FieldItem, type HashView, type HashWriter, keyParam } from "../../storage/api.ts";
 import { equalsToken, parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 
 /** Fields read per page when a command walks a whole large hash. */
 export const PAGE_ROWS = Math.min(1000, limits.scanRowsPerStepMax);
 
 /** The hash at `key` for reading (null when absent); WRONGTYPE when it holds a string. */
-export function readHash(ctx: Ctx, key: Uint8Array): HashView | null {
+export function readHash(ctx: KeyCtx, key: Uint8Array): HashView | null {
   const space = ks(ctx);
   return space.tableFor(key).hash(keyParam(key), space.now());
 }
@@ -36,7 +36,7 @@ export function readHash(ctx: Ctx, key: Uint8Array): HashView | null {
  * without fields, converted when it outgrows the inline encoding. WRONGTYPE on a string.
  */
 export function editHash<T>(
-  ctx: Ctx,
+  ctx: KeyCtx,
   key: Uint8Array,
   fn: (hash: HashWriter, now: number) => T,
 ): Promise<T> {
@@ -76,7 +76,7 @@ export function fieldsAt(args: Uint8Array[], at: number, countError: string): Ui
 }
 
 /** HSET/HMSET: sets every pair (dropping any field TTL, as Redis does); counts new fields. */
-function setPairs(ctx: Ctx, args: Uint8Array[]): Promise<number> {
+function setPairs(ctx: KeyCtx, args: Uint8Array[]): Promise<number> {
   return editHash(ctx, args[1]!, (hash, now) => {
     let added = 0;
     for (let i = 2; i < args.length; i += 2) {
@@ -86,19 +86,19 @@ function setPairs(ctx: Ctx, args: Uint8Array[]): Promise<number> {
   });
 }
 
-function hset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function hset(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   // Odd pair counts are refused before the key is looked at, as Redis does.
   if (args.length % 2 !== 0) throw errors.wrongArity("hset");
   return setPairs(ctx, args);
 }
 
-async function hmset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+async function hmset(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   if (args.length % 2 !== 0) throw errors.wrongArity("hmset");
   await setPairs(ctx, args);
   return OK;
 }
 
-function hsetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function hsetnx(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   return editHash(ctx, args[1]!, (hash, now) => {
     if (hash.get(args[2]!, now) !== null) return 0;
     hash.set(args[2]!, args[3]!, null, now);
@@ -106,11 +106,11 @@ function hsetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   });
 }
 
-function hget(ctx: Ctx, args: Uint8Array[]): Reply {
+function hget(ctx: KeyCtx, args: Uint8Array[]): Reply {
   return readHash(ctx, args[1]!)?.get(args[2]!, ks(ctx).now())?.value ?? null;
 }
 
-function hmget(ctx: Ctx, args: Uint8Array[]): Reply {
+function hmget(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const now = ks(ctx).now();
   const hash = readHash(ctx, args[1]!);
   const out: Reply[] = new Array(args.length - 2);
@@ -118,17 +118,17 @@ function hmget(ctx: Ctx, args: Uint8Array[]): Reply {
   return out;
 }
 
-function hexists(ctx: Ctx, args: Uint8Array[]): Reply {
+function hexists(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const hash = readHash(ctx, args[1]!);
   return hash?.get(args[2]!, ks(ctx).now()) ? 1 : 0;
 }
 
-function hstrlen(ctx: Ctx, args: Uint8Array[]): Reply {
+function hstrlen(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const hash = readHash(ctx, args[1]!);
   return hash?.get(args[2]!, ks(ctx).now())?.value.length ?? 0;
 }
 
-function hdel(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function hdel(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   return editHash(ctx, args[1]!, (hash, now) => {
     let removed = 0;
     for (let i = 2; i < args.length; i++) if (hash.delete(args[i]!, now)) removed++;
@@ -136,12 +136,12 @@ function hdel(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   });
 }
 
-function hlen(ctx: Ctx, args: Uint8Array[]): Reply {
+function hlen(ctx: KeyCtx, args: Uint8Array[]): Reply {
   return readHash(ctx, args[1]!)?.len(ks(ctx).now()) ?? 0;
 }
 
 /** HGETALL, HKEYS, HVALS: the live fields in insertion order, appended page by page. */
-function walk(ctx: Ctx, key: Uint8Array, keys: boolean, values: boolean): Reply[] {
+function walk(ctx: KeyCtx, key: Uint8Array, keys: boolean, values: boolean): Reply[] {
   const hash = readHash(ctx, key);
   const out: Reply[] = [];
   if (hash === null) return out;
@@ -152,20 +152,20 @@ function walk(ctx: Ctx, key: Uint8Array, keys: boolean, values: boolean): Reply[
   return out;
 }
 
-function hgetall(ctx: Ctx, args: Uint8Array[]): Reply {
+function hgetall(ctx: KeyCtx, args: Uint8Array[]): Reply {
   return map(walk(ctx, args[1]!, true, true) as [Reply, Reply][]);
 }
 
-function hkeys(ctx: Ctx, args: Uint8Array[]): Reply {
+function hkeys(ctx: KeyCtx, args: Uint8Array[]): Reply {
   return walk(ctx, args[1]!, true, false);
 }
 
-function hvals(ctx: Ctx, args: Uint8Array[]): Reply {
+function hvals(ctx: KeyCtx, args: Uint8Array[]): Reply {
   return walk(ctx, args[1]!, false, true);
 }
 
 /** HGETDEL key FIELDS numfields field … (Redis 8.0): values (nil when absent), then deletes. */
-function hgetdel(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function hgetdel(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   // Redis 8 checks the key's type before the arguments.
   readHash(ctx, args[1]!);
   const fields = fieldsAt(args, 2, "Number of fields must be a positive integer");

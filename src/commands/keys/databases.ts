@@ -8,7 +8,7 @@ import { OK, type Reply } from "../../protocol/reply.ts";
 import { keyParam } from "../../storage/api.ts";
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { moveKey } from "./key-rows.ts";
 
 const INT32_MIN = -2147483648n;
@@ -18,7 +18,7 @@ const INT32_MAX = 2147483647n;
  * A database index argument, checked as Redis's getIntFromObjectOrReply then selectDb do:
  * not an integer, outside 32 bits, then outside 0..databases-1, each with Redis's text.
  */
-export function dbIndex(ctx: Ctx, arg: Uint8Array): number {
+export function dbIndex(ctx: KeyCtx, arg: Uint8Array): number {
   const n = int32(arg);
   if (n < 0 || n >= ctx.server.store.databases) {
     throw new RespError("ERR", "DB index is out of range");
@@ -47,7 +47,7 @@ export function sameObjectError(): RespError {
  * SWAPDB index1 index2: the two databases trade contents (Store.swapDatabases); clients stay
  * on their index and see the other contents, as in Redis.
  */
-async function swapdb(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+async function swapdb(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   if (ctx.server.config.cluster.enabled)
     throw new RespError("ERR", "SWAPDB is not allowed in cluster mode");
   const a = intOr(args[1]!, "invalid first DB index");
@@ -67,7 +67,7 @@ function intOr(arg: Uint8Array, message: string): number {
 }
 
 /** MOVE key db: 1 when moved; 0 when the key is missing here or already exists there. */
-function move(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function move(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   if (ctx.server.config.cluster.enabled)
     throw new RespError("ERR", "MOVE is not allowed in cluster mode");
   const db = dbIndex(ctx, args[2]!);

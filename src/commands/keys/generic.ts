@@ -15,10 +15,10 @@ import {
   parseExpireCondition,
   ttlReply,
 } from "../expiry.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { scanCommands } from "./scan.ts";
 
-async function del(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+async function del(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const keyspace = ks(ctx);
   const keys = args.slice(1);
   const params = keys.map(keyParam);
@@ -37,7 +37,7 @@ async function del(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   return total;
 }
 
-function exists(ctx: Ctx, args: Uint8Array[]): Reply {
+function exists(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const keyspace = ks(ctx);
   const now = keyspace.now();
   let n = 0;
@@ -52,14 +52,14 @@ function expiryOf(keyspace: Keyspace, key: Uint8Array): ExpiryMs | null | undefi
 }
 
 function ttlCommand(unit: ExpireUnit) {
-  return (ctx: Ctx, args: Uint8Array[]): Reply => {
+  return (ctx: KeyCtx, args: Uint8Array[]): Reply => {
     const keyspace = ks(ctx);
     return ttlReply(expiryOf(keyspace, args[1]!), keyspace.now(), unit);
   };
 }
 
 function expireTimeCommand(unit: ExpireUnit) {
-  return (ctx: Ctx, args: Uint8Array[]): Reply => {
+  return (ctx: KeyCtx, args: Uint8Array[]): Reply => {
     const at = expiryOf(ks(ctx), args[1]!);
     if (at === undefined) return -2;
     if (at === null) return -1;
@@ -71,7 +71,7 @@ function expireTimeCommand(unit: ExpireUnit) {
 
 /** EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: flags first, then the time, as Redis checks them. */
 function expireCommand(name: string, unit: ExpireUnit, relative: boolean) {
-  return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
+  return (ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> => {
     const keyspace = ks(ctx);
     const condition = parseExpireCondition(args, 3);
     const when = absoluteExpiry(args[2]!, unit, relative, keyspace.now(), name, false);
@@ -88,7 +88,7 @@ function expireCommand(name: string, unit: ExpireUnit, relative: boolean) {
   };
 }
 
-function persist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function persist(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
   return ks(ctx).write(args[1]!, (table, now) => {
     const entry = table.entry(key, now);
@@ -98,13 +98,13 @@ function persist(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   });
 }
 
-function type(ctx: Ctx, args: Uint8Array[]): Reply {
+function type(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const entry = ks(ctx).entry(args[1]!);
   if (entry === null) return simple("none");
   return simple(entry.type === ROW_STRING ? "string" : "hash");
 }
 
-function dbsize(ctx: Ctx): Reply {
+function dbsize(ctx: KeyCtx): Reply {
   // Acknowledged async writes are committed first, so the count includes them.
   ctx.server.store.settle();
   const keyspace = ks(ctx);
@@ -121,14 +121,14 @@ function checkFlushArgs(args: Uint8Array[]): void {
 }
 
 /** FLUSHDB: the client's database only. */
-async function flushdb(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+async function flushdb(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   checkFlushArgs(args);
   await ks(ctx).clear();
   return OK;
 }
 
 /** FLUSHALL: every database. */
-async function flushall(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+async function flushall(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   checkFlushArgs(args);
   await ctx.server.store.clear();
   return OK;

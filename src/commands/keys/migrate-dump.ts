@@ -10,7 +10,7 @@ import { OK, type Reply, simple } from "../../protocol/reply.ts";
 import { type ExpiryMs, keyParam } from "../../storage/api.ts";
 import { parseInt64, text, token } from "../args.ts";
 import { ks } from "../db.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import {
   type DumpedKey,
   dumpBody,
@@ -32,7 +32,7 @@ function int64(arg: Uint8Array): bigint {
   return n;
 }
 
-function dump(ctx: Ctx, args: Uint8Array[]): Reply {
+function dump(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const space = ks(ctx);
   const key = args[1]!;
   const d = dumpBody(space.tableFor(key), keyParam(key), space.now());
@@ -40,7 +40,7 @@ function dump(ctx: Ctx, args: Uint8Array[]): Reply {
   return sealPayload(space.keyTables[space.shardOf(key)]!.encode(d.body));
 }
 
-function restore(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+function restore(ctx: KeyCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   const key = args[1]!;
   const ttl = int64(args[2]!);
   let replace = false;
@@ -130,7 +130,7 @@ interface Outgoing {
   sent: DumpedKey;
 }
 
-async function migrate(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+async function migrate(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const m = parseMigrate(args);
   const space = ks(ctx);
   const restoreName = (ctx.server as { cluster?: unknown }).cluster ? "RESTORE-ASKING" : "RESTORE";

@@ -7,10 +7,10 @@ import { type Reply, simple } from "../../protocol/reply.ts";
 import { keyParam, ROW_HASH_INLINE, ROW_HASH_TABLE, ROW_STRING } from "../../storage/api.ts";
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 
 /** TOUCH: counts the keys that exist (a repeated key counts each time). Nothing else to do: no access times are kept. */
-function touch(ctx: Ctx, args: Uint8Array[]): Reply {
+function touch(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const keys = ks(ctx);
   const now = keys.now();
   let n = 0;
@@ -28,7 +28,7 @@ function integerValue(value: Uint8Array): bigint | null {
   return value.length <= 20 ? parseInt64(value) : null;
 }
 
-function objectEncoding(ctx: Ctx, args: Uint8Array[]): Reply {
+function objectEncoding(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const keys = ks(ctx);
   const entry = keys.entry(args[2]!);
   if (entry === null) return null;
@@ -41,7 +41,7 @@ function objectEncoding(ctx: Ctx, args: Uint8Array[]): Reply {
   return entry.value.length <= EMBSTR_BYTES_MAX ? "embstr" : "raw";
 }
 
-function objectRefcount(ctx: Ctx, args: Uint8Array[]): Reply {
+function objectRefcount(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const keys = ks(ctx);
   const entry = keys.entry(args[2]!);
   if (entry === null) return null;
@@ -52,11 +52,11 @@ function objectRefcount(ctx: Ctx, args: Uint8Array[]): Reply {
   return n !== null && n >= 0n && n < SHARED_INTEGERS ? 2147483647 : 1;
 }
 
-function objectIdletime(ctx: Ctx, args: Uint8Array[]): Reply {
+function objectIdletime(ctx: KeyCtx, args: Uint8Array[]): Reply {
   return ks(ctx).entry(args[2]!) === null ? null : 0;
 }
 
-function objectFreq(ctx: Ctx, args: Uint8Array[]): Reply {
+function objectFreq(ctx: KeyCtx, args: Uint8Array[]): Reply {
   if (ks(ctx).entry(args[2]!) === null) return null;
   throw new RespError(
     "ERR",
@@ -83,7 +83,7 @@ const objectHelp = [
 ];
 
 /** WAIT numreplicas timeout: there are no replicas, so 0 at once (Redis would block until the timeout when asked for more). */
-function wait(_ctx: Ctx, args: Uint8Array[]): Reply {
+function wait(_ctx: unknown, args: Uint8Array[]): Reply {
   if (parseInt64(args[1]!) === null) throw errors.notInteger();
   parseTimeout(args[2]!);
   return 0;
@@ -104,7 +104,7 @@ function parseTimeout(arg: Uint8Array): void {
  * appendonly off — the local count is 0 and asking for numlocal 1 is an error. There are no
  * replicas: their count is 0 at once.
  */
-async function waitaof(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+async function waitaof(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const numlocal = parseInt64(args[1]!);
   if (numlocal === null) throw errors.notInteger();
   if (numlocal < 0n || numlocal > 1n)

@@ -10,7 +10,7 @@ import { OK, type Reply } from "../../protocol/reply.ts";
 import { keyParam } from "../../storage/api.ts";
 import { equalsToken } from "../args.ts";
 import { ks } from "../db.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { databaseCommands, dbIndex, sameObjectError } from "./databases.ts";
 import { copyKey, moveKey } from "./key-rows.ts";
 
@@ -28,7 +28,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * listed first for that reason; writeMany commits in the order given.
  */
 function renameCommand(nx: boolean) {
-  return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
+  return (ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> => {
     const keys = ks(ctx);
     const src = args[1]!;
     const dst = args[2]!;
@@ -52,7 +52,7 @@ function renameCommand(nx: boolean) {
 }
 
 /** COPY source destination [DB destination-db] [REPLACE], for keys of any type. */
-function copy(ctx: Ctx, args: Uint8Array[]): Promise<Reply> | Reply {
+function copy(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> | Reply {
   let replace = false;
   let db = ctx.client.db;
   for (let i = 3; i < args.length; i++) {

@@ -10,7 +10,7 @@ import {
 import { ks } from "../db.ts";
 import { globMatch, matchesAll } from "../glob.ts";
 import { scanCursor, scanOptions } from "../scan-args.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 
 /** Redis's type names of our row types. */
 function typeName(type: RowType): "string" | "hash" {
@@ -26,7 +26,7 @@ function rowIsKey(table: KeyTable, key: KeyParam, type: RowType, now: number): b
  * SCAN's cursor names a shard and a rowid in it: cursor = rowid * shards + shard. Rowids are
  * kept by upserts, so a key present for the whole scan is returned, whatever else changes.
  */
-function scan(ctx: Ctx, args: Uint8Array[]): Reply {
+function scan(ctx: KeyCtx, args: Uint8Array[]): Reply {
   ctx.server.store.settle();
   const keyspace = ks(ctx);
   const cursor = scanCursor(args[1]!);
@@ -62,7 +62,7 @@ function scan(ctx: Ctx, args: Uint8Array[]): Reply {
   return [String(next), keys];
 }
 
-function keys(ctx: Ctx, args: Uint8Array[]): Reply {
+function keys(ctx: KeyCtx, args: Uint8Array[]): Reply {
   ctx.server.store.settle();
   const keyspace = ks(ctx);
   const pattern = matchesAll(args[1]!) ? null : args[1]!;
@@ -85,7 +85,7 @@ function keys(ctx: Ctx, args: Uint8Array[]): Reply {
   return out;
 }
 
-function randomkey(ctx: Ctx): Reply {
+function randomkey(ctx: KeyCtx): Reply {
   ctx.server.store.settle();
   const keyspace = ks(ctx);
   const now = keyspace.now();

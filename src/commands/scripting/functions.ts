@@ -9,7 +9,7 @@ import type { RestorePolicy } from "../../scripting/functions.ts";
 import { text, token } from "../args.ts";
 import { globMatch } from "../glob.ts";
 import { helpRow, type RowDefaults } from "../rows.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, Ctx, ScriptAdminCtx } from "../spec.ts";
 import { engine, numkeysPositions, splitKeys } from "./script-args.ts";
 
 const encoder = new TextEncoder();
@@ -22,7 +22,7 @@ function unknownSubcommand(name: string): RespError {
   );
 }
 
-function functionLoad(ctx: Ctx, args: Uint8Array[]): Reply {
+function functionLoad(ctx: ScriptAdminCtx, args: Uint8Array[]): Reply {
   let replace = false;
   for (let i = 2; i < args.length - 1; i++) {
     if (token(args[i]!) === "REPLACE") replace = true;
@@ -31,7 +31,7 @@ function functionLoad(ctx: Ctx, args: Uint8Array[]): Reply {
   return engine(ctx).functions.load(args[args.length - 1]!, replace);
 }
 
-function functionList(ctx: Ctx, args: Uint8Array[]): Reply {
+function functionList(ctx: ScriptAdminCtx, args: Uint8Array[]): Reply {
   let withCode = false;
   let pattern: Uint8Array | null = null;
   for (let i = 2; i < args.length; i++) {
@@ -68,7 +68,7 @@ function lowerBytes(b: Uint8Array): Uint8Array {
   return encoder.encode(new TextDecoder().decode(b).toLowerCase());
 }
 
-function functionFlush(ctx: Ctx, args: Uint8Array[]): Reply {
+function functionFlush(ctx: ScriptAdminCtx, args: Uint8Array[]): Reply {
   if (args.length > 3) throw unknownSubcommand(text(args[1]!));
   if (args.length === 3 && token(args[2]!) !== "SYNC" && token(args[2]!) !== "ASYNC") {
     throw new RespError("ERR", "FUNCTION FLUSH only supports SYNC|ASYNC option");
@@ -77,7 +77,7 @@ function functionFlush(ctx: Ctx, args: Uint8Array[]): Reply {
   return OK;
 }
 
-function functionRestore(ctx: Ctx, args: Uint8Array[]): Reply {
+function functionRestore(ctx: ScriptAdminCtx, args: Uint8Array[]): Reply {
   if (args.length > 4) throw unknownSubcommand(text(args[1]!));
   let policy: RestorePolicy = "APPEND";
   if (args.length === 4) {
@@ -94,7 +94,7 @@ function functionRestore(ctx: Ctx, args: Uint8Array[]): Reply {
   return OK;
 }
 
-function functionStats(ctx: Ctx): Reply {
+function functionStats(ctx: ScriptAdminCtx): Reply {
   const scripts = engine(ctx);
   const running = scripts.running;
   const functions = scripts.functions;

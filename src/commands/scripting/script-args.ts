@@ -5,9 +5,9 @@
 import { RespError } from "../../errors.ts";
 import type { ScriptEngine } from "../../scripting/engine.ts";
 import { integer } from "../args.ts";
-import type { Ctx } from "../spec.ts";
+import type { ScriptAdminCtx } from "../spec.ts";
 
-export function engine(ctx: Ctx): ScriptEngine {
+export function engine(ctx: ScriptAdminCtx): ScriptEngine {
   const scripting = ctx.server.scripting;
   if (!scripting) throw new RespError("ERR", "scripting is not available on this server");
   return scripting;

@@ -8,7 +8,7 @@ import { RespError } from "../../errors.ts";
 import { OK, type Reply, simple } from "../../protocol/reply.ts";
 import { text, token } from "../args.ts";
 import { helpRow, type RowDefaults } from "../rows.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, Ctx, ScriptAdminCtx } from "../spec.ts";
 import { functionCommands } from "./functions.ts";
 import { engine, numkeysPositions, splitKeys } from "./script-args.ts";
 
@@ -27,12 +27,12 @@ function evalshaCommand(readOnly: boolean) {
   };
 }
 
-function scriptExists(ctx: Ctx, args: Uint8Array[]): Reply {
+function scriptExists(ctx: ScriptAdminCtx, args: Uint8Array[]): Reply {
   const scripts = engine(ctx);
   return args.slice(2).map((sha) => (sha.length === 40 && scripts.exists(text(sha)) ? 1 : 0));
 }
 
-function scriptFlush(ctx: Ctx, args: Uint8Array[]): Reply {
+function scriptFlush(ctx: ScriptAdminCtx, args: Uint8Array[]): Reply {
   if (
     args.length > 3 ||
     (args.length === 3 && token(args[2]!) !== "SYNC" && token(args[2]!) !== "ASYNC")

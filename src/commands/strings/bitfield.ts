@@ -11,7 +11,7 @@ import type { Reply } from "../../protocol/reply.ts";
 import { keyParam } from "../../storage/api.ts";
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
-import type { Ctx } from "../spec.ts";
+import type { KeyCtx } from "../spec.ts";
 import { bitfieldType, bitOffset, cToken, getSigned, getUnsigned, setBits } from "./bits.ts";
 
 type Overflow = "WRAP" | "SAT" | "FAIL";
@@ -141,7 +141,7 @@ function readField(bytes: Uint8Array, op: FieldOp): bigint {
 }
 
 function bitfieldGeneric(
-  ctx: Ctx,
+  ctx: KeyCtx,
   args: Uint8Array[],
   readonlyCommand: boolean,
 ): Reply | Promise<Reply> {
@@ -182,10 +182,10 @@ function bitfieldGeneric(
   });
 }
 
-export function bitfieldCommand(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+export function bitfieldCommand(ctx: KeyCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   return bitfieldGeneric(ctx, args, false);
 }
 
-export function bitfieldRoCommand(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+export function bitfieldRoCommand(ctx: KeyCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   return bitfieldGeneric(ctx, args, true);
 }

@@ -17,7 +17,7 @@ import { errors, RespError } from "../../errors.ts";
 import type { Reply } from "../../protocol/reply.ts";
 import { keyParam, type RowTable } from "../../storage/api.ts";
 import { ks } from "../db.ts";
-import type { Ctx } from "../spec.ts";
+import type { KeyCtx } from "../spec.ts";
 import { cToken } from "./bits.ts";
 
 export type BitopName = "AND" | "OR" | "XOR" | "NOT" | "DIFF" | "DIFF1" | "ANDOR" | "ONE";
@@ -82,7 +82,7 @@ export function combine(op: BitopName, sources: readonly (Uint8Array | null)[]):
   }
 }
 
-export function bitopCommand(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+export function bitopCommand(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const op = NAMES.find((name) => cToken(args[1]!, name));
   if (op === undefined) throw errors.syntax();
   if (op === "NOT" && args.length !== 4)

@@ -10,14 +10,14 @@ import type { Reply } from "../../protocol/reply.ts";
 import { keyParam } from "../../storage/api.ts";
 import { bigInteger } from "../args.ts";
 import { ks } from "../db.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { bitfieldCommand, bitfieldRoCommand } from "./bitfield.ts";
 import { bitopCommand } from "./bitop.ts";
 import { bitAt, bitOffset, cToken, popcount, popcountByte, scanBit } from "./bits.ts";
 
 const EMPTY = new Uint8Array(0);
 
-function setbit(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function setbit(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const offset = bitOffset(args[2]!);
   const bitError = () => new RespError("ERR", "bit is not an integer or out of range");
   let on: bigint;
@@ -48,7 +48,7 @@ function setbit(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   });
 }
 
-function getbit(ctx: Ctx, args: Uint8Array[]): Reply {
+function getbit(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const offset = bitOffset(args[2]!);
   const entry = ks(ctx).get(args[1]!);
   return entry === null ? 0 : bitAt(entry.value, offset);
@@ -94,7 +94,7 @@ function normalise(start: bigint, end: bigint, length: number, isBit: boolean): 
   };
 }
 
-function bitcount(ctx: Ctx, args: Uint8Array[]): Reply {
+function bitcount(ctx: KeyCtx, args: Uint8Array[]): Reply {
   let value: Uint8Array | null;
   let range: ByteRange;
   if (args.length === 4 || args.length === 5) {
@@ -115,7 +115,7 @@ function bitcount(ctx: Ctx, args: Uint8Array[]): Reply {
   return count;
 }
 
-function bitpos(ctx: Ctx, args: Uint8Array[]): Reply {
+function bitpos(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const bit = bigInteger(args[2]!);
   if (bit !== 0n && bit !== 1n) throw new RespError("ERR", "The bit argument must be 1 or 0.");
   const b = Number(bit) as 0 | 1;

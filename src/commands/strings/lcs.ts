@@ -10,7 +10,7 @@ import { map, type Reply } from "../../protocol/reply.ts";
 import { ROW_STRING } from "../../storage/api.ts";
 import { bigInteger, equalsToken } from "../args.ts";
 import { ks } from "../db.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 
 /**
  * Most cells of the (len1+1)×(len2+1) table of 32-bit lengths: 64 Mi cells, 256 MiB (two
@@ -45,7 +45,7 @@ function parseLcs(args: Uint8Array[]): LcsOptions {
 }
 
 /** A key's string, empty when missing; Redis refuses other types with its own LCS text. */
-function stringOf(ctx: Ctx, key: Uint8Array): Uint8Array {
+function stringOf(ctx: KeyCtx, key: Uint8Array): Uint8Array {
   const entry = ks(ctx).entry(key);
   if (entry === null) return new Uint8Array(0);
   if (entry.type !== ROW_STRING)
@@ -53,7 +53,7 @@ function stringOf(ctx: Ctx, key: Uint8Array): Uint8Array {
   return entry.value;
 }
 
-function lcs(ctx: Ctx, args: Uint8Array[]): Reply {
+function lcs(ctx: KeyCtx, args: Uint8Array[]): Reply {
   // Redis looks the keys up (and checks their type) before it reads the options.
   const a = stringOf(ctx, args[1]!);
   const b = stringOf(ctx, args[2]!);

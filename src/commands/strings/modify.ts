@@ -12,7 +12,7 @@ import { keyParam } from "../../storage/api.ts";
 import { bigInteger } from "../args.ts";
 import { ks } from "../db.ts";
 import { addFloat, addInteger, parseIncrement } from "../numeric.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { stringCommands } from "./string.ts";
 
 const INT64_MIN = -9223372036854775808n;
@@ -23,7 +23,7 @@ function tooLong(): RespError {
   return new RespError("ERR", "string exceeds maximum allowed size (proto-max-bulk-len)");
 }
 
-function append(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function append(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
   const tail = args[2]!;
   return ks(ctx).write(args[1]!, (table, now) => {
@@ -45,7 +45,7 @@ function append(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   });
 }
 
-function setrange(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function setrange(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const offset = bigInteger(args[2]!);
   if (offset < 0n) throw new RespError("ERR", "offset is out of range");
   const patch = args[3]!;
@@ -69,7 +69,7 @@ function setrange(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 
 /** INCR, DECR, INCRBY, DECRBY: 64-bit signed arithmetic with Redis's overflow refusal. */
 function incrCommand(by: ((args: Uint8Array[]) => bigint) | bigint) {
-  return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
+  return (ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> => {
     const delta = typeof by === "bigint" ? by : by(args);
     const key = keyParam(args[1]!);
     return ks(ctx).write(args[1]!, (table, now) => {
@@ -88,7 +88,7 @@ function decrbyAmount(args: Uint8Array[]): bigint {
   return -amount;
 }
 
-function incrbyfloat(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function incrbyfloat(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   // Redis reads the stored value before the increment, but both fail with the same text,
   // so checking the argument first is indistinguishable and spares a write for a bad one.
   const increment = parseIncrement(args[2]!);

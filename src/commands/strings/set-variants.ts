@@ -12,9 +12,9 @@ import { keyParam } from "../../storage/api.ts";
 import { equalsToken } from "../args.ts";
 import { ks } from "../db.ts";
 import { absoluteExpiry, type ExpireUnit, type ExpiryOption, expiryOption } from "../expiry.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 
-function setnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function setnx(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
   const value = args[2]!;
   return ks(ctx).write(args[1]!, (table, now) => {
@@ -27,7 +27,7 @@ function setnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
 
 /** SETEX key seconds value / PSETEX key milliseconds value. */
 function setexCommand(name: string, unit: ExpireUnit) {
-  return (ctx: Ctx, args: Uint8Array[]): Promise<Reply> => {
+  return (ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> => {
     const store = ks(ctx);
     const expiresAt = absoluteExpiry(args[2]!, unit, true, store.now(), name, true);
     const key = keyParam(args[1]!);
@@ -40,7 +40,7 @@ function setexCommand(name: string, unit: ExpireUnit) {
   };
 }
 
-function getset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function getset(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
   const value = args[2]!;
   return ks(ctx).write(args[1]!, (table, now) => {
@@ -51,7 +51,7 @@ function getset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   });
 }
 
-function getdel(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function getdel(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const key = keyParam(args[1]!);
   return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
@@ -94,7 +94,7 @@ function parseGetex(args: Uint8Array[]): GetexAction {
   return persist ? { kind: "persist" } : { kind: "none" };
 }
 
-function getex(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+function getex(ctx: KeyCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   const store = ks(ctx);
   const action = parseGetex(args);
   if (action.kind === "none") return store.get(args[1]!)?.value ?? null;
@@ -118,7 +118,7 @@ function getex(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
  * multi-shard operation (Keyspace.writeMany), inside every involved shard's transaction, so no
  * write can slip in between them; readers never see some keys set and others not.
  */
-function msetnx(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+function msetnx(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   if (args.length % 2 === 0) throw errors.wrongArity("msetnx");
   const store = ks(ctx);
   const keys: Uint8Array[] = [];

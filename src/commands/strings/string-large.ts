@@ -17,7 +17,7 @@ import {
   type LiveEntry,
 } from "../../storage/api.ts";
 import { ks } from "../db.ts";
-import type { Ctx } from "../spec.ts";
+import type { KeyCtx } from "../spec.ts";
 
 /** SET's parsed options (string.ts parseSetOptions); null for a plain SET key value. */
 export interface LargeSetOptions {
@@ -28,7 +28,7 @@ export interface LargeSetOptions {
 }
 
 /** GET's reply for a live string: the bytes, or a stream of the file. */
-export function stringReply(ctx: Ctx, entry: LiveEntry): Reply {
+export function stringReply(ctx: KeyCtx, entry: LiveEntry): Reply {
   if (entry.large === undefined) return entry.value;
   try {
     const large = ctx.server.store.large;
@@ -49,7 +49,7 @@ export function stringLength(entry: LiveEntry | null): number {
 }
 
 /** Bytes [start, end] (inclusive, already clamped) of a file row, reading only their chunks. */
-export function fileRange(ctx: Ctx, ref: LargeRef, start: number, end: number): Uint8Array {
+export function fileRange(ctx: KeyCtx, ref: LargeRef, start: number, end: number): Uint8Array {
   try {
     const file = ctx.server.store.large.open(ref);
     try {
@@ -70,7 +70,7 @@ export function fileRange(ctx: Ctx, ref: LargeRef, start: number, end: number): 
  * removed at once; a crash in between leaves an orphan the next start removes.
  */
 export async function setLarge(
-  ctx: Ctx,
+  ctx: KeyCtx,
   args: Uint8Array[],
   body: LargeBody,
   opts: LargeSetOptions | null,

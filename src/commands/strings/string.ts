@@ -13,10 +13,10 @@ import { type ExpiryMs, keyParam, ROW_STRING } from "../../storage/api.ts";
 import { equalsToken, integer } from "../args.ts";
 import { ks } from "../db.ts";
 import { absoluteExpiry, type ExpiryOption, expiryOption } from "../expiry.ts";
-import type { CommandSpec, Ctx } from "../spec.ts";
+import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { fileRange, setLarge, stringLength, stringReply } from "./string-large.ts";
 
-function get(ctx: Ctx, args: Uint8Array[]): Reply {
+function get(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const entry = ks(ctx).get(args[1]!);
   const stats = ctx.server.stats;
   if (entry === null) {
@@ -62,7 +62,7 @@ function parseSetOptions(args: Uint8Array[], now: number): SetOptions {
   return opts;
 }
 
-function set(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
+function set(ctx: KeyCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   const store = ks(ctx);
   const value = args[2]!;
   // A value streamed to a file by the parser (storage/large/): stored by reference.
@@ -100,7 +100,7 @@ function set(ctx: Ctx, args: Uint8Array[]): Reply | Promise<Reply> {
   });
 }
 
-function mget(ctx: Ctx, args: Uint8Array[]): Reply {
+function mget(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const keyspace = ks(ctx);
   const out: Reply[] = new Array(args.length - 1);
   for (let i = 1; i < args.length; i++) {
@@ -110,7 +110,7 @@ function mget(ctx: Ctx, args: Uint8Array[]): Reply {
   return out;
 }
 
-async function mset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
+async function mset(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   if (args.length % 2 === 0) throw errors.wrongArity("mset");
   const store = ks(ctx);
   const keys: Uint8Array[] = [];
@@ -133,11 +133,11 @@ async function mset(ctx: Ctx, args: Uint8Array[]): Promise<Reply> {
   return OK;
 }
 
-function strlen(ctx: Ctx, args: Uint8Array[]): Reply {
+function strlen(ctx: KeyCtx, args: Uint8Array[]): Reply {
   return stringLength(ks(ctx).get(args[1]!));
 }
 
-function getrange(ctx: Ctx, args: Uint8Array[]): Reply {
+function getrange(ctx: KeyCtx, args: Uint8Array[]): Reply {
   let start = integer(args[2]!);
   let end = integer(args[3]!);
   const entry = ks(ctx).get(args[1]!);
