@@ -16,13 +16,13 @@ export type { AutoVacuumUpgradeReport } from "./jobs/auto-vacuum.ts";
 // The store and its background jobs, as the server opens and runs them.
 export { ExpirySweeper } from "./jobs/expiry-sweep.ts";
 export { decodeInline, encodeInline } from "./keyspace/inline-hash.ts";
-export type { KeyTable } from "./keyspace/key-table.ts";
+export { copyKey, moveKey } from "./keyspace/key-moves.ts";
 export type { Keyspace } from "./keyspace/keyspace.ts";
 export type {
   FieldItem,
   HashView,
   HashWriter,
-  KeyEntry,
+  KeyRows,
   LiveEntry,
   RowTable,
 } from "./keyspace/rows.ts";

@@ -42,11 +42,9 @@ function watch(ctx: Ctx, args: Uint8Array[]): Reply {
   if (ctx.client.tx) throw new RespError("ERR", "WATCH inside MULTI is not allowed");
   const watches = ctx.server.store.watches;
   const keyspace = ks(ctx);
-  // The WATCH id carries the database, as the writes that touch it do (key-table.ts).
-  for (let i = 1; i < args.length; i++) {
-    const table = keyspace.keyTables[keyspace.shardOf(args[i]!)]!;
-    watches.watch(table.idOf(keyParam(args[i]!)), ctx.client.watcher);
-  }
+  // The WATCH id carries the database, as the writes that touch it do.
+  for (let i = 1; i < args.length; i++)
+    watches.watch(keyspace.watchId(args[i]!), ctx.client.watcher);
   return OK;
 }
 

@@ -5,11 +5,10 @@
  */
 import { errors, RespError } from "../../errors.ts";
 import { OK, type Reply } from "../../protocol/reply.ts";
-import { keyParam } from "../../storage/api.ts";
+import { keyParam, moveKey } from "../../storage/api.ts";
 import { parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
-import { moveKey } from "./key-rows.ts";
 
 const INT32_MIN = -2147483648n;
 const INT32_MAX = 2147483647n;
@@ -79,7 +78,7 @@ function move(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   return source.writeTable(shard, (from, now) => {
     const entry = from.entry(key, now);
     if (entry === null) return 0;
-    const to = target.keyTables[shard]!;
+    const to = target.rowsOf(shard);
     if (to.has(key, now)) return 0;
     moveKey(from, key, entry, to, key, now);
     source.encodingMarks.copyTo(args[1]!, target.encodingMarks, args[1]!, true);

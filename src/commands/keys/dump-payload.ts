@@ -24,7 +24,7 @@ import {
   encodeInline,
   type FieldItem,
   type KeyParam,
-  type KeyTable,
+  type KeyRows,
   ROW_STRING,
   type RowTable,
 } from "../../storage/api.ts";
@@ -117,7 +117,7 @@ export function openPayload(payload: Uint8Array): Uint8Array {
  * was there. A hash whose fields have all expired is not created, like any empty hash.
  */
 export function restoreBody(
-  table: KeyTable,
+  table: KeyRows,
   key: KeyParam,
   body: Uint8Array,
   expiresAt: ExpiryMs | null,

@@ -37,7 +37,7 @@ function dump(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const key = args[1]!;
   const d = dumpBody(space.tableFor(key), keyParam(key), space.now());
   if (d === null) return null;
-  return sealPayload(space.keyTables[space.shardOf(key)]!.encode(d.body));
+  return sealPayload(space.encodeValue(key, d.body));
 }
 
 function restore(ctx: KeyCtx, args: Uint8Array[]): Reply | Promise<Reply> {
@@ -151,7 +151,7 @@ async function migrate(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
     const at = space.now();
     for (const { key, sent } of pending) {
       const ttl = sent.expiresAt === null ? 0 : Math.max(1, Number(sent.expiresAt) - at);
-      const payload = sealPayload(space.keyTables[space.shardOf(key)]!.encode(sent.body));
+      const payload = sealPayload(space.encodeValue(key, sent.body));
       const cmd: (string | Uint8Array)[] = [restoreName, key, String(ttl), payload];
       if (replace) cmd.push("REPLACE");
       commands.push(cmd);

@@ -7,12 +7,11 @@
  */
 import { errors, RespError } from "../../errors.ts";
 import { OK, type Reply } from "../../protocol/reply.ts";
-import { keyParam } from "../../storage/api.ts";
+import { copyKey, keyParam, moveKey } from "../../storage/api.ts";
 import { equalsToken } from "../args.ts";
 import { ks } from "../db.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { databaseCommands, dbIndex, sameObjectError } from "./databases.ts";
-import { copyKey, moveKey } from "./key-rows.ts";
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -21,7 +20,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * RENAME and RENAMENX, for keys of any type (key-rows.ts moves a large hash in place when
+ * RENAME and RENAMENX, for keys of any type (storage's key-moves.ts moves a large hash in place when
  * both names live on one shard). The shards commit one after the other, so a crash between
  * the two commits applies only one side: with the destination committed first the value
  * survives under both names, with the source first it is lost. The destination's shard is
@@ -76,7 +75,7 @@ function copy(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> | Reply {
     const from = tables[srcShard]!;
     const entry = from.entry(srcKey, now);
     if (entry === null) return 0;
-    const to = target.keyTables[dstShard]!;
+    const to = target.rowsOf(dstShard);
     if (!replace && to.has(dstKey, now)) return 0;
     copyKey(from, srcKey, entry, to, dstKey, now);
     keys.encodingMarks.copyTo(src, target.encodingMarks, dst, false);

@@ -2,7 +2,7 @@ import { limits } from "../../limits.ts";
 import type { Reply } from "../../protocol/reply.ts";
 import {
   type KeyParam,
-  type KeyTable,
+  type KeyRows,
   keyBytes,
   ROW_STRING,
   type RowType,
@@ -18,7 +18,7 @@ function typeName(type: RowType): "string" | "hash" {
 }
 
 /** Whether a scanned row is a live key (the row's own expiry was already checked). */
-function rowIsKey(table: KeyTable, key: KeyParam, type: RowType, now: number): boolean {
+function rowIsKey(table: KeyRows, key: KeyParam, type: RowType, now: number): boolean {
   return type === ROW_STRING || table.entry(key, now) !== null;
 }
 
@@ -41,7 +41,7 @@ function scan(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const keys: Reply[] = [];
   let examined = 0;
   while (shard < shards && examined < count) {
-    const table = keyspace.keyTables[shard]!;
+    const table = keyspace.rowsOf(shard);
     const rows = table.scanPage(rowid, Math.min(count - examined, limits.scanRowsPerStepMax));
     for (const row of rows) {
       examined++;
@@ -68,7 +68,8 @@ function keys(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const pattern = matchesAll(args[1]!) ? null : args[1]!;
   const now = keyspace.now();
   const out: Reply[] = [];
-  for (const table of keyspace.keyTables) {
+  for (let shard = 0; shard < keyspace.shardCount; shard++) {
+    const table = keyspace.rowsOf(shard);
     let after = 0;
     for (;;) {
       const rows = table.scanPage(after, limits.scanRowsPerStepMax);
@@ -92,7 +93,7 @@ function randomkey(ctx: KeyCtx): Reply {
   const shards = keyspace.shardCount;
   const start = Math.floor(Math.random() * shards);
   for (let i = 0; i < shards; i++) {
-    const key = keyspace.keyTables[(start + i) % shards]!.randomKey(now);
+    const key = keyspace.rowsOf((start + i) % shards).randomKey(now);
     if (key !== null) return keyBytes(key);
   }
   return null;

@@ -29,7 +29,16 @@ import type { LargeFiles } from "../large/files.ts";
 import { decodeRef, encodeRef, type LargeRef } from "../large/format.ts";
 import { InlineHashWriter, TableHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
-import type { HashHost, HashLimits, HashView, HashWriter, KeyEntry, LiveEntry } from "./rows.ts";
+import type {
+  HashHost,
+  HashLimits,
+  HashView,
+  HashWriter,
+  KeyEntry,
+  KeyRows,
+  LiveEntry,
+  ScanRow,
+} from "./rows.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -38,7 +47,7 @@ const EMPTY = new Uint8Array(0);
  * value cache kept coherent (see cache.ts: writes replace the entry, reads fill it). Large
  * hashes are never cached: their key row changes with every field count.
  */
-export class KeyTable implements HashHost {
+export class KeyTable implements HashHost, KeyRows {
   /** The last cache generation drawn for a large hash (see KeyEntry.gen). */
   private hashGenerations = 0;
   /** Prefix of this database's cache and WATCH ids ("" for database 0, the hot path). */
@@ -366,14 +375,6 @@ export class KeyTable implements HashHost {
       this.touch(id);
     }
   }
-}
-
-/** One row of scanPage(). */
-export interface ScanRow {
-  rowid: number;
-  key: KeyParam;
-  expires_at: number | null;
-  type: RowType;
 }
 
 /** Largest file value read whole into memory (a Uint8Array's practical bound in Bun). */

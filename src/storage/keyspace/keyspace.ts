@@ -16,7 +16,7 @@ import { EncodingMarks } from "./encoding-marks.ts";
 import { KeyTable } from "./key-table.ts";
 import type { LazyExpiry } from "./lazy-expiry.ts";
 import { PendingTable } from "./overlay.ts";
-import type { HashLimits, KeyEntry, LiveEntry, RowTable } from "./rows.ts";
+import type { HashLimits, KeyEntry, KeyRows, LiveEntry, RowTable } from "./rows.ts";
 
 /** What a Keyspace needs from its Store. */
 export interface KeyspaceHost {
@@ -60,7 +60,7 @@ export class Keyspace {
         host.hashLimits,
       );
       table.onExpiredRead = (key) =>
-        host.lazyExpiry.seen(table, key, (fn) => this.writeTable(i, fn));
+        host.lazyExpiry.seen(table, key, (fn) => this.writeTable(i, (_, now) => fn(table, now)));
       this.keyTables.push(table);
       this.pendingTables.push(
         new PendingTable(i, table, host.writers[i]!, host.scheduler, (s, e) =>
@@ -85,6 +85,24 @@ export class Keyspace {
 
   shardOf(key: Uint8Array): number {
     return this.host.router.shardOf(key);
+  }
+
+  /**
+   * One shard's keys for commands: scanning (SCAN, KEYS, RANDOMKEY), or writing into this
+   * database from another's writer transaction on the same shard file (MOVE, COPY … DB).
+   */
+  rowsOf(shard: number): KeyRows {
+    return this.keyTables[shard]!;
+  }
+
+  /** The WATCH id of `key` in this database, as the writes that touch it use (key-table.ts). */
+  watchId(key: Uint8Array): string {
+    return this.keyTables[this.shardOf(key)]!.idOf(keyParam(key));
+  }
+
+  /** `bytes` through the codec of `key`'s shard, as a stored value would be (DUMP, MIGRATE). */
+  encodeValue(key: Uint8Array, bytes: Uint8Array): Uint8Array {
+    return this.keyTables[this.shardOf(key)]!.encode(bytes);
   }
 
   /** The view of the shard that owns `key`. */
@@ -140,12 +158,12 @@ export class Keyspace {
    * async_write the overlay's earlier writes to the shard run first (the queue is FIFO); in
    * EXEC the queue is flushed at once so the next queued command reads the result.
    */
-  writeHash<T>(key: Uint8Array, fn: (table: KeyTable, now: number) => T): Promise<T> {
+  writeHash<T>(key: Uint8Array, fn: (table: KeyRows, now: number) => T): Promise<T> {
     return this.writeTable(this.host.router.shardOf(key), fn);
   }
 
   /** writeHash() for a shard chosen by the caller. */
-  writeTable<T>(shard: number, fn: (table: KeyTable, now: number) => T): Promise<T> {
+  writeTable<T>(shard: number, fn: (table: KeyRows, now: number) => T): Promise<T> {
     const table = this.keyTables[shard]!;
     return this.direct(
       [shard],
@@ -157,7 +175,10 @@ export class Keyspace {
    * Runs `fn` once with every listed shard inside its own open transaction (RENAME, MSETNX,
    * COPY across shards): see Store.writeMany. `fn` reads and writes the SQL tables.
    */
-  writeMany<T>(shards: readonly number[], fn: (tables: KeyTable[], now: number) => T): Promise<T> {
+  writeMany<T>(
+    shards: readonly number[],
+    fn: (tables: readonly KeyRows[], now: number) => T,
+  ): Promise<T> {
     return this.direct(
       shards,
       this.host.writeMany(shards, (now) => fn(this.keyTables, now)),

@@ -67,6 +67,30 @@ export interface RowTable {
   hash(key: KeyParam, now: number): HashView | null;
 }
 
+/**
+ * What commands may do with one shard's keys inside a writer transaction (writeHash,
+ * writeTable, writeMany), beyond RowTable: row operations only, never SQL (KeyTable
+ * implements it).
+ */
+export interface KeyRows extends RowTable {
+  /** The hash for writing, created empty when absent; WRONGTYPE when the key holds a string. */
+  hashWriter(key: KeyParam, now: number): HashWriter;
+  /** Points `key` at a committed large-value file (storage/large), replacing a key of any type. */
+  putFile(key: KeyParam, ref: LargeRef, now: number, expiresAt: ExpiryMs | null): void;
+  /** Up to `limit` rows after rowid `after`, expired ones included (SCAN, KEYS). */
+  scanPage(after: number, limit: number): ScanRow[];
+  /** A live key picked at random (RANDOMKEY), or null when none is found. */
+  randomKey(now: number): KeyParam | null;
+}
+
+/** One row of scanPage(): the rowid is SCAN's cursor within its shard. */
+export interface ScanRow {
+  rowid: number;
+  key: KeyParam;
+  expires_at: number | null;
+  type: RowType;
+}
+
 /** What a hash's rows need of the key table that holds them (KeyTable implements it). */
 export interface HashHost extends RowTable {
   readonly statements: KeyspaceStatements;

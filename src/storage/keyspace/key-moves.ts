@@ -1,11 +1,8 @@
-import {
-  type ExpiryMs,
-  type KeyEntry,
-  type KeyParam,
-  type KeyTable,
-  keyParam,
-  ROW_HASH_TABLE,
-} from "../../storage/api.ts";
+import { type KeyParam, keyParam } from "../engine/keys.ts";
+import type { ExpiryMs } from "../engine/shard.ts";
+import { ROW_HASH_TABLE } from "../engine/sql.ts";
+import { KeyTable } from "./key-table.ts";
+import type { KeyEntry, KeyRows } from "./rows.ts";
 
 /**
  * Moving and copying whole keys of any type between key tables (RENAME, RENAMENX, COPY, MOVE),
@@ -20,6 +17,15 @@ import {
  */
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Commands hand over the KeyRows view; every one is a KeyTable, whose SQL a large hash's copy
+ * needs. Checked, so a future view that is not fails loudly instead of corrupting a copy.
+ */
+function tableOf(rows: KeyRows): KeyTable {
+  if (rows instanceof KeyTable) return rows;
+  throw new Error("key moves need a shard's KeyTable");
+}
 /** Fields read per page while copying a large hash. */
 const COPY_PAGE_FIELDS = 1_000;
 
@@ -28,13 +34,15 @@ const COPY_PAGE_FIELDS = 1_000;
  * `dstKey` held. The source is left alone (the caller removes it for a move).
  */
 export function copyKey(
-  from: KeyTable,
+  fromRows: KeyRows,
   srcKey: KeyParam,
   entry: KeyEntry,
-  to: KeyTable,
+  toRows: KeyRows,
   dstKey: KeyParam,
   now: number,
 ): void {
+  const from = tableOf(fromRows);
+  const to = tableOf(toRows);
   const expiresAt = entry.expiresAt === null ? null : (from.exactExpiry(srcKey, now) ?? null);
   // Dropping the destination first keeps an old large hash's field count from leaking into
   // the new row (the upsert keeps `fields` when both rows are large hashes).
@@ -81,13 +89,15 @@ function copyFields(
  * a large hash is renamed in place; everything else is copied, then the source removed.
  */
 export function moveKey(
-  from: KeyTable,
+  fromRows: KeyRows,
   srcKey: KeyParam,
   entry: KeyEntry,
-  to: KeyTable,
+  toRows: KeyRows,
   dstKey: KeyParam,
   now: number,
 ): void {
+  const from = tableOf(fromRows);
+  const to = tableOf(toRows);
   if (entry.type === ROW_HASH_TABLE && from === to) {
     from.renameRow(srcKey, dstKey, now);
     return;
