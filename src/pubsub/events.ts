@@ -23,6 +23,8 @@ import { N } from "./notify.ts";
  */
 export interface EventCtx {
   readonly client: ClientState;
+  /** Set while EXEC or a script runs the command (one turn for BCAST tracking). */
+  readonly inExec?: boolean;
   exists(key: Uint8Array): boolean;
 }
 

@@ -61,6 +61,9 @@ export class PubsubServices {
    * the `new` class on, which of a write's keys are absent (a `new` event if it creates them).
    */
   before(ctx: EventCtx, spec: CommandRow, args: Uint8Array[]): unknown {
+    // BCAST messages of earlier turns go out before this command's reply; a transaction's or a
+    // script's commands are one turn, so their keys stay in one message per prefix.
+    if (!ctx.inExec) this.tracking.broadcast();
     const rule = rules.get(spec.name);
     const pre = rule?.before ? rule.before(ctx, args) : undefined;
     if (!spec.flags.includes("write") || !this.notifier.wants(N.newKey)) return pre;

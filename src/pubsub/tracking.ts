@@ -3,8 +3,9 @@
  * - default mode remembers, per key name (databases are not told apart, as in Redis), which
  *   clients read it; the first write after that sends each of them one `invalidate` and
  *   forgets them;
- * - BCAST mode remembers nothing per key: every write to a key under a registered prefix (or
- *   any key, with no prefix) is announced to the clients of that prefix;
+ * - BCAST mode remembers nothing per key: the keys written under a registered prefix (or any
+ *   key, with no prefix) are gathered during an event-loop turn and announced at its end, one
+ *   message per prefix listing them all, as Redis's beforeSleep does;
  * - OPTIN / OPTOUT with CLIENT CACHING YES|NO choose which reads are remembered;
  * - NOLOOP skips the client that made the write;
  * - REDIRECT sends the messages to another connection: to a RESP2 one as a `message` on
@@ -31,7 +32,15 @@ interface ClientTracking extends TrackingOptions {
   caching: boolean | null;
 }
 
+interface BroadcastPrefix {
+  readonly bytes: Uint8Array;
+  readonly clients: Set<ClientState>;
+  readonly pending: Map<string, { key: Uint8Array; writer: ClientState | null }>;
+}
+
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("latin1");
+/** Byte order of latin1 names, the order Redis's radix trees list prefixes and keys in. */
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const CHANNEL = new TextEncoder().encode("__redis__:invalidate");
 const INVALIDATE = "invalidate";
 
@@ -39,8 +48,12 @@ export class TrackingTable {
   private readonly clientsState = new Map<ClientState, ClientTracking>();
   /** Default mode: key (latin1) → ids of the clients that read it. */
   private readonly keys = new Map<string, Set<number>>();
-  /** BCAST mode: prefix (latin1) → its bytes and the clients registered for it. */
-  private readonly prefixes = new Map<string, { bytes: Uint8Array; clients: Set<ClientState> }>();
+  /**
+   * BCAST mode: prefix (latin1) → its bytes, the clients registered for it, and the keys
+   * written under it this turn (key latin1 → bytes and the last writer, for NOLOOP).
+   */
+  private readonly prefixes = new Map<string, BroadcastPrefix>();
+  private broadcastScheduled = false;
 
   constructor(
     private readonly clients: ReadonlyMap<number, ClientState>,
@@ -70,7 +83,7 @@ export class TrackingTable {
   }
 
   state(client: ClientState): Readonly<ClientTracking> | undefined {
-    return this.clientsState.get(client);
+    return this.clientsState.get(this.connection(client));
   }
 
   enable(client: ClientState, options: TrackingOptions): void {
@@ -88,7 +101,7 @@ export class TrackingTable {
         const name = latin1(bytes);
         let entry = this.prefixes.get(name);
         if (!entry) {
-          entry = { bytes, clients: new Set() };
+          entry = { bytes, clients: new Set(), pending: new Map() };
           this.prefixes.set(name, entry);
         }
         entry.clients.add(client);
@@ -106,14 +119,14 @@ export class TrackingTable {
   }
 
   setCaching(client: ClientState, yes: boolean): void {
-    const s = this.clientsState.get(client);
+    const s = this.clientsState.get(this.connection(client));
     if (!s) return;
     s.caching = yes;
   }
 
   /** After every command of a tracking client: a read may be remembered, CACHING expires. */
   afterCommand(client: ClientState, isCaching: boolean, readKeys: Uint8Array[] | null): void {
-    const s = this.clientsState.get(client);
+    const s = this.clientsState.get(this.connection(client));
     if (!s || isCaching) return;
     if (readKeys !== null && !s.bcast) {
       const remember = s.optin ? s.caching === true : s.optout ? s.caching !== false : true;
@@ -132,8 +145,9 @@ export class TrackingTable {
         }
       }
     }
-    // CACHING applies to the one command after it (a MULTI block counts as one in Redis).
-    if (s.caching !== null && !client.tx) s.caching = null;
+    // CACHING applies to the one command after it (a MULTI block or a script counts as one in
+    // Redis): the commands a script runs (a child view of the client) leave it for the script.
+    if (s.caching !== null && !client.tx && client === this.connection(client)) s.caching = null;
   }
 
   /** A key was modified (by `writer`, or by expiry when null). */
@@ -146,19 +160,57 @@ export class TrackingTable {
         const client = this.clients.get(id);
         if (!client) continue;
         const s = this.clientsState.get(client);
-        if (!s || s.bcast || (s.noloop && client === writer)) continue;
+        if (!s || s.bcast || (s.noloop && client.id === writer?.id)) continue;
         this.send(client, s, [key]);
       }
     }
     if (this.prefixes.size === 0) return;
-    for (const [prefix, { clients }] of this.prefixes) {
+    let matched = false;
+    for (const [prefix, entry] of this.prefixes) {
       if (!name.startsWith(prefix)) continue;
-      for (const client of clients) {
-        const s = this.clientsState.get(client)!;
-        if (s.noloop && client === writer) continue;
-        this.send(client, s, [key]);
+      // The last writer is kept, as Redis's raxInsert overwrites it: NOLOOP skips its own.
+      entry.pending.set(name, { key, writer });
+      matched = true;
+    }
+    if (matched && !this.broadcastScheduled) {
+      this.broadcastScheduled = true;
+      setImmediate(() => this.broadcast());
+    }
+  }
+
+  /**
+   * End of the turn: each prefix with keys written sends every client registered for it one
+   * invalidate listing them (a NOLOOP client's list leaves out the keys it wrote last). Also
+   * called before the next command runs (pubsub/index.ts), as Redis flushes in beforeSleep
+   * before it reads more input: a client's next reply never overtakes the message.
+   */
+  broadcast(): void {
+    if (!this.broadcastScheduled) return;
+    this.broadcastScheduled = false;
+    for (const prefix of [...this.prefixes.keys()].sort(byName)) {
+      const entry = this.prefixes.get(prefix)!;
+      if (entry.pending.size === 0) continue;
+      const written = [...entry.pending.entries()].sort((a, b) => byName(a[0], b[0]));
+      entry.pending.clear();
+      const all = written.map(([, w]) => w.key);
+      for (const client of entry.clients) {
+        const s = this.clientsState.get(client);
+        if (!s) continue;
+        const keys = s.noloop
+          ? written.filter(([, w]) => w.writer?.id !== client.id).map(([, w]) => w.key)
+          : all;
+        if (keys.length > 0) this.send(client, s, keys);
       }
     }
+  }
+
+  /**
+   * The connection itself for a client view: the commands a script runs see a child of the
+   * caller's ClientState (scripting/calls.ts), and their reads and writes count as the
+   * caller's, as Redis tracks for server.current_client.
+   */
+  private connection(client: ClientState): ClientState {
+    return this.clients.get(client.id) ?? client;
   }
 
   private evictOldest(): void {

@@ -106,6 +106,7 @@ export class Dispatcher {
       if (pubsub?.hooked) {
         const view = {
           client: ctx.client,
+          inExec: ctx.inExec,
           exists: (key: Uint8Array) => ks(ctx).entry(key) !== null,
         };
         const pre = pubsub.before(view, spec, args);

@@ -120,6 +120,42 @@ describe("client tracking, compared with Redis", () => {
     ]);
   });
 
+  test("BCAST gathers a turn's keys into one message per prefix, sorted, as Redis's beforeSleep", async () => {
+    const out = await same([
+      ["t", "CLIENT", "TRACKING", "ON", "BCAST"],
+      ["w", "MSET", "c", "3", "a", "1", "b", "2"],
+      ["PUSH"],
+      ["QUIET"],
+      ["t", "CLIENT", "TRACKING", "OFF"],
+      ["t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "b:", "PREFIX", "a:"],
+      ["w", "MULTI"],
+      ["w", "INCR", "b:2"],
+      ["w", "INCR", "a:1"],
+      ["w", "INCR", "c:1"],
+      ["w", "INCR", "b:1"],
+      ["w", "EXEC"],
+      ["PUSH"],
+      ["PUSH"],
+      ["QUIET"],
+    ]);
+    expect(out.join("")).toContain("invalidate\r\n*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+  });
+
+  test("BCAST with NOLOOP leaves out only the keys the client itself wrote", async () => {
+    await same([
+      ["t", "CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP"],
+      ["t", "SET", "mine", "1"],
+      ["QUIET"],
+      ["t", "MULTI"],
+      ["t", "SET", "mine", "2"],
+      ["t", "SET", "yours", "2"],
+      ["t", "EXEC"],
+      ["QUIET"],
+      ["w", "SET", "theirs", "1"],
+      ["PUSH"],
+    ]);
+  });
+
   test("OPTIN tracks only after CACHING YES, OPTOUT all but after CACHING NO", async () => {
     await same([
       ["t", "CLIENT", "TRACKING", "ON", "OPTIN"],
@@ -161,6 +197,13 @@ describe("client tracking, compared with Redis", () => {
       ["t", "CLIENT", "GETREDIR"],
       ["t", "CLIENT", "TRACKING", "OFF"],
       ["t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "PREFIX", "ab"],
+      ["t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "NOLOOP"],
+      ["t", "CLIENT", "TRACKING", "OFF"],
+      ["t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "FOO", "PREFIX", "BAR"],
+      ["t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "FO"],
+      ["t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "BARB"],
+      ["t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "FOOBAR", "PREFIX", "FOO"],
+      ["t", "CLIENT", "TRACKING", "OFF"],
       ["t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "NOLOOP"],
       ["t", "CLIENT", "TRACKINGINFO"],
       ["t", "CLIENT", "TRACKING", "OFF"],

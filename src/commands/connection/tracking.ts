@@ -65,21 +65,25 @@ function tracking(ctx: Ctx, args: Uint8Array[]): Reply {
   return OK;
 }
 
-/** Redis refuses prefixes of one client that overlap (one is a prefix of another). */
+/**
+ * Redis refuses prefixes of one client that overlap (one is a prefix of another), checking as
+ * its checkPrefixCollisionsOrReply does: each new prefix in turn, first against the existing
+ * ones (in their sorted order), then against the new ones after it.
+ */
 function checkOverlap(all: Uint8Array[], firstNew: number): void {
-  for (let i = firstNew; i < all.length; i++) {
-    const a = latin1(all[i]!);
-    for (let j = 0; j < all.length; j++) {
-      if (i === j) continue;
-      const b = latin1(all[j]!);
-      if (a === b && j < i) continue;
-      if (b.startsWith(a) || a.startsWith(b)) {
-        const [first, second] = j < i ? [b, a] : [a, b];
-        throw err(
-          `Prefix '${sanitizeLine(first)}' overlaps with ${j < firstNew ? "an existing" : "another provided"} prefix '${sanitizeLine(second)}'. Prefixes for a single client must not overlap.`,
-        );
-      }
-    }
+  const existing = all.slice(0, firstNew).map(latin1).sort();
+  const provided = all.slice(firstNew).map(latin1);
+  const overlap = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
+  const refuse = (a: string, kind: string, b: string) =>
+    err(
+      `Prefix '${sanitizeLine(a)}' overlaps with ${kind} prefix '${sanitizeLine(b)}'. Prefixes for a single client must not overlap.`,
+    );
+  for (let i = 0; i < provided.length; i++) {
+    const a = provided[i]!;
+    const hit = existing.find((b) => overlap(a, b));
+    if (hit !== undefined) throw refuse(a, "an existing", hit);
+    for (let j = i + 1; j < provided.length; j++)
+      if (overlap(a, provided[j]!)) throw refuse(a, "another provided", provided[j]!);
   }
 }
 

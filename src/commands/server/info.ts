@@ -73,6 +73,11 @@ const sections: Record<string, Section> = {
       ["maxmemory_human", "0B"],
       ["maxmemory_policy", "noeviction"],
       ["mem_fragmentation_ratio", used > 0 ? (m.rss / used).toFixed(2) : "0.00"],
+      // Nothing is evicted, replicated or buffered for an AOF here: the buffers Redis leaves
+      // out of its eviction count are all empty (tools compute used_memory minus this).
+      ["mem_not_counted_for_evict", 0],
+      ["mem_replication_backlog", 0],
+      ["mem_aof_buffer", 0],
       ["mem_allocator", `bun-${Bun.version}`],
       ["lazyfree_pending_objects", 0],
     ];
