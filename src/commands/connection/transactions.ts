@@ -7,7 +7,6 @@
  */
 import { RespError } from "../../errors.ts";
 import { NULL_ARRAY, OK, type Reply } from "../../protocol/reply.ts";
-import { keyParam } from "../../storage/api.ts";
 import { ks } from "../db.ts";
 import type { RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
