@@ -49,6 +49,11 @@ export const limits = {
   sweepRowsPerBatch: 500,
   /** Pause between expiry sweep rounds when the last round found nothing to delete. */
   sweepIdleIntervalMs: 1_000,
+  /**
+   * Expired keys a read announced (`expired`) whose queued delete has not finished, per
+   * shard (storage/keyspace/lazy-expiry.ts); past it a find is left to the sweep to announce.
+   */
+  lazyExpiredPendingMax: 10_000,
   /** Most keys one SCAN/KEYS step reads from one shard at a time. */
   scanRowsPerStepMax: 10_000,
   /** Hash fields moved per transaction by the format 1 → 2 upgrade (storage/maintenance/upgrade.ts). */

@@ -31,6 +31,11 @@ export interface EventCtx {
 export type Emit = (cls: number, event: string, key: Uint8Array, db?: number) => void;
 
 export interface Rule {
+  /**
+   * For a write that looks some keys up for reading first, as Redis's lookupKeyRead (a miss
+   * is a `keymiss`, lookups.ts): which argument indexes, given the arguments.
+   */
+  reads?(args: Uint8Array[]): (i: number) => boolean;
   /** Runs before the handler; its result reaches `after` (existence of keys, mostly). */
   before?(ctx: EventCtx, args: Uint8Array[]): unknown;
   after(ctx: EventCtx, args: Uint8Array[], reply: Reply, emit: Emit, pre: unknown): void;
@@ -40,6 +45,9 @@ const exists = (ctx: EventCtx, key: Uint8Array): boolean => ctx.exists(key);
 const has = (args: Uint8Array[], from: number, ...names: string[]): boolean =>
   args.slice(from).some((a) => names.some((n) => equalsToken(a, n)));
 const EXPIRY = ["EX", "PX", "EXAT", "PXAT"];
+/** Rule.reads: the first key (GETDEL, GETEX, GETSET read the old value first). */
+const FIRST = () => (i: number) => i === 1;
+const NO_READ = () => false;
 
 /** One event on the first key when the reply says something changed. */
 function simple(cls: number, event: string, changed: (r: Reply) => boolean = () => true): Rule {
@@ -126,6 +134,8 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [
     "set",
     {
+      // SET … GET reads the old value first.
+      reads: (args) => (has(args, 3, "GET") ? (i) => i === 1 : NO_READ),
       after(_c, args, reply, emit) {
         if (!setWrote(args, reply)) return;
         emit(N.string, "set", args[1]!);
@@ -136,7 +146,7 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   ["setnx", simple(N.string, "set", isOne)],
   ["setex", setexRule],
   ["psetex", setexRule],
-  ["getset", simple(N.string, "set")],
+  ["getset", { ...simple(N.string, "set"), reads: FIRST }],
   [
     "mset",
     {
@@ -153,10 +163,11 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
       },
     },
   ],
-  ["getdel", simple(N.generic, "del", notNull)],
+  ["getdel", { ...simple(N.generic, "del", notNull), reads: FIRST }],
   [
     "getex",
     {
+      reads: FIRST,
       after(ctx, args, reply, emit) {
         if (reply === null) return;
         if (has(args, 2, "PERSIST")) emit(N.generic, "persist", args[1]!);
@@ -179,6 +190,8 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [
     "bitfield",
     {
+      // Only GETs: Redis looks the key up for reading (a SET or INCRBY looks it up to write).
+      reads: (args) => (has(args, 2, "SET", "INCRBY") ? NO_READ : FIRST()),
       after: (_c, args, _r, emit) =>
         has(args, 2, "SET", "INCRBY") && emit(N.string, "setbit", args[1]!),
     },
@@ -186,6 +199,8 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [
     "bitop",
     {
+      // The sources are read, the destination written.
+      reads: () => (i) => i >= 3,
       before: (ctx, args) => exists(ctx, args[2]!),
       after(_c, args, reply, emit, existed) {
         if (reply === 0) {
@@ -219,6 +234,8 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [
     "copy",
     {
+      // The source is read, the destination written.
+      reads: FIRST,
       after(ctx, args, reply, emit) {
         if (reply !== 1) return;
         // The copy is always added anew (REPLACE deletes the old key first), so `new` as well.

@@ -9,6 +9,7 @@ import type { CommandRow } from "../commands/row.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { type Emit, type EventCtx, FLUSHES, rules } from "./events.ts";
 import { PubsubHub } from "./hub.ts";
+import { keysOf, lookUpKeys } from "./lookups.ts";
 import { KeyspaceNotifier, N } from "./notify.ts";
 import { PauseGate } from "./pause.ts";
 import { INVALIDATE_CHANNEL, TrackingTable } from "./tracking.ts";
@@ -57,20 +58,18 @@ export class PubsubServices {
   }
 
   /**
-   * Before the handler: the state a rule needs to know what the command changed, and, with
-   * the `new` class on, which of a write's keys are absent (a `new` event if it creates them).
+   * Before the handler: the command's key lookups (lookups.ts: `expired`, `keymiss`, and,
+   * with the `new` class on, which of a write's keys are absent: a `new` event if it creates
+   * them), then the state a rule needs to know what the command changed.
    */
   before(ctx: EventCtx, spec: CommandRow, args: Uint8Array[]): unknown {
     // BCAST messages of earlier turns go out before this command's reply; a transaction's or a
     // script's commands are one turn, so their keys stay in one message per prefix.
     if (!ctx.inExec) this.tracking.broadcast();
     const rule = rules.get(spec.name);
+    const absent = lookUpKeys(ctx, spec, rule, args, this.notifier);
     const pre = rule?.before ? rule.before(ctx, args) : undefined;
-    if (!spec.flags.includes("write") || !this.notifier.wants(N.newKey)) return pre;
-    return new NewKeys(
-      pre,
-      keysOf(spec, args).filter((key) => !ctx.exists(key)),
-    );
+    return absent === null ? pre : new NewKeys(pre, absent);
   }
 
   /** After the handler: events for what it changed, read tracking; the result is unchanged. */
@@ -106,12 +105,8 @@ export class PubsubServices {
       const reads = spec.flags.includes("readonly") ? keysOf(spec, args) : null;
       tracking.afterCommand(ctx.client, spec.name.startsWith("client|"), reads);
     }
-    const db = ctx.client.db;
-    // Redis's lookupKeyRead fires `keymiss` for each key a read finds missing.
-    if (spec.flags.includes("readonly") && !spec.quietLookup && this.notifier.wants(N.keyMiss))
-      for (const key of keysOf(spec, args))
-        if (!ctx.exists(key)) this.notifier.emit(N.keyMiss, "keymiss", key, db);
     if (!spec.flags.includes("write")) return;
+    const db = ctx.client.db;
     if (FLUSHES.has(spec.name)) {
       if (tracking.count > 0) tracking.flush();
       return;
@@ -174,16 +169,6 @@ class NewKeys {
     readonly pre: unknown,
     readonly absent: readonly Uint8Array[],
   ) {}
-}
-
-/** The key arguments of a command, by its row's key range. */
-export function keysOf(spec: CommandRow, args: Uint8Array[]): Uint8Array[] {
-  const k = spec.keys;
-  if (!k) return [];
-  const last = k.last < 0 ? args.length + k.last : k.last;
-  const out: Uint8Array[] = [];
-  for (let i = k.first; i <= last && i < args.length; i += k.step) out.push(args[i]!);
-  return out;
 }
 
 export { PubsubHub } from "./hub.ts";

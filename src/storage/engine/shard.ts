@@ -84,7 +84,7 @@ export class KeyspaceStatements {
   readonly countLiveStmt: Statement<{ n: number }, [number]>;
   readonly countExpiringStmt: Statement<{ n: number }, [number]>;
   readonly sweepStmt: Statement<unknown, [number, number]>;
-  readonly sweepKeysStmt: Statement<{ key: KeyParam }, [number, number]>;
+  readonly sweepKeysStmt: Statement<{ key: KeyParam; expires_at: number }, [number, number]>;
   readonly clearStmt: Statement<unknown, []>;
   readonly randomAfterStmt: Statement<{ key: KeyParam }, [number, number]>;
   readonly maxRowidStmt: Statement<{ m: number | null }, []>;

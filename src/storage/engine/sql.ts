@@ -154,8 +154,8 @@ ON CONFLICT(key) DO UPDATE SET
     upsert,
     /** Deletes and reports the old expiry so the caller can tell a live row from a dead one. */
     delete: `DELETE FROM ${k} WHERE key = ?1 RETURNING expires_at, type`,
-    /** The row of `key` if it has expired by ?2 (a lazy expiry); RETURNING says whether it did. */
-    deleteExpired: `DELETE FROM ${k} WHERE key = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2 RETURNING type`,
+    /** Lazy expiry: the row of `key` only if it still has the expiry ?2 a read found passed. */
+    deleteExpired: `DELETE FROM ${k} WHERE key = ?1 AND expires_at = ?2 RETURNING type`,
     setExpiry: `UPDATE ${k} SET expires_at = ?2 WHERE key = ?1`,
     exactExpiry: `SELECT expires_at FROM ${k} WHERE key = ?1`,
     /** Renames a row in place (same shard): its rowid, and so a large hash's fields, stay. */
@@ -173,7 +173,7 @@ ON CONFLICT(key) DO UPDATE SET
   (SELECT rowid FROM ${k} WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)`,
     /** The same batch, naming the keys removed (only when someone listens for `expired`). */
     sweepKeys: `DELETE FROM ${k} WHERE rowid IN
-  (SELECT rowid FROM ${k} WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2) RETURNING key`,
+  (SELECT rowid FROM ${k} WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2) RETURNING key, expires_at`,
     clear: `DELETE FROM ${k}`,
     /** A random live row: pick a random rowid and take the next one at or after it. */
     randomAfter: `SELECT key FROM ${k} WHERE rowid >= ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT 1`,

@@ -100,18 +100,28 @@ export class ExpirySweeper {
           let budget = batch;
           const expired: [number, "expired" | "hexpired" | "del", Uint8Array][] = [];
           let removed = 0;
+          // Keys removed that no read announced first (lazy-expiry.ts): INFO expired_keys.
+          let fresh = 0;
+          const lazy = this.store.lazyExpiry;
           for (const ks of keyspaces) {
             if (budget <= 0) break;
             const table = ks.keyTables[i]!;
             const s = table.statements;
             const listener = this.keyListener;
             let keys: number;
-            if (listener === null) keys = s.sweepStmt.run(now, budget).changes;
-            else {
-              // Someone listens (keyspace notifications, tracking): name the keys removed.
+            if (listener === null && !lazy.pendingOn(i)) {
+              keys = s.sweepStmt.run(now, budget).changes;
+              fresh += keys;
+            } else {
+              // Someone listens (keyspace notifications, tracking), or listened while a read
+              // announced a key: name the keys removed, and skip those a read announced.
               const rows = s.sweepKeysStmt.all(now, budget);
               keys = rows.length;
-              for (const { key } of rows) expired.push([ks.index, "expired", keyBytes(key)]);
+              for (const { key, expires_at } of rows) {
+                if (!lazy.sweptUnannounced(i, table.idOf(key), expires_at)) continue;
+                fresh++;
+                if (listener !== null) expired.push([ks.index, "expired", keyBytes(key)]);
+              }
             }
             removed += keys;
             budget -= keys;
@@ -137,19 +147,21 @@ export class ExpirySweeper {
                 expired.push([ks.index, "del", keyBytes(dropped.key)]);
             }
           }
-          return { removed, more: budget <= 0, expired };
+          return { removed, fresh, more: budget <= 0, expired };
         }),
       ),
     );
     let removed = 0;
+    let fresh = 0;
     let more = false;
     for (const r of results) {
       removed += r.removed;
+      fresh += r.fresh;
       more ||= r.more;
       // After COMMIT: listeners only hear of removals that happened.
       if (r.expired.length > 0) this.keyListener?.(r.expired);
     }
-    if (removed > 0) this.onExpired(removed);
+    if (fresh > 0) this.onExpired(fresh);
     return { removed, more };
   }
 

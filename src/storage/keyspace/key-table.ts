@@ -73,7 +73,7 @@ export class KeyTable implements HashHost, KeyRows {
   }
 
   /** Called when a read finds `key` past its TTL (lazy-expiry.ts); set by the Keyspace. */
-  onExpiredRead: ((key: KeyParam) => void) | null = null;
+  onExpiredRead: ((key: KeyParam, expiresAt: number) => void) | null = null;
 
   /** The cache and WATCH id of a key in this database. */
   idOf(key: KeyParam): string {
@@ -95,7 +95,7 @@ export class KeyTable implements HashHost, KeyRows {
       } else if (stored.type === ROW_STRING_FILE) {
         // Never cached: the entry is a reference, and its bytes are read only on demand.
         if (stored.expires_at !== null && stored.expires_at <= now) {
-          this.onExpiredRead?.(key);
+          this.onExpiredRead?.(key, stored.expires_at);
           return null;
         }
         return this.fileEntry(key, stored.value, stored.expires_at);
@@ -119,7 +119,7 @@ export class KeyTable implements HashHost, KeyRows {
       this.cache.set(id, row);
     }
     if (!isLive(row, now)) {
-      if (row.value !== null) this.onExpiredRead?.(key);
+      if (row.value !== null) this.onExpiredRead?.(key, row.expiresAt!);
       return null;
     }
     if (row.type === ROW_HASH_INLINE && !inlineHasLive(row.value, now)) return null;
@@ -344,9 +344,12 @@ export class KeyTable implements HashHost, KeyRows {
     return this.statements.scanStmt.all(after, limit);
   }
 
-  /** Removes `key` if it has expired by `now` (lazy expiry); true when a row went. */
-  deleteExpired(key: KeyParam, now: number): boolean {
-    const removed = this.statements.deleteExpiredStmt.get(key, now) !== null;
+  /**
+   * Lazy expiry's delete: removes `key` only while it still holds the expiry a read found
+   * passed, so a key rewritten since stays; true when a row went.
+   */
+  deleteExpired(key: KeyParam, expiresAt: number): boolean {
+    const removed = this.statements.deleteExpiredStmt.get(key, expiresAt) !== null;
     if (removed) this.cache.delete(this.idOf(key));
     return removed;
   }

@@ -59,8 +59,10 @@ export class Keyspace {
         host.watches,
         host.hashLimits,
       );
-      table.onExpiredRead = (key) =>
-        host.lazyExpiry.seen(table, key, (fn) => this.writeTable(i, (_, now) => fn(table, now)));
+      table.onExpiredRead = (key, expiresAt) =>
+        host.lazyExpiry.seen(table, key, expiresAt, (fn) =>
+          this.writeTable(i, (_, now) => fn(table, now)),
+        );
       this.keyTables.push(table);
       this.pendingTables.push(
         new PendingTable(i, table, host.writers[i]!, host.scheduler, (s, e) =>
