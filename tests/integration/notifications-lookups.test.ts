@@ -214,6 +214,76 @@ describe("lazy expiry: a read that finds a key past its TTL", () => {
     expect(frames.split("expired").length - 1).toBe(5);
   });
 
+  /** Writes over keys past their TTL, and rows whose key positions are not looked up. */
+  const expiringWrites: Step[] = [
+    ...["gd", "gx", "gs", "sg", "inc", "ap", "cp", "bo", "mv", "rn", "ex", "nx"].map((k) =>
+      run("SET", k, "1", "PX", "50"),
+    ),
+    run("HSET", "hx", "f", "v"),
+    run("PEXPIRE", "hx", "50"),
+    run("SET", "shard", "v", "PX", "50"),
+    run("SET", "watched", "v", "PX", "50"),
+    { wait: 120 },
+    // Redis does not look up SPUBLISH's shard channel nor WATCH's keys: nothing is announced.
+    run("SPUBLISH", "shard", "hello"),
+    run("WATCH", "watched"),
+    run("UNWATCH"),
+    run("GETDEL", "gd"),
+    run("GETEX", "gx", "EX", "100"),
+    run("GETSET", "gs", "v"),
+    run("SET", "sg", "v", "GET"),
+    run("INCR", "inc"),
+    run("APPEND", "ap", "x"),
+    run("COPY", "cp", "cp2"),
+    run("BITOP", "OR", "bo", "bo"),
+    run("HSET", "hx", "g", "v"),
+    run("MOVE", "mv", "1"),
+    run("RENAME", "rn", "rn2"),
+    run("EXPIRE", "ex", "100"),
+    run("SETNX", "nx", "v"),
+    // Still there to be found: the read announces both now.
+    run("EXISTS", "shard", "watched"),
+  ];
+
+  test("a write's lookup announces `expired` first too; SPUBLISH and WATCH look nothing up", async () => {
+    for (const flags of ["KEA", "KEAmn", "Ex"]) await compare(flags, expiringWrites);
+    const frames = await compare("KEAmn", expiringWrites);
+    const expired = frames.filter((f) => f.includes("__keyevent@0__:expired"));
+    expect(expired).toHaveLength(15);
+    // Announced only by the EXISTS at the end, after every other event.
+    expect(frames.slice(-4).join("")).toContain("__keyevent@0__:expired\r\n$5\r\nshard");
+    expect(frames.slice(-4).join("")).toContain("__keyevent@0__:expired\r\n$7\r\nwatched");
+  });
+
+  test("INFO expired_keys counts the keys reads found expired at once, as Redis", async () => {
+    const counted = await Promise.all(
+      [{ port: ours.port }, { unix: ref.socket }].map(async (target: Target) => {
+        const isOurs = "port" in target;
+        const c = await RawClient.connect(target);
+        const expiredKeys = async () =>
+          Number(/expired_keys:(\d+)/.exec((await c.command("INFO", "stats")).toString())![1]);
+        try {
+          await c.command("FLUSHALL");
+          if (!isOurs) await c.command("DEBUG", "SET-ACTIVE-EXPIRE", "0");
+          await c.command("CONFIG", "SET", "notify-keyspace-events", "Ex");
+          const before = await expiredKeys();
+          for (const k of ["a", "b", "c"]) await c.command("SET", k, "v", "PX", "50");
+          if (isOurs) skew += 120;
+          else await Bun.sleep(120);
+          await c.command("GET", "a");
+          await c.command("EXISTS", "b", "c", "a");
+          await c.command("SET", "c", "again");
+          return (await expiredKeys()) - before;
+        } finally {
+          await c.command("CONFIG", "SET", "notify-keyspace-events", "");
+          if (!isOurs) await c.command("DEBUG", "SET-ACTIVE-EXPIRE", "1");
+          c.close();
+        }
+      }),
+    );
+    expect(counted).toEqual([3, 3]);
+  });
+
   test("the sweep that runs after a read found the key expired announces nothing more", async () => {
     const sub = await RawClient.connect({ port: ours.port });
     const c = await RawClient.connect({ port: ours.port });
