@@ -30,12 +30,21 @@ export interface EventCtx {
 
 export type Emit = (cls: number, event: string, key: Uint8Array, db?: number) => void;
 
+/** How a command looks a key argument up (lookups.ts); "none": not in this database. */
+export type Lookup = "read" | "write" | "none";
+
 export interface Rule {
   /**
-   * For a write that looks some keys up for reading first, as Redis's lookupKeyRead (a miss
-   * is a `keymiss`, lookups.ts): which argument indexes, given the arguments.
+   * How key argument i is looked up where the row's flags do not say it (readonly: read,
+   * write: write), as Redis does: "read" for a write that reads a key first (lookupKeyRead,
+   * whose miss is a `keymiss`), "none" for a key looked up in another database.
    */
-  reads?(args: Uint8Array[]): (i: number) => boolean;
+  lookups?(ctx: EventCtx, args: Uint8Array[]): (i: number) => Lookup;
+  /**
+   * Redis looks up and notifies one key at a time (DEL, UNLINK, MSET): an `expired` found
+   * by a lookup goes out just before that key's events, not before the whole command's.
+   */
+  perKey?: true;
   /** Runs before the handler; its result reaches `after` (existence of keys, mostly). */
   before?(ctx: EventCtx, args: Uint8Array[]): unknown;
   after(ctx: EventCtx, args: Uint8Array[], reply: Reply, emit: Emit, pre: unknown): void;
@@ -45,9 +54,9 @@ const exists = (ctx: EventCtx, key: Uint8Array): boolean => ctx.exists(key);
 const has = (args: Uint8Array[], from: number, ...names: string[]): boolean =>
   args.slice(from).some((a) => names.some((n) => equalsToken(a, n)));
 const EXPIRY = ["EX", "PX", "EXAT", "PXAT"];
-/** Rule.reads: the first key (GETDEL, GETEX, GETSET read the old value first). */
-const FIRST = () => (i: number) => i === 1;
-const NO_READ = () => false;
+/** Rule.lookups: the first key is read (GETDEL, GETEX, GETSET read the old value first). */
+const READ_FIRST = (): ((i: number) => Lookup) => (i) => (i === 1 ? "read" : "write");
+const WRITES = (): ((i: number) => Lookup) => () => "write";
 
 /** One event on the first key when the reply says something changed. */
 function simple(cls: number, event: string, changed: (r: Reply) => boolean = () => true): Rule {
@@ -81,6 +90,7 @@ function setWrote(args: Uint8Array[], reply: Reply): boolean {
 }
 
 const delRule: Rule = {
+  perKey: true,
   before: (ctx, args) => args.slice(1).filter((k) => exists(ctx, k)),
   after(_c, _a, reply, emit, pre) {
     if (positive(reply)) for (const k of pre as Uint8Array[]) emit(N.generic, "del", k);
@@ -95,6 +105,8 @@ const expireRule: Rule = {
 };
 
 const renameRule: Rule = {
+  // Redis stops at a missing source: the destination is never looked up.
+  lookups: (ctx, args) => (i) => (i === 2 && !exists(ctx, args[1]!) ? "none" : "write"),
   after(_c, args, reply, emit) {
     if (reply !== OK && reply !== 1) return;
     if (Buffer.compare(args[1]!, args[2]!) === 0) return;
@@ -135,7 +147,7 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
     "set",
     {
       // SET … GET reads the old value first.
-      reads: (args) => (has(args, 3, "GET") ? (i) => i === 1 : NO_READ),
+      lookups: (_c, args) => (has(args, 3, "GET") ? READ_FIRST() : WRITES()),
       after(_c, args, reply, emit) {
         if (!setWrote(args, reply)) return;
         emit(N.string, "set", args[1]!);
@@ -146,10 +158,11 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   ["setnx", simple(N.string, "set", isOne)],
   ["setex", setexRule],
   ["psetex", setexRule],
-  ["getset", { ...simple(N.string, "set"), reads: FIRST }],
+  ["getset", { ...simple(N.string, "set"), lookups: READ_FIRST }],
   [
     "mset",
     {
+      perKey: true,
       after(_c, args, _r, emit) {
         for (let i = 1; i < args.length; i += 2) emit(N.string, "set", args[i]!);
       },
@@ -163,11 +176,11 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
       },
     },
   ],
-  ["getdel", { ...simple(N.generic, "del", notNull), reads: FIRST }],
+  ["getdel", { ...simple(N.generic, "del", notNull), lookups: READ_FIRST }],
   [
     "getex",
     {
-      reads: FIRST,
+      lookups: READ_FIRST,
       after(ctx, args, reply, emit) {
         if (reply === null) return;
         if (has(args, 2, "PERSIST")) emit(N.generic, "persist", args[1]!);
@@ -191,7 +204,7 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
     "bitfield",
     {
       // Only GETs: Redis looks the key up for reading (a SET or INCRBY looks it up to write).
-      reads: (args) => (has(args, 2, "SET", "INCRBY") ? NO_READ : FIRST()),
+      lookups: (_c, args) => (has(args, 2, "SET", "INCRBY") ? WRITES() : READ_FIRST()),
       after: (_c, args, _r, emit) =>
         has(args, 2, "SET", "INCRBY") && emit(N.string, "setbit", args[1]!),
     },
@@ -200,7 +213,7 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
     "bitop",
     {
       // The sources are read, the destination written.
-      reads: () => (i) => i >= 3,
+      lookups: () => (i) => (i >= 3 ? "read" : "write"),
       before: (ctx, args) => exists(ctx, args[2]!),
       after(_c, args, reply, emit, existed) {
         if (reply === 0) {
@@ -234,8 +247,12 @@ export const rules: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   [
     "copy",
     {
-      // The source is read, the destination written.
-      reads: FIRST,
+      // The source is read; the destination is looked up only if the source was found (as
+      // for RENAME), in the database of the DB option (then by the handler, not here).
+      lookups: (ctx, args) => (i) => {
+        if (i === 1) return "read";
+        return copyDb(ctx, args) === ctx.client.db && exists(ctx, args[1]!) ? "write" : "none";
+      },
       after(ctx, args, reply, emit) {
         if (reply !== 1) return;
         // The copy is always added anew (REPLACE deletes the old key first), so `new` as well.

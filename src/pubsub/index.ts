@@ -9,12 +9,12 @@ import type { CommandRow } from "../commands/row.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { type Emit, type EventCtx, FLUSHES, rules } from "./events.ts";
 import { PubsubHub } from "./hub.ts";
-import { keysOf, lookUpKeys } from "./lookups.ts";
+import { type ExpiryEvent, Hold, keysOf, Looked, latin1, lookUpKeys } from "./lookups.ts";
 import { KeyspaceNotifier, N } from "./notify.ts";
 import { PauseGate } from "./pause.ts";
 import { INVALIDATE_CHANNEL, TrackingTable } from "./tracking.ts";
 
-type SweepListener = (events: [number, "expired" | "hexpired" | "del", Uint8Array][]) => void;
+type SweepListener = (events: ExpiryEvent[]) => void;
 
 const invalidateName = Buffer.from(INVALIDATE_CHANNEL).toString("latin1");
 
@@ -28,6 +28,8 @@ export class PubsubServices {
   private sweeper: { keyListener: SweepListener | null } | null = null;
   private lazy: { listener: SweepListener | null } | null = null;
   private readonly sweepListener: SweepListener = (events) => this.expired(events);
+  /** Set only while a per-key write looks its keys up: the `expired` events wait there. */
+  private hold: Hold | null = null;
 
   constructor(
     clients: ReadonlyMap<number, ClientState>,
@@ -67,9 +69,22 @@ export class PubsubServices {
     // script's commands are one turn, so their keys stay in one message per prefix.
     if (!ctx.inExec) this.tracking.broadcast();
     const rule = rules.get(spec.name);
-    const absent = lookUpKeys(ctx, spec, rule, args, this.notifier);
+    const hold = rule?.perKey ? new Hold() : null;
+    this.hold = hold;
+    let absent: Uint8Array[] | null;
+    try {
+      absent = lookUpKeys(ctx, spec, rule, args, this.notifier, hold);
+    } finally {
+      this.hold = null;
+    }
     const pre = rule?.before ? rule.before(ctx, args) : undefined;
-    return absent === null ? pre : new NewKeys(pre, absent);
+    if (absent === null && (hold === null || hold.events.length === 0)) return pre;
+    return new Looked(pre, absent, hold, spec, args);
+  }
+
+  /** The handler threw: the `expired` events its lookups held still go out. */
+  abandon(pre: unknown): void {
+    if (pre instanceof Looked) pre.release(null, (e) => this.expired([e]));
   }
 
   /** After the handler: events for what it changed, read tracking; the result is unchanged. */
@@ -91,7 +106,12 @@ export class PubsubServices {
   }
 
   /** The sweep removed keys (or fields): `expired` / `hexpired` events and invalidations. */
-  expired(events: readonly [number, "expired" | "hexpired" | "del", Uint8Array][]): void {
+  expired(events: readonly ExpiryEvent[]): void {
+    if (this.hold !== null) {
+      // Found by a per-key write's lookup (before()): they wait for their place.
+      for (const e of events) this.hold.events.push([this.hold.at, e]);
+      return;
+    }
     for (const [db, event, key] of events) {
       const cls = event === "expired" ? N.expired : event === "hexpired" ? N.hash : N.generic;
       this.notifier.emit(cls, event, key, db);
@@ -112,20 +132,20 @@ export class PubsubServices {
       return;
     }
     const failed = typeof reply === "object" && reply !== null && "code" in reply;
-    let rulePre = pre;
+    const looked = pre instanceof Looked ? pre : null;
+    const rulePre = looked === null ? pre : looked.pre;
+    const release = (key: Uint8Array | null) => looked?.release(key, (e) => this.expired([e]));
     // `new` goes just before the first event about a key the write created, as Redis's dbAdd
     // emits it when the key is added (per key, for MSET); a rule's own `new` (COPY, MOVE:
     // another database) takes its place.
     let created: Map<string, Uint8Array> | null = null;
-    if (pre instanceof NewKeys) {
-      rulePre = pre.pre;
-      if (!failed) {
-        created = new Map();
-        for (const key of pre.absent) if (ctx.exists(key)) created.set(latin1(key), key);
-      }
+    if (looked?.absent && !failed) {
+      created = new Map();
+      for (const key of looked.absent) if (ctx.exists(key)) created.set(latin1(key), key);
     }
     const rule = rules.get(spec.name);
     const emit: Emit = (cls, event, key, at = db) => {
+      if (at === db) release(key);
       if (created !== null && created.size > 0 && at === db) {
         const id = latin1(key);
         if (created.delete(id) && event !== "new") this.notifier.emit(N.newKey, "new", key, db);
@@ -136,6 +156,7 @@ export class PubsubServices {
     if (rule && !failed) rule.after(ctx, args, reply, emit, rulePre);
     // Keys created without an event of their own still get their `new`.
     if (created !== null) for (const key of created.values()) emit(N.newKey, "new", key);
+    release(null);
   }
 
   /**
@@ -158,17 +179,6 @@ export class PubsubServices {
     if (this.sweeper) this.sweeper.keyListener = this.hooked ? this.sweepListener : null;
     if (this.lazy) this.lazy.listener = this.hooked ? this.sweepListener : null;
   }
-}
-
-const latin1 = (key: Uint8Array): string =>
-  Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
-
-/** A write's `before` state with the `new` class on: the rule's own, and the absent keys. */
-class NewKeys {
-  constructor(
-    readonly pre: unknown,
-    readonly absent: readonly Uint8Array[],
-  ) {}
 }
 
 export { PubsubHub } from "./hub.ts";

@@ -110,7 +110,15 @@ export class Dispatcher {
           exists: (key: Uint8Array) => ks(ctx).entry(key) !== null,
         };
         const pre = pubsub.before(view, spec, args);
-        result = pubsub.after(view, spec, args, spec.handler!(ctx, args), pre);
+        let out: Reply | Promise<Reply>;
+        try {
+          out = spec.handler!(ctx, args);
+        } catch (error) {
+          // Keys its lookups found expired were removed: their held events still go out.
+          pubsub.abandon(pre);
+          throw error;
+        }
+        result = pubsub.after(view, spec, args, out, pre);
       } else result = spec.handler!(ctx, args);
     } catch (error) {
       this.observe(ctx, spec, args, stat, started);
