@@ -119,11 +119,19 @@ export class KeyTable implements HashHost, KeyRows {
       this.cache.set(id, row);
     }
     if (!isLive(row, now)) {
-      if (row.value !== null) this.onExpiredRead?.(key, row.expiresAt!);
+      if (row.value !== null && this.onExpiredRead) this.expiredRead(key, id, row.expiresAt!);
       return null;
     }
     if (row.type === ROW_HASH_INLINE && !inlineHasLive(row.value, now)) return null;
     return row as KeyEntry;
+  }
+
+  /** A dead cached row is reported only while stored: the sweep deletes rows, not cache. */
+  private expiredRead(key: KeyParam, id: string, expiresAt: number): void {
+    const stored = this.statements.exactExpiryStmt.get(key);
+    if (stored !== null && Number(stored.expires_at) === expiresAt)
+      this.onExpiredRead!(key, expiresAt);
+    else this.cache.delete(id);
   }
 
   live(key: KeyParam, now: number): LiveEntry | null {
@@ -344,10 +352,7 @@ export class KeyTable implements HashHost, KeyRows {
     return this.statements.scanStmt.all(after, limit);
   }
 
-  /**
-   * Lazy expiry's delete: removes `key` only while it still holds the expiry a read found
-   * passed, so a key rewritten since stays; true when a row went.
-   */
+  /** Lazy expiry's delete, only of the expiry a read found (a key rewritten since stays). */
   deleteExpired(key: KeyParam, expiresAt: number): boolean {
     const removed = this.statements.deleteExpiredStmt.get(key, expiresAt) !== null;
     if (removed) this.cache.delete(this.idOf(key));
