@@ -7,6 +7,8 @@
  *
  * `new` (class n) for keys a write creates is added around these rules (index.ts), except
  * where Redis re-adds a key in another place (COPY, MOVE, RENAME), which the rules say.
+ * The events of key lookups (`expired`, `keymiss`) come from lookups.ts; a rule only says
+ * how its command looks keys up where the row's flags do not (Rule.lookups, Rule.perKey).
  * Known differences from Redis, documented in docs/compatibility.md: BITFIELD emits `setbit`
  * when it has a SET/INCRBY even if an overflow FAIL left the value unchanged; GETEX PERSIST
  * emits `persist` without checking that a TTL existed.
