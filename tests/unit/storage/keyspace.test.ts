@@ -2,7 +2,8 @@
  * The format 2 keyspace below the commands: one row per key whatever its type, small hashes
  * inline and converted to the fields table past the limits, insertion order kept across the
  * conversion, a large hash's fields dropped with its key (triggers), databases isolated, and
- * the sweep removing expired fields and the hashes they empty.
+ * the sweep removing expired fields and the hashes they empty; lazy expiry announcing (and
+ * counting) a dead key once, whoever finds it first, a read or the sweep.
  */
 import { afterEach, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
@@ -179,4 +180,82 @@ test("a large hash deleted and created again never serves its old fields from th
   expect(again.id).toBe(id);
   expect(get("f0")).toBeUndefined();
   expect(get("f1")).toBe("new");
+});
+
+test("lazy expiry: a read announces a dead key once, counts it, deletes its row; the sweep stays silent", async () => {
+  let now = 1_000_000;
+  const store = open(() => now);
+  const heard: string[] = [];
+  let counted = 0;
+  store.lazyExpiry.listener = (events) =>
+    heard.push(...events.map(([db, e, key]) => `${db}:${e}:${dec(key)}`));
+  store.lazyExpiry.counted = (n) => {
+    counted += n;
+  };
+  const k = enc.encode("k");
+  const kept = enc.encode("kept");
+  await store.db0.write(k, (t, at) => t.put("k", enc.encode("v"), at, at + 10));
+  await store.db0.write(kept, (t, at) => t.put("kept", enc.encode("v"), at, at + 10));
+  let swept = 0;
+  const sweeper = new ExpirySweeper(store, (n) => (swept += n), silentLogger());
+  const sweptKeys: string[] = [];
+  sweeper.keyListener = (events) =>
+    sweptKeys.push(...events.map(([, e, key]) => `${e}:${dec(key)}`));
+  now += 100;
+  expect(store.db0.get(k)).toBeNull();
+  // Announced at the find, before any write: what Redis's lookup does.
+  expect(heard).toEqual(["0:expired:k"]);
+  expect(store.db0.get(k)).toBeNull();
+  // `kept` is written again, queued but not committed, when a read finds the old row dead:
+  // the delete queued behind that write must leave the new value alone.
+  const rewrite = store.db0.write(kept, (t, at) => t.put("kept", enc.encode("new"), at, null));
+  expect(store.db0.get(kept)).toBeNull();
+  await rewrite;
+  await sweeper.sweepOnce();
+  expect(sweptKeys).toEqual([]);
+  expect(store.shards[store.shardOf(k)]!.blobs.getStmt.get("k")).toBeNull();
+  expect(dec(store.db0.get(kept)?.value)).toBe("new");
+  expect(heard).toEqual(["0:expired:k", "0:expired:kept"]);
+  expect([counted, swept]).toEqual([2, 0]);
+});
+
+test("lazy expiry: a key the sweep removed is not announced again by a read of its cached row", async () => {
+  let now = 1_000_000;
+  const store = open(() => now);
+  const heard: string[] = [];
+  store.lazyExpiry.listener = (events) =>
+    heard.push(...events.map(([, e, key]) => `${e}:${dec(key)}`));
+  const k = enc.encode("k");
+  await store.db0.write(k, (t, at) => t.put("k", enc.encode("v"), at, at + 10));
+  expect(dec(store.db0.get(k)?.value)).toBe("v");
+  now += 100;
+  let swept = 0;
+  const sweeper = new ExpirySweeper(store, (n) => (swept += n), silentLogger());
+  const sweptKeys: string[] = [];
+  sweeper.keyListener = (events) =>
+    sweptKeys.push(...events.map(([, e, key]) => `${e}:${dec(key)}`));
+  await sweeper.sweepOnce();
+  expect(store.db0.get(k)).toBeNull();
+  expect(sweptKeys).toEqual(["expired:k"]);
+  expect(heard).toEqual([]);
+  expect(swept).toBe(1);
+});
+
+test("lazy expiry: nobody listening, a read deletes nothing and the sweep announces the key", async () => {
+  let now = 1_000_000;
+  const store = open(() => now);
+  const k = enc.encode("k");
+  await store.db0.write(k, (t, at) => t.put("k", enc.encode("v"), at, at + 10));
+  now += 100;
+  expect(store.db0.get(k)).toBeNull();
+  await Bun.sleep(10);
+  expect(store.shards[store.shardOf(k)]!.blobs.getStmt.get("k")).not.toBeNull();
+  let swept = 0;
+  const sweeper = new ExpirySweeper(store, (n) => (swept += n), silentLogger());
+  const sweptKeys: string[] = [];
+  sweeper.keyListener = (events) =>
+    sweptKeys.push(...events.map(([, e, key]) => `${e}:${dec(key)}`));
+  await sweeper.sweepOnce();
+  expect(sweptKeys).toEqual(["expired:k"]);
+  expect(swept).toBe(1);
 });
