@@ -82,7 +82,7 @@ export class PubsubServices {
     return new Looked(pre, absent, hold, spec, args);
   }
 
-  /** The handler threw: the `expired` events its lookups held still go out. */
+  /** The handler failed (threw, or its write did): the `expired` events held still go out. */
   abandon(pre: unknown): void {
     if (pre instanceof Looked) pre.release(null, (e) => this.expired([e]));
   }
@@ -96,10 +96,16 @@ export class PubsubServices {
     pre: unknown,
   ): Reply | Promise<Reply> {
     if (result instanceof Promise) {
-      return result.then((reply) => {
-        this.settled(ctx, spec, args, reply, pre);
-        return reply;
-      });
+      return result.then(
+        (reply) => {
+          this.settled(ctx, spec, args, reply, pre);
+          return reply;
+        },
+        (error: unknown) => {
+          this.abandon(pre);
+          throw error;
+        },
+      );
     }
     this.settled(ctx, spec, args, result, pre);
     return result;
