@@ -119,19 +119,19 @@ export class KeyTable implements HashHost, KeyRows {
       this.cache.set(id, row);
     }
     if (!isLive(row, now)) {
-      if (row.value !== null && this.onExpiredRead) this.expiredRead(key, id, row.expiresAt!);
+      if (row.value !== null) this.onExpiredRead?.(key, row.expiresAt!);
       return null;
     }
     if (row.type === ROW_HASH_INLINE && !inlineHasLive(row.value, now)) return null;
     return row as KeyEntry;
   }
 
-  /** A dead cached row is reported only while stored: the sweep deletes rows, not cache. */
-  private expiredRead(key: KeyParam, id: string, expiresAt: number): void {
+  /** Whether `key`'s row is still stored with this expiry; else its cached row is dropped. */
+  holdsExpiry(key: KeyParam, expiresAt: number): boolean {
     const stored = this.statements.exactExpiryStmt.get(key);
-    if (stored !== null && Number(stored.expires_at) === expiresAt)
-      this.onExpiredRead!(key, expiresAt);
-    else this.cache.delete(id);
+    if (stored !== null && Number(stored.expires_at) === expiresAt) return true;
+    this.cache.delete(this.idOf(key));
+    return false;
   }
 
   live(key: KeyParam, now: number): LiveEntry | null {

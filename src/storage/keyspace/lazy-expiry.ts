@@ -40,6 +40,9 @@ export class LazyExpiry {
     if (pending.get(id) === expiresAt) return;
     // Bounded: past the limit the sweep announces the key when it removes it.
     if (pending.size >= limits.lazyExpiredPendingMax) return;
+    // A dead cached row may outlive its row (the sweep deletes rows, not the value cache):
+    // a key the sweep removed, and announced, is not announced again.
+    if (!table.holdsExpiry(key, expiresAt)) return;
     pending.set(id, expiresAt);
     const done = () => {
       if (pending.get(id) === expiresAt) pending.delete(id);
