@@ -7,14 +7,14 @@
  *   Redis runs key by key (Rule.perKey: DEL, UNLINK, MSET) it is held (Hold) and goes out
  *   just before the events of its key (Looked.release);
  * - `keymiss` (class m) for a read lookup that finds nothing: the key arguments of a
- *   readonly row except a quietLookup one (OBJECT, MEMORY USAGE: LOOKUP_NONOTIFY), and those
+ *   readonly row except a quietLookup one (OBJECT's LOOKUP_NONOTIFY, MEMORY USAGE), and those
  *   a write's rule names as read first (Rule.lookups: GETDEL, SET … GET, COPY's source…);
  * - the keys a write finds absent, for the `new` event of the key it creates (index.ts).
  * Only rows that read or write keys look up: SPUBLISH's shard channel and WATCH's keys have
  * key positions for routing and WATCH, but Redis does not look those names up.
- * Known differences (docs/compatibility.md): every key is looked up even where Redis stops
- * early (RENAME of a missing key never looks its destination up), and a command refused for
- * its arguments may still have looked its keys up.
+ * Known differences (docs/compatibility.md): a command refused for its arguments may still
+ * have looked its keys up (Redis checks some first), and BITOP looks its destination up
+ * before its sources (Redis: after).
  */
 import type { CommandRow } from "../commands/row.ts";
 import type { EventCtx, Lookup, Rule } from "./events.ts";

@@ -1,9 +1,11 @@
 /**
  * The keyspace events that belong to key lookups, against a real Redis 7: `new` (flag n) when
- * a command creates a key, `keymiss` (flag m) when a read lookup finds nothing, and `expired`
- * when a read finds a key whose TTL has passed (lazy expiry), exactly once even after the
- * sweep runs. A raw subscriber listens on every keyspace and keyevent channel of both servers;
- * the two event streams must match frame for frame.
+ * a command creates a key, `keymiss` (flag m) when a read lookup finds nothing (the writes
+ * that read first included), and `expired` when a command's lookup finds a key whose TTL has
+ * passed (lazy expiry): before its own events, or in its key's place for DEL, UNLINK and
+ * MSET, exactly once even after the sweep runs, and counted in INFO expired_keys. A raw
+ * subscriber listens on every keyspace and keyevent channel of both servers; the two event
+ * streams must match frame for frame.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RawClient, type RedisRef, startRedisRef } from "../helpers/redis-ref.ts";
