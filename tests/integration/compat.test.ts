@@ -164,6 +164,22 @@ test("CONFIG SET of several parameters is all or nothing, with Redis's error tex
   await same("CONFIG", "NOSUCH");
 });
 
+test("HELP of PUBSUB, ACL, SLOWLOG, CLIENT and COMMAND: Redis's text as status lines", async () => {
+  await same("PUBSUB", "HELP");
+  await same("ACL", "HELP");
+  await same("SLOWLOG", "HELP");
+  // CLIENT and COMMAND leave out the one subcommand each that is not served here (UNBLOCK,
+  // GETKEYSANDFLAGS) and CLIENT follows Redis 8's list: the head line and the footer match.
+  for (const container of ["CLIENT", "COMMAND"]) {
+    const raw = (await ours.send(resp(container, "HELP"))).toString("latin1");
+    const lines = raw.split("\r\n");
+    expect(lines[0]).toMatch(/^\*\d+$/);
+    expect(lines[1]).toBe(`+${container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`);
+    expect(raw).toEndWith("+HELP\r\n+    Prints this help.\r\n");
+    expect(raw).not.toContain("$");
+  }
+});
+
 test("CONFIG SET takes effect: slowlog and hash encoding limits", async () => {
   await same("CONFIG", "SET", "slowlog-max-len", "7", "hash-max-listpack-entries", "2");
   expect(server.handle.context.stats.slowlog.maxLen).toBe(7);

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { errors, RespError, sanitizeLine } from "../../errors.ts";
-import { double, map, OK, type Reply } from "../../protocol/reply.ts";
+import { double, map, OK, type Reply, simple } from "../../protocol/reply.ts";
 import { ACL_CATEGORIES, rowsIn } from "../../security/categories.ts";
 import { permission } from "../../security/guard.ts";
 import type { Security } from "../../security/security.ts";
@@ -186,7 +186,7 @@ const HELP = [
   "WHOAMI",
   "    Return the current connection username.",
   "HELP",
-  "    Print this help.",
+  "    Prints this help.",
 ];
 
 const adminSub: RowDefaults = {
@@ -306,7 +306,7 @@ const aclSubcommands: CommandSpec[] = [
     arity: 2,
     summary: "Returns helpful text about the different subcommands.",
     syntax: "",
-    handler: () => HELP,
+    handler: () => HELP.map((line) => simple(line)),
   }),
 ];
 

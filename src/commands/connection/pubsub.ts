@@ -136,9 +136,26 @@ const pubsubCommands: CommandSpec[] = [
     arity: 2,
     summary: "Returns helpful text about the different subcommands.",
     syntax: "",
-    handler: () =>
-      pubsubCommands.map((c) => simple(`${c.name.slice(7).toUpperCase()} ${c.syntax}`.trim())),
+    handler: () => PUBSUB_HELP.map((line) => simple(line)),
   }),
+];
+
+/** Redis's PUBSUB HELP, line for line (status replies, as its addReplyHelp sends them). */
+const PUBSUB_HELP = [
+  "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  "CHANNELS [<pattern>]",
+  "    Return the currently active channels matching a <pattern> (default: '*').",
+  "NUMPAT",
+  "    Return number of subscriptions to patterns.",
+  "NUMSUB [<channel> ...]",
+  "    Return the number of subscribers for the specified channels, excluding",
+  "    pattern subscriptions(default: no channels).",
+  "SHARDCHANNELS [<pattern>]",
+  "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+  "SHARDNUMSUB [<shardchannel> ...]",
+  "    Return the number of subscribers for the specified shard level channel(s)",
+  "HELP",
+  "    Prints this help.",
 ];
 
 export const pubsubCommandRows: CommandSpec[] = [

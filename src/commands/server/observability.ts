@@ -10,7 +10,7 @@
  * argument truncation (32 arguments, 128 bytes each) follow Redis too.
  */
 import { errors, RespError } from "../../errors.ts";
-import { NO_REPLY, OK, type Reply } from "../../protocol/reply.ts";
+import { NO_REPLY, OK, type Reply, simple } from "../../protocol/reply.ts";
 import { parseInt64 } from "../args.ts";
 import type { RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
@@ -76,20 +76,21 @@ const slowlogSubs: CommandSpec[] = [
     arity: 2,
     summary: "Returns helpful text about the different subcommands.",
     syntax: "",
-    handler: () => [
-      "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "GET [<count>]",
-      "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-      "    Entries are made of:",
-      "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-      "    client name",
-      "LEN",
-      "    Return the length of the slowlog.",
-      "RESET",
-      "    Reset the slowlog.",
-      "HELP",
-      "    Print this help.",
-    ],
+    handler: () =>
+      [
+        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET [<count>]",
+        "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+        "    Entries are made of:",
+        "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+        "    client name",
+        "LEN",
+        "    Return the length of the slowlog.",
+        "RESET",
+        "    Reset the slowlog.",
+        "HELP",
+        "    Prints this help.",
+      ].map((line) => simple(line)),
     flags: ["loading", "stale"],
   },
 ];

@@ -3,11 +3,11 @@
  * and MEMORY (memory.ts) rows are gathered here. COMMAND replies are generated from the table rows (docs.ts).
  */
 import { errors, RespError } from "../../errors.ts";
-import { map, NO_REPLY, type Reply, verbatim } from "../../protocol/reply.ts";
+import { map, NO_REPLY, type Reply, simple, verbatim } from "../../protocol/reply.ts";
 import { text } from "../args.ts";
 import { configCommands } from "../config/commands.ts";
 import { globMatch } from "../glob.ts";
-import type { RowDefaults } from "../rows.ts";
+import { helpRow, type RowDefaults } from "../rows.ts";
 import type { CommandSpec, Ctx } from "../spec.ts";
 import { keyPositionsOf } from "../table.ts";
 import { commandDocs, commandInfo } from "./docs.ts";
@@ -39,6 +39,29 @@ const commandSub: RowDefaults = {
   since: "2.8.13",
   keys: null,
 };
+
+/** Redis's COMMAND HELP, line for line, less GETKEYSANDFLAGS (not served here). */
+const COMMAND_HELP = [
+  "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  "(no subcommand)",
+  "    Return details about all Redis commands.",
+  "COUNT",
+  "    Return the total number of commands in this Redis server.",
+  "LIST",
+  "    Return a list of all commands in this Redis server.",
+  "INFO [<command-name> ...]",
+  "    Return details about multiple Redis commands.",
+  "    If no command names are given, documentation details for all",
+  "    commands are returned.",
+  "DOCS [<command-name> ...]",
+  "    Return documentation details about multiple Redis commands.",
+  "    If no command names are given, documentation details for all",
+  "    commands are returned.",
+  "GETKEYS <full-command>",
+  "    Return the keys from a full Redis command.",
+  "HELP",
+  "    Prints this help.",
+];
 
 const commandSubs: CommandSpec[] = [
   {
@@ -102,6 +125,14 @@ const commandSubs: CommandSpec[] = [
       return keyPositionsOf(spec, argv).map((i) => argv[i]!);
     },
   },
+  helpRow({
+    ...commandSub,
+    name: "command|help",
+    arity: 2,
+    summary: "Returns helpful text about the different subcommands.",
+    syntax: "",
+    handler: () => COMMAND_HELP.map((line) => simple(line)),
+  }),
 ];
 
 /**
