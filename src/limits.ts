@@ -47,6 +47,10 @@ export const limits = {
   writerQueueOpsMax: 100_000,
   /** Rows the expiry sweep deletes in one transaction, so it never holds the lock for long. */
   sweepRowsPerBatch: 500,
+  /** Rows the cluster slot back-fill (jobs/slot-backfill.ts) fills per shard transaction. */
+  slotBackfillRowsPerBatch: 2_000,
+  /** Pause between two back-fill batches, so client writes keep most of the writer. */
+  slotBackfillPauseMs: 2,
   /** Pause between expiry sweep rounds when the last round found nothing to delete. */
   sweepIdleIntervalMs: 1_000,
   /**

@@ -1,9 +1,9 @@
 /**
  * A slot's keys (CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT, SETSLOT NODE's "still hold keys"
- * check, CLUSTER RESET's emptiness check). Storage has no slot index yet, so this walks the
- * keys tables of database 0 in rowid pages and hashes every key: O(keys on this node) per
- * call, bounded in memory by one page. When storage gains an indexed slot column (see
- * docs/cluster.md, "Storage"), only this file changes.
+ * check, CLUSTER RESET's emptiness check). Storage keeps each key row's slot in an indexed
+ * column; once every shard file's older rows have been back-filled (storage's SlotBackfill),
+ * a call costs O(keys in the slot). Until then this walks database 0's keys tables in rowid
+ * pages and hashes every key: O(keys on this node), bounded in memory by one page.
  */
 
 import { limits } from "../limits.ts";
@@ -41,6 +41,7 @@ export function forEachKeyInSlot(
 }
 
 export function countKeysInSlot(ks: Keyspace, slot: number): number {
+  if (ks.slotIndexReady()) return ks.countKeysInSlot(slot, ks.now());
   let n = 0;
   forEachKeyInSlot(ks, slot, () => {
     n++;
@@ -50,8 +51,9 @@ export function countKeysInSlot(ks: Keyspace, slot: number): number {
 }
 
 export function getKeysInSlot(ks: Keyspace, slot: number, count: number): Uint8Array[] {
+  if (count <= 0) return [];
+  if (ks.slotIndexReady()) return ks.keysInSlot(slot, count, ks.now()).map(keyBytes);
   const out: Uint8Array[] = [];
-  if (count <= 0) return out;
   forEachKeyInSlot(ks, slot, (key) => {
     out.push(key);
     return out.length < count;

@@ -21,7 +21,7 @@ import { ScriptEngine } from "../scripting/engine.ts";
 import { ClientReaper } from "../security/reaper.ts";
 import { Security } from "../security/security.ts";
 import { tlsOptions } from "../security/tls.ts";
-import { ExpirySweeper, Store } from "../storage/api.ts";
+import { ExpirySweeper, SlotBackfill, Store } from "../storage/api.ts";
 import { REDIS_COMPAT_VERSION, VERSION } from "../version.ts";
 import { execRunner, scriptHost } from "./atomic.ts";
 import { Connection, type ConnectionHost, type ExecGate } from "./connection.ts";
@@ -287,6 +287,9 @@ export async function startServer(
     }
   }
   sweeper.start();
+  // Cluster mode needs every row's slot (SETSLOT, COUNTKEYSINSLOT); standalone never reads it.
+  const slotBackfill = cluster ? new SlotBackfill(store, log) : null;
+  slotBackfill?.start();
   rates.start();
   idleCollector.start();
   if (metrics) {
@@ -312,6 +315,7 @@ export async function startServer(
       }
       await cluster?.close();
       sweeper.stop();
+      slotBackfill?.stop();
       context.pubsub?.pause.stop();
       rates.stop();
       idleCollector.stop();

@@ -15,6 +15,7 @@ export type { Watcher } from "./engine/watch.ts";
 export type { AutoVacuumUpgradeReport } from "./jobs/auto-vacuum.ts";
 // The store and its background jobs, as the server opens and runs them.
 export { ExpirySweeper } from "./jobs/expiry-sweep.ts";
+export { SlotBackfill } from "./jobs/slot-backfill.ts";
 export { decodeInline, encodeInline } from "./keyspace/inline-hash.ts";
 export { copyKey, moveKey } from "./keyspace/key-moves.ts";
 export type { Keyspace } from "./keyspace/keyspace.ts";

@@ -8,10 +8,12 @@ import type { Database } from "bun:sqlite";
 import {
   createFieldsSql,
   createLargeSql,
+  createSlotIndexSql,
   dbOfKeysTable,
   FORMAT_VERSION,
   keyspaceTables,
   maintenanceSql,
+  metaSql,
 } from "./sql.ts";
 
 /** Step 1 on one file (idempotent); leaves user_version at 1. */
@@ -42,5 +44,30 @@ export function upgradeSchemaV2(db: Database, setVersion = true): void {
       if (n !== null) db.run(createLargeSql(keyspaceTables(n)));
     }
     if (setVersion) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);
+  })();
+}
+
+/**
+ * The cluster slot column on one file, in one transaction, on every open (idempotent): adds
+ * `slot` to each keys table that lacks it (ALTER TABLE ADD COLUMN is O(1): old rows read NULL),
+ * its partial index (empty for those rows, so O(1) too) and the meta table. A new file
+ * (`fresh`) is complete from the start; any other file is complete only once the back-fill
+ * (jobs/slot-backfill.ts) has set the marker. Runs before the keyspace SQL, whose index
+ * names the column.
+ */
+export function upgradeSchemaSlots(db: Database, fresh: boolean): void {
+  db.transaction(() => {
+    const tables = db.query(maintenanceSql.listKeyTables).all() as { name: string }[];
+    for (const { name } of tables) {
+      const n = dbOfKeysTable(name);
+      if (n === null) continue;
+      const columns = db.query(`PRAGMA table_info("${name}")`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === "slot"))
+        db.run(`ALTER TABLE "${name}" ADD COLUMN slot INTEGER`);
+      db.run(createSlotIndexSql(keyspaceTables(n)));
+    }
+    db.run(metaSql.create);
+    // user_version 0 with tables is a file of the Rust original, not a new one.
+    if (fresh && tables.length === 0) db.query(metaSql.set).run(metaSql.slotsComplete, 1);
   })();
 }

@@ -8,8 +8,9 @@ import { Database, type Statement } from "bun:sqlite";
 import { limits } from "../../limits.ts";
 import type { LargeFiles } from "../large/files.ts";
 import type { ValueCache } from "./cache.ts";
+import { slotOfKey } from "./key-slot.ts";
 import type { KeyParam } from "./keys.ts";
-import { upgradeSchemaV1, upgradeSchemaV2 } from "./schema-upgrade.ts";
+import { upgradeSchemaSlots, upgradeSchemaV1, upgradeSchemaV2 } from "./schema-upgrade.ts";
 import {
   createKeyspaceSql,
   dbOfKeysTable,
@@ -19,6 +20,7 @@ import {
   keySql,
   keyspaceTables,
   maintenanceSql,
+  metaSql,
   ROW_STRING,
   type RowType,
 } from "./sql.ts";
@@ -67,13 +69,18 @@ export interface FieldPageRow {
 export class KeyspaceStatements {
   readonly getStmt: Statement<StoredRow, [KeyParam]>;
   readonly hashRowStmt: Statement<{ id: number; fields: number }, [KeyParam]>;
-  readonly upsertStmt: Statement<unknown, [KeyParam, Uint8Array, number, ExpiryMs | null, number]>;
+  /** The last parameter is the key's cluster slot (key-slot.ts), bound on every write. */
+  readonly upsertStmt: Statement<
+    unknown,
+    [KeyParam, Uint8Array, number, ExpiryMs | null, number, number]
+  >;
   /** Reads expires_at as an exact 64-bit integer (only for commands that report it). */
   readonly exactExpiryStmt: Statement<{ expires_at: bigint | null }, [KeyParam]>;
   readonly deleteStmt: Statement<{ expires_at: number | null; type: RowType }, [KeyParam]>;
   readonly deleteExpiredStmt: Statement<{ type: RowType }, [KeyParam, number]>;
   readonly setExpiryStmt: Statement<unknown, [KeyParam, ExpiryMs | null]>;
-  readonly renameStmt: Statement<unknown, [KeyParam, KeyParam]>;
+  /** src, dst, and dst's slot: a renamed key moves to its new name's slot. */
+  readonly renameStmt: Statement<unknown, [KeyParam, KeyParam, number]>;
   readonly addFieldsStmt: Statement<unknown, [number, number]>;
   readonly dropIfEmptyStmt: Statement<{ key: KeyParam }, [number]>;
   readonly keyOfIdStmt: Statement<{ key: KeyParam }, [number]>;
@@ -88,6 +95,8 @@ export class KeyspaceStatements {
   readonly clearStmt: Statement<unknown, []>;
   readonly randomAfterStmt: Statement<{ key: KeyParam }, [number, number]>;
   readonly maxRowidStmt: Statement<{ m: number | null }, []>;
+  readonly slotKeysStmt: Statement<{ key: KeyParam }, [number, number, number]>;
+  readonly slotCountStmt: Statement<{ n: number }, [number, number]>;
   // Fields of large hashes.
   readonly fieldGetStmt: Statement<StoredField, [number, KeyParam]>;
   readonly fieldUpsertStmt: Statement<unknown, [number, KeyParam, Uint8Array, number | null]>;
@@ -125,6 +134,8 @@ export class KeyspaceStatements {
     this.clearStmt = db.prepare(k.clear);
     this.randomAfterStmt = db.prepare(k.randomAfter);
     this.maxRowidStmt = db.prepare(k.maxRowid);
+    this.slotKeysStmt = db.prepare(k.slotKeys);
+    this.slotCountStmt = db.prepare(k.slotCount);
     const f = fieldSql(tables);
     this.fieldGetStmt = db.prepare(f.get);
     this.fieldUpsertStmt = db.prepare(f.upsert);
@@ -138,7 +149,7 @@ export class KeyspaceStatements {
 
   /** Writes a string row from already encoded bytes (tests and tools; commands use KeyTable). */
   upsert(key: KeyParam, stored: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
-    this.upsertStmt.run(key, stored, now, expiresAt, ROW_STRING);
+    this.upsertStmt.run(key, stored, now, expiresAt, ROW_STRING, slotOfKey(key));
   }
 }
 
@@ -182,6 +193,7 @@ export class Shard {
         `${path} has data format ${version}, newer than this server understands (${FORMAT_VERSION}); upgrade blobasaur`,
       );
     }
+    upgradeSchemaSlots(db, version === 0);
     if (version === 1) {
       // 1 → 3 in one start: user_version moves once upgradeNamespaces has finished (store.ts).
       upgradeSchemaV1(db);
@@ -200,6 +212,12 @@ export class Shard {
     this.begin = db.prepare("BEGIN IMMEDIATE");
     this.commit = db.prepare("COMMIT");
     this.rollback = db.prepare("ROLLBACK");
+  }
+
+  /** Whether every key row of this file has its slot (the back-fill marker, schema-upgrade.ts). */
+  get slotsComplete(): boolean {
+    const row = this.db.query(metaSql.get).get(metaSql.slotsComplete) as { value: number } | null;
+    return row?.value === 1;
   }
 
   /** Database 0's statements (its tables always exist). */

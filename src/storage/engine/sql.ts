@@ -72,12 +72,42 @@ export function createKeyspaceSql(t: KeyspaceTables): string {
   expires_at INTEGER,
   version    INTEGER NOT NULL DEFAULT 0,
   type       INTEGER NOT NULL DEFAULT 0,
-  fields     INTEGER NOT NULL DEFAULT 0
+  fields     INTEGER NOT NULL DEFAULT 0,
+  slot       INTEGER
 );
 CREATE INDEX IF NOT EXISTS "${t.keys}_expires_at" ON ${k}(expires_at) WHERE expires_at IS NOT NULL;
+${createSlotIndexSql(t)}
 ${createFieldsSql(t)}
 ${createLargeSql(t)}`;
 }
+
+/**
+ * The cluster slot index of one keys table (slot-index.ts): rows written before the `slot`
+ * column existed hold NULL until the back-fill reaches them, so the index is partial.
+ */
+export function createSlotIndexSql(t: KeyspaceTables): string {
+  return `CREATE INDEX IF NOT EXISTS "${t.keys}_slot" ON "${t.keys}"(slot, key) WHERE slot IS NOT NULL;`;
+}
+
+/**
+ * The file's meta table (one row per name). `slots_complete` = 1 says every key row of every
+ * keys table has its slot, so the slot index answers alone; until then callers scan.
+ */
+export const metaSql = {
+  create: `CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
+  get: `SELECT value FROM meta WHERE name = ?1`,
+  set: `INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value`,
+  slotsComplete: "slots_complete",
+} as const;
+
+/** The slot back-fill of rows older than the `slot` column (jobs/slot-backfill.ts). */
+export const slotFillSql = {
+  /** Up to ?2 rows after rowid ?1 whose slot is not set yet. */
+  page: (table: string) =>
+    `SELECT rowid AS id, key FROM "${table}" WHERE rowid > ?1 AND slot IS NULL ORDER BY rowid LIMIT ?2`,
+  set: (table: string) => `UPDATE "${table}" SET slot = ?2 WHERE rowid = ?1`,
+  anyMissing: (table: string) => `SELECT 1 AS x FROM "${table}" WHERE slot IS NULL LIMIT 1`,
+} as const;
 
 /**
  * Format 3: the garbage table of one file (shared by its databases), and per keys table the
@@ -133,10 +163,11 @@ export function keySql(t: KeyspaceTables) {
    * created_at and version are reset, as if the old row had been swept first. A row that
    * stops being a large hash loses its fields through the retype trigger.
    */
-  const upsert = `INSERT INTO ${k} (key, value, created_at, updated_at, expires_at, version, type, fields)
-VALUES (?1, ?2, ?3, ?3, ?4, 0, ?5, 0)
+  const upsert = `INSERT INTO ${k} (key, value, created_at, updated_at, expires_at, version, type, fields, slot)
+VALUES (?1, ?2, ?3, ?3, ?4, 0, ?5, 0, ?6)
 ON CONFLICT(key) DO UPDATE SET
   value = excluded.value,
+  slot = excluded.slot,
   updated_at = excluded.updated_at,
   expires_at = excluded.expires_at,
   type = excluded.type,
@@ -159,7 +190,7 @@ ON CONFLICT(key) DO UPDATE SET
     setExpiry: `UPDATE ${k} SET expires_at = ?2 WHERE key = ?1`,
     exactExpiry: `SELECT expires_at FROM ${k} WHERE key = ?1`,
     /** Renames a row in place (same shard): its rowid, and so a large hash's fields, stay. */
-    rename: `UPDATE ${k} SET key = ?2 WHERE key = ?1`,
+    rename: `UPDATE ${k} SET key = ?2, slot = ?3 WHERE key = ?1`,
     addFields: `UPDATE ${k} SET fields = fields + ?2 WHERE rowid = ?1`,
     /** Deletes a large hash that has no field left (the sweep and HDEL call it). */
     dropIfEmpty: `DELETE FROM ${k} WHERE rowid = ?1 AND type = ${ROW_HASH_TABLE} AND fields <= 0 RETURNING key`,
@@ -178,6 +209,9 @@ ON CONFLICT(key) DO UPDATE SET
     /** A random live row: pick a random rowid and take the next one at or after it. */
     randomAfter: `SELECT key FROM ${k} WHERE rowid >= ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT 1`,
     maxRowid: `SELECT max(rowid) AS m FROM ${k}`,
+    /** Up to ?3 live keys of slot ?1, through the partial slot index (key order). */
+    slotKeys: `SELECT key FROM ${k} WHERE slot = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY key LIMIT ?3`,
+    slotCount: `SELECT count(*) AS n FROM ${k} WHERE slot = ?1 AND (expires_at IS NULL OR expires_at > ?2)`,
   } as const;
 }
 
@@ -227,8 +261,8 @@ WHERE rowid > ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMI
     `SELECT field, value, expires_at FROM "${table}" WHERE hash_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid`,
   /** Inserts a whole key row; a key already present is left alone (changes = 0 tells the caller). */
   insertRow: (table: string) =>
-    `INSERT OR IGNORE INTO "${table}" (key, value, created_at, updated_at, expires_at, version, type, fields)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0) RETURNING rowid AS id`,
+    `INSERT OR IGNORE INTO "${table}" (key, value, created_at, updated_at, expires_at, version, type, fields, slot)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8) RETURNING rowid AS id`,
   insertField: (table: string) =>
     `INSERT INTO "${table}" (hash_id, field, value, expires_at) VALUES (?1, ?2, ?3, ?4)
 ON CONFLICT(hash_id, field) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
@@ -244,7 +278,7 @@ WHERE key = ?1`,
     `SELECT rowid, key, data, created_at, updated_at, expires_at, version FROM "${table}"
 WHERE rowid > ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY rowid LIMIT ?3`,
   /** Every table of one file (the tools refuse files holding tables they do not know). */
-  listAllTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'large_garbage' ORDER BY name`,
+  listAllTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN ('large_garbage', 'meta') ORDER BY name`,
   /** Every live row of a keys table (format 2), for checksums. */
   allLiveKeys: (table: string) =>
     `SELECT rowid AS id, key, value, created_at, updated_at, expires_at, version, type FROM "${table}"

@@ -14,6 +14,7 @@ import {
   isLive,
   type ValueCache,
 } from "../engine/cache.ts";
+import { slotOfKey } from "../engine/key-slot.ts";
 import { type KeyParam, keyId, keyOfId } from "../engine/keys.ts";
 import type { ExpiryMs, KeyspaceStatements } from "../engine/shard.ts";
 import {
@@ -217,7 +218,14 @@ export class KeyTable implements HashHost, KeyRows {
   putFile(key: KeyParam, ref: LargeRef, now: number, expiresAt: ExpiryMs | null): void {
     const id = this.idOf(key);
     this.watches.touch(id);
-    this.statements.upsertStmt.run(key, encodeRef(ref), now, expiresAt, ROW_STRING_FILE);
+    this.statements.upsertStmt.run(
+      key,
+      encodeRef(ref),
+      now,
+      expiresAt,
+      ROW_STRING_FILE,
+      slotOfKey(key),
+    );
     this.cache.delete(id);
   }
 
@@ -236,7 +244,7 @@ export class KeyTable implements HashHost, KeyRows {
     const id = this.idOf(key);
     this.watches.touch(id);
     const stored = this.codec.encode(value);
-    this.statements.upsertStmt.run(key, stored, now, expiresAt, ROW_STRING);
+    this.statements.upsertStmt.run(key, stored, now, expiresAt, ROW_STRING, slotOfKey(key));
     // Write-through, after the statement succeeded (cache.ts stages it until COMMIT).
     if (this.cache.takesWrite(value.length)) {
       const cached = cacheableValue(value);
@@ -257,7 +265,8 @@ export class KeyTable implements HashHost, KeyRows {
     }
     const id = this.idOf(key);
     this.watches.touch(id);
-    this.statements.upsertStmt.run(key, this.codec.encode(value), now, expiresAt, type);
+    const stored = this.codec.encode(value);
+    this.statements.upsertStmt.run(key, stored, now, expiresAt, type, slotOfKey(key));
     // Row values other than strings are built fresh for this write: cached without a copy.
     if (type === ROW_HASH_INLINE && this.cache.takesWrite(value.length)) {
       this.cache.set(id, { value, expiresAt: expiryNumber(expiresAt), type });
@@ -376,7 +385,7 @@ export class KeyTable implements HashHost, KeyRows {
    */
   renameRow(src: KeyParam, dst: KeyParam, now: number): void {
     this.remove(dst, now);
-    this.statements.renameStmt.run(src, dst);
+    this.statements.renameStmt.run(src, dst, slotOfKey(dst));
     for (const key of [src, dst]) {
       const id = this.idOf(key);
       this.cache.delete(id);

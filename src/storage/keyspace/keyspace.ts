@@ -6,7 +6,7 @@
  * It must not import protocol, commands or cluster code.
  */
 import type { ValueCodec } from "../codecs/codec.ts";
-import { keyParam } from "../engine/keys.ts";
+import { type KeyParam, keyParam } from "../engine/keys.ts";
 import type { Router } from "../engine/routing.ts";
 import type { Shard } from "../engine/shard.ts";
 import type { KeyWatches } from "../engine/watch.ts";
@@ -220,6 +220,36 @@ export class Keyspace {
   countKeys(now: number): number {
     let n = 0;
     for (const t of this.keyTables) n += t.statements.countLiveStmt.get(now)!.n;
+    return n;
+  }
+
+  /**
+   * Whether the slot index answers for every shard file: each has the back-fill marker
+   * (jobs/slot-backfill.ts). Until then slot queries must scan.
+   */
+  slotIndexReady(): boolean {
+    return this.host.shards.every((s) => s.slotsComplete);
+  }
+
+  /**
+   * Up to `count` keys of cluster slot `slot` whose expiry has not passed, through the slot
+   * index (only once slotIndexReady()); a large hash the sweep has not emptied yet is checked.
+   */
+  keysInSlot(slot: number, count: number, now: number): KeyParam[] {
+    const out: KeyParam[] = [];
+    for (const t of this.keyTables) {
+      if (out.length >= count) break;
+      for (const { key } of t.statements.slotKeysStmt.iterate(slot, now, count - out.length)) {
+        if (t.has(key, now)) out.push(key);
+      }
+    }
+    return out;
+  }
+
+  /** Keys of slot `slot` whose expiry has not passed, counted in the slot index. */
+  countKeysInSlot(slot: number, now: number): number {
+    let n = 0;
+    for (const t of this.keyTables) n += t.statements.slotCountStmt.get(slot, now)!.n;
     return n;
   }
 

@@ -23,6 +23,7 @@ import { join, resolve } from "node:path";
 import { brotliDecompressSync } from "node:zlib";
 import { limits } from "../../limits.ts";
 import { decodeValue, rawEncode } from "../codecs/codec.ts";
+import { slotOfKey } from "../engine/key-slot.ts";
 import { type KeyParam, keyBytes, keyParam } from "../engine/keys.ts";
 import { createRouter } from "../engine/routing.ts";
 import { Shard } from "../engine/shard.ts";
@@ -374,7 +375,7 @@ function copyRow(
     expiresMs,
     row.version,
   ] as const;
-  if (stmts.insert.run(...args, ROW_STRING).changes === 1) {
+  if (stmts.insert.run(...args, ROW_STRING, slotOfKey(key)).changes === 1) {
     addToDigest(expected, table, rowCrc(table, key, value, expiresMs));
     return;
   }

@@ -13,6 +13,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { limits } from "../../limits.ts";
+import { slotOfKey } from "../engine/key-slot.ts";
 import { keyBytes } from "../engine/keys.ts";
 import { createRouter } from "../engine/routing.ts";
 import { Shard } from "../engine/shard.ts";
@@ -139,6 +140,7 @@ export function copyLayout(
                 row.expires_at,
                 row.version,
                 row.type,
+                slotOfKey(row.key),
               ) as { id: bigint } | null;
               if (inserted === null) {
                 fields?.return?.();

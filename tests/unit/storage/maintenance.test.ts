@@ -14,6 +14,7 @@ import { brotliCompressSync } from "node:zlib";
 import { compressFrameSync } from "lz4-napi";
 import { defaultConfig } from "../../../src/config/index.ts";
 import { rawEncode } from "../../../src/storage/codecs/codec.ts";
+import { slotOfKey } from "../../../src/storage/engine/key-slot.ts";
 import { keyBytes, keyParam } from "../../../src/storage/engine/keys.ts";
 import { createRouter } from "../../../src/storage/engine/routing.ts";
 import { Shard } from "../../../src/storage/engine/shard.ts";
@@ -73,6 +74,7 @@ function writeLayout(dataDir: string, shards: number, rows: number): void {
       i % 2 ? null : Date.now() + 60_000,
       3,
       ROW_STRING,
+      slotOfKey(key),
     );
   }
   for (const f of files) f.close();
@@ -361,7 +363,9 @@ test("the migrate digest covers large hash fields: a changed field fails verific
   const id = (
     db
       .query(maintenanceSql.insertRow("blobs"))
-      .get("h", new Uint8Array(0), 1, 1, null, 0, ROW_HASH_TABLE) as { id: number }
+      .get("h", new Uint8Array(0), 1, 1, null, 0, ROW_HASH_TABLE, slotOfKey("h")) as {
+      id: number;
+    }
   ).id;
   for (let i = 0; i < 3; i++)
     db.query(maintenanceSql.insertField("fields")).run(id, `f${i}`, rawEncode(bytes("v")), null);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { defaultConfig } from "../../../src/config/index.ts";
 import { limits } from "../../../src/limits.ts";
 import { silentLogger } from "../../../src/log.ts";
+import { slotOfKey } from "../../../src/storage/engine/key-slot.ts";
 import { ROW_STRING } from "../../../src/storage/engine/sql.ts";
 import {
   AutoVacuumUpgradeError,
@@ -238,7 +239,14 @@ describe("background incremental vacuum", () => {
     const value = new Uint8Array(40 * 1024).map((_, i) => (i * 7) % 253);
     await store.writeShard(0, (at) => {
       for (let i = 0; i < limits.sweepRowsPerBatch; i++)
-        store.shards[0]!.blobs.upsertStmt.run(`e${i}`, value, at, at + 1000, ROW_STRING);
+        store.shards[0]!.blobs.upsertStmt.run(
+          `e${i}`,
+          value,
+          at,
+          at + 1000,
+          ROW_STRING,
+          slotOfKey(`e${i}`),
+        );
     });
     now += 5000;
     const db = store.shards[0]!.db;
