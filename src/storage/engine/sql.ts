@@ -167,7 +167,6 @@ export function keySql(t: KeyspaceTables) {
 VALUES (?1, ?2, ?3, ?3, ?4, 0, ?5, 0, ?6)
 ON CONFLICT(key) DO UPDATE SET
   value = excluded.value,
-  slot = excluded.slot,
   updated_at = excluded.updated_at,
   expires_at = excluded.expires_at,
   type = excluded.type,
