@@ -239,8 +239,12 @@ export class Keyspace {
     const out: KeyParam[] = [];
     for (const t of this.keyTables) {
       if (out.length >= count) break;
-      for (const { key } of t.statements.slotKeysStmt.iterate(slot, now, count - out.length)) {
-        if (t.has(key, now)) out.push(key);
+      // No LIMIT (-1): a row has() refuses must not cost a key that follows it; the loop
+      // stops reading once `count` keys are found.
+      for (const { key } of t.statements.slotKeysStmt.iterate(slot, now, -1)) {
+        if (!t.has(key, now)) continue;
+        out.push(key);
+        if (out.length >= count) break;
       }
     }
     return out;
