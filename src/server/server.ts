@@ -97,6 +97,7 @@ export async function startServer(
     valueCacheMb: config.valueCacheMb,
     databases: config.databases,
     largeValueThresholdBytes: config.largeValueThresholdKb * 1024,
+    clusterSlots: config.cluster.enabled,
     events: {
       onCommit: metrics?.onCommit,
       onCommitError: (shard, error, ops) =>

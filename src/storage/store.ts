@@ -52,6 +52,12 @@ export interface StoreOptions {
   hashLimits?: HashLimits;
   /** Bulk strings longer than this are streamed into a file under large/ (default 1 MiB). */
   largeValueThresholdBytes?: number;
+  /**
+   * Keep each key's cluster slot in the indexed `slot` column (a cluster node: GETKEYSINSLOT
+   * and MIGRATE list a slot without a scan). Off by default: a standalone server writes NULL
+   * there and pays nothing for the index.
+   */
+  clusterSlots?: boolean;
 }
 
 /** The lock file that keeps one server (or offline tool) per data dir; see maintenance.ts. */
@@ -148,6 +154,7 @@ export class Store {
           join(options.dataDir, `shard_${i}.db`),
           sqlite,
           options.numShards,
+          options.clusterSlots ?? false,
         );
         this.shards.push(shard);
         const writer = new ShardWriter(shard, this.scheduler, options.batchSize);

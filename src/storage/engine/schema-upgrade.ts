@@ -50,12 +50,16 @@ export function upgradeSchemaV2(db: Database, setVersion = true): void {
 /**
  * The cluster slot column on one file, in one transaction, on every open (idempotent): adds
  * `slot` to each keys table that lacks it (ALTER TABLE ADD COLUMN is O(1): old rows read NULL),
- * its partial index (empty for those rows, so O(1) too) and the meta table. A new file
- * (`fresh`) is complete from the start; any other file is complete only once the back-fill
- * (jobs/slot-backfill.ts) has set the marker. Runs before the keyspace SQL, whose index
- * names the column.
+ * its partial index (empty for those rows, so O(1) too) and the meta table.
+ *
+ * The `slots_complete` marker says every key row has its slot. Only a store that keeps slots
+ * (`keepSlots`: a cluster node, or an offline tool writing a new file) writes them, so:
+ * a new file opened that way starts complete; a file opened without it loses the marker
+ * before its first write, since new rows will have no slot; any other file becomes complete
+ * when the back-fill (jobs/slot-backfill.ts) has filled its rows. Runs before the keyspace
+ * SQL, whose index names the column.
  */
-export function upgradeSchemaSlots(db: Database, fresh: boolean): void {
+export function upgradeSchemaSlots(db: Database, fresh: boolean, keepSlots: boolean): void {
   db.transaction(() => {
     const tables = db.query(maintenanceSql.listKeyTables).all() as { name: string }[];
     for (const { name } of tables) {
@@ -67,7 +71,8 @@ export function upgradeSchemaSlots(db: Database, fresh: boolean): void {
       db.run(createSlotIndexSql(keyspaceTables(n)));
     }
     db.run(metaSql.create);
+    if (!keepSlots) db.query(metaSql.clear).run(metaSql.slotsComplete);
     // user_version 0 with tables is a file of the Rust original, not a new one.
-    if (fresh && tables.length === 0) db.query(metaSql.set).run(metaSql.slotsComplete, 1);
+    else if (fresh && tables.length === 0) db.query(metaSql.set).run(metaSql.slotsComplete, 1);
   })();
 }

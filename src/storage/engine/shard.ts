@@ -69,18 +69,18 @@ export interface FieldPageRow {
 export class KeyspaceStatements {
   readonly getStmt: Statement<StoredRow, [KeyParam]>;
   readonly hashRowStmt: Statement<{ id: number; fields: number }, [KeyParam]>;
-  /** The last parameter is the key's cluster slot (key-slot.ts), bound on every write. */
+  /** The last parameter is the key's cluster slot (slotOf), or null outside cluster mode. */
   readonly upsertStmt: Statement<
     unknown,
-    [KeyParam, Uint8Array, number, ExpiryMs | null, number, number]
+    [KeyParam, Uint8Array, number, ExpiryMs | null, number, number | null]
   >;
   /** Reads expires_at as an exact 64-bit integer (only for commands that report it). */
   readonly exactExpiryStmt: Statement<{ expires_at: bigint | null }, [KeyParam]>;
   readonly deleteStmt: Statement<{ expires_at: number | null; type: RowType }, [KeyParam]>;
   readonly deleteExpiredStmt: Statement<{ type: RowType }, [KeyParam, number]>;
   readonly setExpiryStmt: Statement<unknown, [KeyParam, ExpiryMs | null]>;
-  /** src, dst, and dst's slot: a renamed key moves to its new name's slot. */
-  readonly renameStmt: Statement<unknown, [KeyParam, KeyParam, number]>;
+  /** src, dst, and dst's slot (slotOf): a renamed key moves to its new name's slot. */
+  readonly renameStmt: Statement<unknown, [KeyParam, KeyParam, number | null]>;
   readonly addFieldsStmt: Statement<unknown, [number, number]>;
   readonly dropIfEmptyStmt: Statement<{ key: KeyParam }, [number]>;
   readonly keyOfIdStmt: Statement<{ key: KeyParam }, [number]>;
@@ -112,6 +112,8 @@ export class KeyspaceStatements {
   constructor(
     db: Database,
     readonly tables: KeyspaceTables,
+    /** Whether writes bind the cluster slot (Shard.keepSlots). */
+    private readonly keepSlots: boolean,
   ) {
     const k = keySql(tables);
     this.getStmt = db.prepare(k.get);
@@ -149,7 +151,17 @@ export class KeyspaceStatements {
 
   /** Writes a string row from already encoded bytes (tests and tools; commands use KeyTable). */
   upsert(key: KeyParam, stored: Uint8Array, now: number, expiresAt: ExpiryMs | null): void {
-    this.upsertStmt.run(key, stored, now, expiresAt, ROW_STRING, slotOfKey(key));
+    this.upsertStmt.run(key, stored, now, expiresAt, ROW_STRING, this.slotOf(key));
+  }
+
+  /**
+   * The value a write binds in the `slot` column: the key's cluster slot on a cluster node,
+   * NULL otherwise. Outside cluster mode the partial slot index then holds nothing, so a
+   * standalone server pays neither the CRC nor an index entry per new key (measured: new-key
+   * HSET 57 -> 77 µs of server CPU per request when every write kept the index).
+   */
+  slotOf(key: KeyParam): number | null {
+    return this.keepSlots ? slotOfKey(key) : null;
   }
 }
 
@@ -168,6 +180,11 @@ export class Shard {
     readonly path: string,
     settings: SqliteSettings,
     shardCount: number,
+    /**
+     * Whether writes keep the cluster slot column and its index: a cluster node's store, and
+     * the offline tools that write whole files (the marker stays true only for such a file).
+     */
+    readonly keepSlots: boolean,
   ) {
     this.db = new Database(path, { create: true, strict: true });
     const db = this.db;
@@ -193,7 +210,7 @@ export class Shard {
         `${path} has data format ${version}, newer than this server understands (${FORMAT_VERSION}); upgrade blobasaur`,
       );
     }
-    upgradeSchemaSlots(db, version === 0);
+    upgradeSchemaSlots(db, version === 0, keepSlots);
     if (version === 1) {
       // 1 → 3 in one start: user_version moves once upgradeNamespaces has finished (store.ts).
       upgradeSchemaV1(db);
@@ -207,7 +224,8 @@ export class Shard {
     }
     for (const { name } of db.query(maintenanceSql.listKeyTables).all() as { name: string }[]) {
       const n = dbOfKeysTable(name);
-      if (n !== null) this.keyspaces.set(n, new KeyspaceStatements(db, keyspaceTables(n)));
+      if (n !== null)
+        this.keyspaces.set(n, new KeyspaceStatements(db, keyspaceTables(n), keepSlots));
     }
     this.begin = db.prepare("BEGIN IMMEDIATE");
     this.commit = db.prepare("COMMIT");
@@ -241,7 +259,7 @@ export class Shard {
     const tables = keyspaceTables(n);
     if (this.db.inTransaction) this.db.run(createKeyspaceSql(tables));
     else this.db.transaction(() => this.db.run(createKeyspaceSql(tables)))();
-    const made = new KeyspaceStatements(this.db, tables);
+    const made = new KeyspaceStatements(this.db, tables, this.keepSlots);
     made.large = this.large;
     this.keyspaces.set(n, made);
     return made;

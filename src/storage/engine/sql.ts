@@ -97,6 +97,7 @@ export const metaSql = {
   create: `CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
   get: `SELECT value FROM meta WHERE name = ?1`,
   set: `INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value`,
+  clear: `DELETE FROM meta WHERE name = ?1`,
   slotsComplete: "slots_complete",
 } as const;
 

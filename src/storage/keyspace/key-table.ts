@@ -14,7 +14,6 @@ import {
   isLive,
   type ValueCache,
 } from "../engine/cache.ts";
-import { slotOfKey } from "../engine/key-slot.ts";
 import { type KeyParam, keyId, keyOfId } from "../engine/keys.ts";
 import type { ExpiryMs, KeyspaceStatements } from "../engine/shard.ts";
 import {
@@ -224,7 +223,7 @@ export class KeyTable implements HashHost, KeyRows {
       now,
       expiresAt,
       ROW_STRING_FILE,
-      slotOfKey(key),
+      this.statements.slotOf(key),
     );
     this.cache.delete(id);
   }
@@ -244,7 +243,14 @@ export class KeyTable implements HashHost, KeyRows {
     const id = this.idOf(key);
     this.watches.touch(id);
     const stored = this.codec.encode(value);
-    this.statements.upsertStmt.run(key, stored, now, expiresAt, ROW_STRING, slotOfKey(key));
+    this.statements.upsertStmt.run(
+      key,
+      stored,
+      now,
+      expiresAt,
+      ROW_STRING,
+      this.statements.slotOf(key),
+    );
     // Write-through, after the statement succeeded (cache.ts stages it until COMMIT).
     if (this.cache.takesWrite(value.length)) {
       const cached = cacheableValue(value);
@@ -266,7 +272,7 @@ export class KeyTable implements HashHost, KeyRows {
     const id = this.idOf(key);
     this.watches.touch(id);
     const stored = this.codec.encode(value);
-    this.statements.upsertStmt.run(key, stored, now, expiresAt, type, slotOfKey(key));
+    this.statements.upsertStmt.run(key, stored, now, expiresAt, type, this.statements.slotOf(key));
     // Row values other than strings are built fresh for this write: cached without a copy.
     if (type === ROW_HASH_INLINE && this.cache.takesWrite(value.length)) {
       this.cache.set(id, { value, expiresAt: expiryNumber(expiresAt), type });
@@ -385,7 +391,7 @@ export class KeyTable implements HashHost, KeyRows {
    */
   renameRow(src: KeyParam, dst: KeyParam, now: number): void {
     this.remove(dst, now);
-    this.statements.renameStmt.run(src, dst, slotOfKey(dst));
+    this.statements.renameStmt.run(src, dst, this.statements.slotOf(dst));
     for (const key of [src, dst]) {
       const id = this.idOf(key);
       this.cache.delete(id);

@@ -235,7 +235,8 @@ function copyLegacy(
   try {
     for (const path of paths) dbs.push(openShardFile(path, true));
     newPaths.forEach((p, i) => {
-      targets.push(new Shard(i, p, bulkSqliteSettings, newPaths.length));
+      // Every imported row gets its slot (a cluster node then needs no back-fill).
+      targets.push(new Shard(i, p, bulkSqliteSettings, newPaths.length, true));
     });
     const spelling = namespaceSpellings(dbs, paths);
     const keys = keyspaceTables(0).keys;

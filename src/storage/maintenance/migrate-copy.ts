@@ -85,7 +85,8 @@ export function copyLayout(
   try {
     for (const path of oldPaths) sources.push(openSource(path));
     newPaths.forEach((path, i) => {
-      targets.push(new Shard(i, path, bulkSqliteSettings, newPaths.length));
+      // Every copied row gets its slot, so the new files are complete for a cluster node.
+      targets.push(new Shard(i, path, bulkSqliteSettings, newPaths.length, true));
     });
     const plan = sources.map((db, s) => tablesOf(db, oldPaths[s]!));
     const stmts = targets.map(() => new Map<string, TargetStatements>());

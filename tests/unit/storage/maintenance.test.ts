@@ -61,7 +61,7 @@ function writeLayout(dataDir: string, shards: number, rows: number): void {
   const router = createRouter(shards);
   const files = Array.from(
     { length: shards },
-    (_, i) => new Shard(i, join(dataDir, `shard_${i}.db`), bulkSqliteSettings, shards),
+    (_, i) => new Shard(i, join(dataDir, `shard_${i}.db`), bulkSqliteSettings, shards, false),
   );
   for (let i = 0; i < rows; i++) {
     const key = `k${i}`;

@@ -7,6 +7,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { getKeysInSlot } from "../../../src/cluster/slot-keys.ts";
 import { defaultConfig } from "../../../src/config/index.ts";
 import { limits } from "../../../src/limits.ts";
 import { silentLogger } from "../../../src/log.ts";
@@ -25,7 +26,8 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function open(dataDir: string): Store {
+/** A store as a cluster node opens it (`clusterSlots`), or as a standalone server does. */
+function open(dataDir: string, clusterSlots = true): Store {
   const config = defaultConfig({ dataDir, numShards: 2 });
   const store = new Store({
     dataDir,
@@ -34,6 +36,7 @@ function open(dataDir: string): Store {
     compression: config.storageCompression,
     batchSize: 1000,
     batchTimeoutMs: 0,
+    clusterSlots,
   });
   stores.push(store);
   return store;
@@ -129,4 +132,62 @@ test("a data dir written before the slot column opens, is back-filled, then answ
   );
   expect(store.db0.countKeysInSlot(slot, Date.now())).toBe(expected.length);
   expect(store.db0.keysInSlot(slot, 10_000, Date.now()).sort()).toEqual(expected.sort());
+});
+
+/** Runs the back-fill to its end and says whether it got there. */
+async function backfillAll(store: Store): Promise<boolean> {
+  const backfill = new SlotBackfill(store, silentLogger());
+  backfill.start();
+  const deadline = Date.now() + 20_000;
+  while (!backfill.done && Date.now() < deadline) await Bun.sleep(10);
+  backfill.stop();
+  return backfill.done;
+}
+
+test("a standalone store writes no slots and drops the marker; a cluster start back-fills what it wrote", async () => {
+  const dataDir = newDir();
+  const cluster = open(dataDir);
+  await fill(cluster, 0, 100, "c");
+  expect(cluster.db0.slotIndexReady()).toBe(true);
+  await cluster.close();
+  stores.splice(stores.indexOf(cluster), 1);
+
+  // Standalone: new rows get NULL, so the file can no longer claim every row has its slot.
+  const standalone = open(dataDir, false);
+  expect(standalone.db0.slotIndexReady()).toBe(false);
+  await fill(standalone, 0, 60, "s");
+  // Overwriting a key keeps the slot its row already had (the slot is the key's alone).
+  await fill(standalone, 0, 10, "c");
+  const index = (store: Store) =>
+    store.shards
+      .map(
+        (s) =>
+          (
+            s.db.query("SELECT count(*) AS n FROM blobs WHERE slot IS NOT NULL").get() as {
+              n: number;
+            }
+          ).n,
+      )
+      .reduce((a, b) => a + b, 0);
+  expect(index(standalone)).toBe(100);
+  expect(wrongSlots(standalone)).toBe(60);
+  // Without the marker, cluster code asks by scanning (slot-keys.ts), and that stays right.
+  const slot = slotOfKey("s3");
+  const all = [
+    ...Array.from({ length: 100 }, (_, i) => `c${i}`),
+    ...Array.from({ length: 60 }, (_, i) => `s${i}`),
+  ];
+  const expected = all.filter((key) => slotOfKey(key) === slot).sort();
+  const scanned = getKeysInSlot(standalone.db0, slot, 1000).map((k) => new TextDecoder().decode(k));
+  expect(scanned.sort()).toEqual(expected);
+  await standalone.close();
+  stores.splice(stores.indexOf(standalone), 1);
+
+  const again = open(dataDir);
+  expect(again.db0.slotIndexReady()).toBe(false);
+  expect(await backfillAll(again)).toBe(true);
+  expect(again.db0.slotIndexReady()).toBe(true);
+  expect(wrongSlots(again)).toBe(0);
+  expect(again.db0.countKeysInSlot(slot, Date.now())).toBe(expected.length);
+  expect(again.db0.keysInSlot(slot, 1000, Date.now()).sort()).toEqual(expected);
 });

@@ -23,7 +23,7 @@ function setup(shards = 2, batchSize = 1000) {
   const commits: number[] = [];
   const scheduler = new WriteScheduler(0, Date.now, { onCommit: (_s, ops) => commits.push(ops) });
   const list = Array.from({ length: shards }, (_, i) => {
-    const shard = new Shard(i, join(dir, `shard_${i}.db`), sqlite, shards);
+    const shard = new Shard(i, join(dir, `shard_${i}.db`), sqlite, shards, false);
     const writer = new ShardWriter(shard, scheduler, batchSize);
     scheduler.add(writer);
     return { shard, writer };
