@@ -25,8 +25,8 @@ import {
   type RowType,
 } from "../engine/sql.ts";
 import type { KeyWatches } from "../engine/watch.ts";
-import type { LargeFiles } from "../large/files.ts";
-import { decodeRef, encodeRef, type LargeRef } from "../large/format.ts";
+import { encodeRef, type LargeRef } from "../large/format.ts";
+import { fileEntry, printableKey, readFileValue, writeFileValue } from "./file-rows.ts";
 import { InlineHashWriter, TableHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
 import type {
@@ -98,7 +98,7 @@ export class KeyTable implements HashHost, KeyRows {
           this.onExpiredRead?.(key, stored.expires_at);
           return null;
         }
-        return this.fileEntry(key, stored.value, stored.expires_at);
+        return fileEntry(this, key, stored.value, stored.expires_at);
       } else if (stored.type === ROW_HASH_TABLE) {
         // A large hash left without fields is about to be dropped (save(), the sweep).
         if (stored.fields <= 0) return null;
@@ -140,74 +140,9 @@ export class KeyTable implements HashHost, KeyRows {
     return row;
   }
 
-  /**
-   * A string kept in a file: reported as a string, with its reference in `large`. Its `value`
-   * reads the whole file the first time it is used, so commands that cannot stream still work.
-   */
-  private fileEntry(key: KeyParam, stored: Uint8Array, expiresAt: number | null): KeyEntry {
-    let ref: LargeRef;
-    try {
-      ref = decodeRef(stored);
-    } catch (error) {
-      throw new StorageError(
-        `${(error as Error).message} at key ${printableKey(key)}`,
-        this.shardIndex,
-        "read",
-        { cause: error },
-      );
-    }
-    const table = this;
-    let bytes: Uint8Array | null = null;
-    return {
-      type: ROW_STRING,
-      expiresAt,
-      large: ref,
-      get value(): Uint8Array {
-        if (bytes === null) {
-          bytes = table.readFile(key, ref);
-          // Read whole once: kept in the value cache like any string (it bounds entry sizes),
-          // so a hot large value is served from memory as an inline one would be.
-          table.cache.set(table.idOf(key), { value: bytes, expiresAt, type: ROW_STRING });
-        }
-        return bytes;
-      },
-    };
-  }
-
   /** The whole value of a file row (commands that cannot stream). */
   readFile(key: KeyParam, ref: LargeRef): Uint8Array {
-    const large = this.statements.large;
-    try {
-      if (large === null) throw new Error("large values are not enabled");
-      if (ref.size > LARGE_MATERIALIZE_BYTES_MAX)
-        throw new Error(`a ${ref.size}-byte value cannot be read whole`);
-      const file = large.open(ref);
-      try {
-        return file.readAll();
-      } finally {
-        file.close();
-      }
-    } catch (error) {
-      throw new StorageError(
-        `${(error as Error).message} at key ${printableKey(key)}`,
-        this.shardIndex,
-        "read",
-        { cause: error },
-      );
-    }
-  }
-
-  private writeFile(key: KeyParam, large: LargeFiles, value: Uint8Array): LargeRef {
-    try {
-      return large.writeWhole(value);
-    } catch (error) {
-      throw new StorageError(
-        `${(error as Error).message} writing a large value at key ${printableKey(key)}`,
-        this.shardIndex,
-        "write",
-        { cause: error },
-      );
-    }
+    return readFileValue(this.statements.large, this.shardIndex, key, ref);
   }
 
   /**
@@ -237,7 +172,7 @@ export class KeyTable implements HashHost, KeyRows {
     if (large !== null && value.length > large.thresholdBytes) {
       // A large value a command built in memory (APPEND, SETRANGE, COPY, MSET…): to a file,
       // like a streamed SET, so SQLite never holds it and GET can stream it.
-      this.putFile(key, this.writeFile(key, large, value), now, expiresAt);
+      this.putFile(key, writeFileValue(large, this.shardIndex, key, value), now, expiresAt);
       return;
     }
     const id = this.idOf(key);
@@ -400,14 +335,4 @@ export class KeyTable implements HashHost, KeyRows {
   }
 }
 
-/** Largest file value read whole into memory (a Uint8Array's practical bound in Bun). */
-const LARGE_MATERIALIZE_BYTES_MAX = 2 ** 32 - 1;
-
 const ABSENT: CachedRow = Object.freeze({ value: null, expiresAt: null, type: ROW_STRING });
-
-/** A key for log lines: at most 64 characters, control bytes escaped. */
-export function printableKey(key: KeyParam): string {
-  const text = typeof key === "string" ? key : Buffer.from(key).toString("latin1");
-  const short = text.length > 64 ? `${text.slice(0, 64)}…` : text;
-  return JSON.stringify(short);
-}
