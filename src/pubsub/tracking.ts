@@ -30,6 +30,11 @@ export interface TrackingOptions {
 interface ClientTracking extends TrackingOptions {
   /** CLIENT CACHING YES|NO for the next command: true, false, or null when not given. */
   caching: boolean | null;
+  /**
+   * Set when an invalidation found the redirect target gone (Redis's
+   * CLIENT_TRACKING_BROKEN_REDIR): TRACKINGINFO's broken_redirect, CLIENT LIST's R.
+   */
+  brokenRedirect: boolean;
 }
 
 interface BroadcastPrefix {
@@ -93,6 +98,7 @@ export class TrackingTable {
       ...options,
       prefixes: old ? [...old.prefixes, ...options.prefixes] : options.prefixes,
       caching: null,
+      brokenRedirect: false,
     };
     this.clientsState.set(client, merged);
     if (merged.bcast) {
@@ -233,6 +239,7 @@ export class TrackingTable {
     if (s.redirect !== 0) {
       const found = this.clients.get(s.redirect);
       if (!found) {
+        s.brokenRedirect = true;
         // Redis tells a RESP3 client its redirection target is gone.
         if (client.protocol === 3) client.deliver(push(["tracking-redir-broken", s.redirect]));
         return;

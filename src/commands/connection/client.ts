@@ -29,18 +29,54 @@ function clientType(c: AnyClient): "pubsub" | "normal" {
   return (c.subscriptions ?? 0) > 0 ? "pubsub" : "normal";
 }
 
-/** One CLIENT LIST line; takes any client view (security calls it for ACL LOG entries). */
-export function clientInfoLine(c: AnyClient, now: number): string {
+/** A client's tracking as its CLIENT LIST line shows it (pub/sub room); absent when off. */
+type TrackingLookup = (
+  c: AnyClient,
+) => { bcast: boolean; redirect: number; brokenRedirect: boolean } | undefined;
+
+/**
+ * CLIENT LIST's flags, in Redis's order: O monitor, P pub/sub, x in MULTI, t tracking,
+ * R tracking redirect gone, B broadcast tracking, d a WATCHed key was written, c closing
+ * after the reply; N for none.
+ */
+function clientFlags(c: AnyClient, tracking: ReturnType<TrackingLookup>): string {
+  let flags = c.monitoring ? "O" : "";
+  if (clientType(c) === "pubsub") flags += "P";
+  if (c.tx !== null) flags += "x";
+  if (tracking) {
+    flags += "t";
+    if (tracking.brokenRedirect) flags += "R";
+    if (tracking.bcast) flags += "B";
+  }
+  if (c.watcher.dirty && c.watcher.keys.size > 0) flags += "d";
+  if (c.closeAfterReply) flags += "c";
+  return flags || "N";
+}
+
+/**
+ * One CLIENT LIST line, in Redis 8's field order (`watch=` is new in 7.4); takes any client
+ * view (security calls it for ACL LOG entries, without tracking).
+ */
+export function clientInfoLine(c: AnyClient, now: number, trackingOf?: TrackingLookup): string {
   const age = Math.floor((now - c.createdAt) / 1000);
   const idle = Math.floor((now - c.lastInteraction) / 1000);
-  const flags = `${c.monitoring ? "O" : ""}${clientType(c) === "pubsub" ? "P" : ""}` || "N";
+  const tracking = trackingOf?.(c);
   const subs = c.subCounts;
   return (
-    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=0 name=${c.name ?? ""} age=${age} idle=${idle} flags=${flags} db=${c.db} ` +
-    `sub=${subs?.channels ?? 0} psub=${subs?.patterns ?? 0} ssub=${subs?.shard ?? 0} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 ` +
-    `tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user?.name ?? "default"} redir=-1 resp=${c.protocol} ` +
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=0 name=${c.name ?? ""} age=${age} idle=${idle} flags=${clientFlags(c, tracking)} db=${c.db} ` +
+    `sub=${subs?.channels ?? 0} psub=${subs?.patterns ?? 0} ssub=${subs?.shard ?? 0} multi=${c.tx?.queued.length ?? -1} watch=${c.watcher.keys.size} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 ` +
+    `tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user?.name ?? "default"} redir=${tracking?.redirect ?? -1} resp=${c.protocol} ` +
     `lib-name=${c.libName ?? ""} lib-ver=${c.libVer ?? ""}`
   );
+}
+
+/** The tracking lookup of a command's server (none in unit-test contexts without pub/sub). */
+function trackingLookup(ctx: Ctx): TrackingLookup {
+  const table = ctx.server.pubsub?.tracking;
+  return (c) => {
+    const s = table?.state(c);
+    return s && { bcast: s.bcast, redirect: s.redirect, brokenRedirect: s.brokenRedirect };
+  };
 }
 
 /** CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]: no masters or replicas here. */
@@ -63,10 +99,11 @@ function clientList(ctx: Ctx, args: Uint8Array[]): Reply {
     } else throw errors.syntax();
   }
   const now = Date.now();
+  const trackingOf = trackingLookup(ctx);
   let out = "";
   for (const c of ctx.server.clients.values()) {
     if (type !== null && type !== clientType(c)) continue;
-    if (ids === null || ids.has(String(c.id))) out += `${clientInfoLine(c, now)}\n`;
+    if (ids === null || ids.has(String(c.id))) out += `${clientInfoLine(c, now, trackingOf)}\n`;
   }
   return verbatim(out);
 }
@@ -281,7 +318,7 @@ export const clientCommands: CommandSpec[] = [
     arity: 2,
     summary: "Returns information about the connection.",
     syntax: "",
-    handler: (ctx) => verbatim(`${clientInfoLine(ctx.client, Date.now())}\n`),
+    handler: (ctx) => verbatim(`${clientInfoLine(ctx.client, Date.now(), trackingLookup(ctx))}\n`),
   },
   // LIST and KILL are admin commands in Redis (so MONITOR does not show them).
   admin({

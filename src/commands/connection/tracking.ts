@@ -122,7 +122,7 @@ function trackingInfo(ctx: Ctx): Reply {
       if (s.caching === false) flags.push("caching-no");
     }
     if (s.noloop) flags.push("noloop");
-    if (s.redirect !== 0 && !ctx.server.clients.has(s.redirect)) flags.push("broken_redirect");
+    if (s.brokenRedirect) flags.push("broken_redirect");
   }
   return map([
     ["flags", set(flags)],
