@@ -7,11 +7,15 @@
  *   bun bench/inproc.ts [--cmd get|set|hget|hset] [--pipeline 16] [--conns 50] [--requests 400000]
  *                       [--keyspace 100000] [--value-bytes 100]   (values up to 64 KiB: replies are
  *                       counted per written chunk, and larger ones are written in pieces)
+ *                       [--cluster]   (a one-node cluster owning every slot, bus not started:
+ *                       what routing and the slot column cost a request, without the network)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { Cluster } from "../src/cluster/cluster.ts";
+import { clusterSettings } from "../src/cluster/settings.ts";
 import { commandRows } from "../src/commands/index.ts";
 import type { ServerContext } from "../src/commands/spec.ts";
 import { buildTable } from "../src/commands/table.ts";
@@ -33,6 +37,7 @@ const { values: o } = parseArgs({
     keyspace: { type: "string", default: "100000" },
     "value-bytes": { type: "string", default: "100" },
     reps: { type: "string", default: "3" },
+    cluster: { type: "boolean", default: false },
   },
 });
 const P = Number(o.pipeline);
@@ -40,7 +45,22 @@ const C = Number(o.conns);
 const N = Number(o.requests);
 const K = Number(o.keyspace);
 const dir = mkdtempSync(join(tmpdir(), "inproc-"));
-const config = defaultConfig({ dataDir: dir, numShards: 4, sourcePath: join(dir, "c.toml") });
+const config = defaultConfig({
+  dataDir: dir,
+  numShards: 4,
+  sourcePath: join(dir, "c.toml"),
+  ...(o.cluster
+    ? {
+        cluster: {
+          enabled: true,
+          nodeId: "inproc",
+          secret: "inproc",
+          port: 17_000,
+          slotRanges: [{ start: 0, end: 16383 }],
+        },
+      }
+    : {}),
+});
 const log = createLogger();
 log.level = 1;
 const stats = newStats();
@@ -55,7 +75,11 @@ const store = new Store({
   asyncWrite: false,
   valueCacheMb: config.valueCacheMb,
   events: {},
+  clusterSlots: o.cluster,
 });
+const cluster = o.cluster
+  ? new Cluster(clusterSettings(config), () => store.keyspace(0), log)
+  : undefined;
 const context: ServerContext = {
   config,
   store,
@@ -72,6 +96,7 @@ const context: ServerContext = {
   shutdown: () => {},
   monitors: new MonitorFeed(),
   runTransaction: async () => null,
+  cluster,
 };
 const host: ConnectionHost = {
   server: context,

@@ -136,11 +136,6 @@ export class Cluster {
   }
 
   /**
-   * Routing for one command about to run or be queued. `keys` are its keys (EXEC: every
-   * queued command's); `command` is its row name; `inMulti` whether the client is inside
-   * MULTI. ASKING holds for the next command only (for the whole transaction inside MULTI).
-   */
-  /**
    * Redis's scriptVerifyClusterState for one command a script runs: its keys must be served
    * here (else an error in Redis's words, never a redirect), and, unless the script allows
    * cross-slot keys, hash to the run's slot: the slot of its declared keys, else of the first
@@ -193,6 +188,11 @@ export class Cluster {
     return this.route(client, row, [key], inMulti);
   }
 
+  /**
+   * Routing for one command about to run or be queued. `keys` are its keys (EXEC: every
+   * queued command's); `row` is its command row; `inMulti` whether the client is inside
+   * MULTI. ASKING holds for the next command only (for the whole transaction inside MULTI).
+   */
   route(
     client: object,
     row: CommandRow,
