@@ -4,10 +4,10 @@
  * fake socket. Prints µs of this thread's time per request, which is what our code costs on top
  * of the kernel's share. Bounded by --requests; touches only a temporary directory.
  *
- *   bun bench/inproc.ts [--cmd get|set|hget|hset] [--pipeline 16] [--conns 50] [--requests 400000]
+ *   bun bench/inproc.ts [--cmd get|set|hget|hset|hget1|hset1] [--pipeline 16] [--conns 50] [--requests 400000]
  *                       [--keyspace 100000] [--value-bytes 100]   (values up to 64 KiB: replies are
  *                       counted per written chunk, and larger ones are written in pieces)
- *                       [--cluster]   (a one-node cluster owning every slot, bus not started:
+ *                       [--fill N] (keys written first; default the keyspace)  [--cluster]   (a one-node cluster owning every slot, bus not started:
  *                       what routing and the slot column cost a request, without the network)
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -38,6 +38,9 @@ const { values: o } = parseArgs({
     "value-bytes": { type: "string", default: "100" },
     reps: { type: "string", default: "3" },
     cluster: { type: "boolean", default: false },
+    // Keys written before the runs (default: the whole keyspace, so reads hit); smaller than
+    // --keyspace, writes mostly create new keys.
+    fill: { type: "string" },
   },
 });
 const P = Number(o.pipeline);
@@ -172,6 +175,11 @@ function command(cmd: string, i: number): string {
       return frame(["HGET", "myhash", `element:${i}`]);
     case "hset":
       return frame(["HSET", "myhash", `element:${i}`, value]);
+    // One small hash per key: the "millions of small hashes" shape.
+    case "hget1":
+      return frame(["HGET", `h:${String(i).padStart(12, "0")}`, "f"]);
+    case "hset1":
+      return frame(["HSET", `h:${String(i).padStart(12, "0")}`, "f", value]);
     default:
       throw new Error(`unknown --cmd ${cmd}`);
   }
@@ -217,10 +225,12 @@ async function drive(cmd: string, total: number): Promise<number> {
 }
 
 // Fill the keyspace so reads hit, then warm the JIT.
-const fillCmd = o.cmd === "get" || o.cmd === "set" ? "set" : "hset";
+const fillCmd =
+  o.cmd === "get" || o.cmd === "set" ? "set" : o.cmd!.endsWith("1") ? "hset1" : "hset";
 {
   let s = "";
-  for (let i = 0; i < K; i++) {
+  const fill = o.fill === undefined ? K : Number(o.fill);
+  for (let i = 0; i < fill; i++) {
     s += command(fillCmd, i);
     if ((i + 1) % 1000 === 0) {
       want = replies + 1000;
