@@ -8,11 +8,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { startTestServer } from "../helpers/server.ts";
+import { startTestServer, tempDir } from "../helpers/server.ts";
 
 const MiB = 1024 * 1024;
 
@@ -114,6 +114,72 @@ describe("large values", () => {
       await r.flushall();
       await server.handle.context.store.large.collect(server.handle.context.store);
       expect(largeFiles(dataDir)).toHaveLength(0);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  test("RENAME, COPY and MOVE give a large value's file a new name without copying a byte", async () => {
+    const dir = tempDir();
+    const value = randomBytes(3 * MiB + 17);
+    const digest = sha(value);
+    const inodes = (dataDir: string) =>
+      largeFiles(dataDir).map((n) => statSync(join(dataDir, "large", n)));
+    {
+      await using server = await startTestServer(
+        { largeValueThresholdKb: 64 },
+        { dir, keepDir: true },
+      );
+      const store = server.handle.context.store;
+      const dataDir = server.config.dataDir;
+      const shardOf = (k: string) => store.shardOf(Buffer.from(k));
+      // Keys chosen by shard: a → b changes shard, b → c stays in b's shard.
+      const names = (p: string) => Array.from({ length: 64 }, (_, n) => `${p}${n}`);
+      const b = names("b").find((k) => shardOf(k) !== shardOf("a"))!;
+      const c = names("c").find((k) => shardOf(k) === shardOf(b))!;
+      const collect = () => store.large.collect(store);
+      const r = new Redis(server.port);
+      try {
+        await r.set("a", value, "PX", 600_000);
+        const [first] = inodes(dataDir);
+        expect(await r.rename("a", b)).toBe("OK");
+        await collect();
+        let now = inodes(dataDir);
+        // The old name is gone; the only file left is the same inode under a new name.
+        expect(now.map((f) => f.ino)).toEqual([first!.ino]);
+        expect(now[0]!.nlink).toBe(1);
+        expect(await r.pttl(b)).toBeGreaterThan(500_000);
+        const before = largeFiles(dataDir);
+        expect(await r.rename(b, c)).toBe("OK");
+        await collect();
+        // Within one shard the row is renamed: same file name.
+        expect(largeFiles(dataDir)).toEqual(before);
+        expect(await r.copy(c, "d")).toBe(1);
+        now = inodes(dataDir);
+        expect(now).toHaveLength(2);
+        expect(new Set(now.map((f) => f.ino))).toEqual(new Set([first!.ino]));
+        expect(now.every((f) => f.nlink === 2)).toBe(true);
+        expect(await r.del(c)).toBe(1);
+        await collect();
+        expect(sha((await r.getBuffer("d"))!)).toBe(digest);
+        expect(await r.move("d", 1)).toBe(1);
+        await collect();
+        now = inodes(dataDir);
+        expect(now.map((f) => [f.ino, f.nlink])).toEqual([[first!.ino, 1]]);
+        await r.select(1);
+        expect(await r.strlen("d")).toBe(value.length);
+        expect(await r.copy("d", "e")).toBe(1);
+      } finally {
+        r.disconnect();
+      }
+    }
+    // After a restart (and its orphan scan) both names still read back whole.
+    await using again = await startTestServer({ largeValueThresholdKb: 64 }, { dir });
+    const r = new Redis(again.port, { db: 1 });
+    try {
+      expect(largeFiles(again.config.dataDir)).toHaveLength(2);
+      expect(sha((await r.getBuffer("d"))!)).toBe(digest);
+      expect(sha((await r.getBuffer("e"))!)).toBe(digest);
     } finally {
       r.disconnect();
     }

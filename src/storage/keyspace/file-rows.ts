@@ -77,6 +77,21 @@ export function readFileValue(
   }
 }
 
+/** A hard link of a file row's file under a new name (LargeFiles.link). */
+export function linkFileValue(
+  large: LargeFiles | null,
+  shardIndex: number,
+  key: KeyParam,
+  ref: LargeRef,
+): LargeRef {
+  try {
+    if (large === null) throw new Error("large values are not enabled");
+    return large.link(ref);
+  } catch (error) {
+    throw storageError(error, " linking a large value", key, shardIndex, "write");
+  }
+}
+
 /** Writes a whole value into a new durable file and returns its reference. */
 export function writeFileValue(
   large: LargeFiles,

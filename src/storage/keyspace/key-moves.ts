@@ -7,7 +7,9 @@ import type { KeyEntry, KeyRows } from "./rows.ts";
 /**
  * Moving and copying whole keys of any type between key tables (RENAME, RENAMENX, COPY, MOVE),
  * inside the writer transactions of the shards involved. A string or a small hash is one row
- * (putRow with its type); a large hash's fields are rows of the fields table, so:
+ * (putRow with its type); a string kept in a file (large/) gets a hard link of its file
+ * under a new name (RENAME within a table keeps the row and the name), so no byte of it is
+ * read; a large hash's fields are rows of the fields table, so:
  *  - renaming it within one table keeps its key row (KeyTable.renameRow): the rowid, and with
  *    it every field, stays where it is, whatever the hash's size;
  *  - copying it, or moving it to another shard or database, writes its fields into a new large
@@ -47,6 +49,11 @@ export function copyKey(
   // Dropping the destination first keeps an old large hash's field count from leaking into
   // the new row (the upsert keeps `fields` when both rows are large hashes).
   to.remove(dstKey, now);
+  if (entry.large !== undefined) {
+    // A value kept in a file: the new row gets a hard link of it, never a copy of its bytes.
+    to.putFile(dstKey, from.linkFile(srcKey, entry.large), now, expiresAt);
+    return;
+  }
   if (entry.type !== ROW_HASH_TABLE) {
     to.putRow(dstKey, entry.type, entry.value, now, expiresAt);
     return;
@@ -86,7 +93,8 @@ function copyFields(
 
 /**
  * Moves the live key `srcKey` of `from` to `dstKey` of `to` (replacing it). Within one table
- * a large hash is renamed in place; everything else is copied, then the source removed.
+ * a large hash or a file row is renamed in place; everything else is copied, then the source
+ * removed.
  */
 export function moveKey(
   fromRows: KeyRows,
@@ -98,7 +106,8 @@ export function moveKey(
 ): void {
   const from = tableOf(fromRows);
   const to = tableOf(toRows);
-  if (entry.type === ROW_HASH_TABLE && from === to) {
+  // Within one table a large hash or a file row keeps its row: its fields or its file stay.
+  if ((entry.type === ROW_HASH_TABLE || entry.large !== undefined) && from === to) {
     from.renameRow(srcKey, dstKey, now);
     return;
   }

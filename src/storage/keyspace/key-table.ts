@@ -26,7 +26,13 @@ import {
 } from "../engine/sql.ts";
 import type { KeyWatches } from "../engine/watch.ts";
 import { encodeRef, type LargeRef } from "../large/format.ts";
-import { fileEntry, printableKey, readFileValue, writeFileValue } from "./file-rows.ts";
+import {
+  fileEntry,
+  linkFileValue,
+  printableKey,
+  readFileValue,
+  writeFileValue,
+} from "./file-rows.ts";
 import { InlineHashWriter, TableHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
 import type {
@@ -138,6 +144,11 @@ export class KeyTable implements HashHost, KeyRows {
     const row = this.entry(key, now);
     if (row !== null && row.type !== ROW_STRING) throw errors.wrongType();
     return row;
+  }
+
+  /** A new name for a file row's file (key-moves.ts); a StorageError names the key. */
+  linkFile(key: KeyParam, ref: LargeRef): LargeRef {
+    return linkFileValue(this.statements.large, this.shardIndex, key, ref);
   }
 
   /** The whole value of a file row (commands that cannot stream). */

@@ -13,14 +13,22 @@
  */
 
 import type { Database } from "bun:sqlite";
-import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  unlinkSync,
+} from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../log.ts";
 import type { ValueCodec } from "../codecs/codec.ts";
 import { largeSql } from "../engine/sql.ts";
 import { LargeFile, LargeStream } from "./file.ts";
-import { decodeRef, type LargeRef, refIdOf } from "./format.ts";
+import { decodeRef, type LargeRef, newFileId, refIdOf } from "./format.ts";
 import { LargeUpload, type UploadHost } from "./upload.ts";
 
 const FILE_NAME = /^[0-9a-f]{32}$/;
@@ -86,6 +94,32 @@ export class LargeFiles implements UploadHost {
     const up = new LargeUpload(this, value.length);
     up.write(value);
     return up.finish().persistSync();
+  }
+
+  /**
+   * A second name for a stored value's file (RENAME across shards or databases, COPY, MOVE):
+   * a hard link under a new id, made durable (fsync of large/) before the caller's row
+   * commits. Files are never changed once written (APPEND and SETRANGE write new ones), so two
+   * rows may share the bytes; each row owns its own name, and unlinking one name (garbage,
+   * orphan scan) leaves the other whole. No byte is read or written, whatever the size. A
+   * crash before the commit leaves a name no row references, which the next start removes.
+   */
+  link(ref: LargeRef): LargeRef {
+    const id = newFileId();
+    const path = join(this.dir, id);
+    linkSync(join(this.dir, ref.id), path);
+    try {
+      const dir = openSync(this.dir, "r");
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    } catch (error) {
+      unlinkQuiet(path);
+      throw error;
+    }
+    return { ...ref, id };
   }
 
   open(ref: LargeRef): LargeFile {
