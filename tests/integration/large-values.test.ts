@@ -119,6 +119,63 @@ describe("large values", () => {
     }
   });
 
+  for (const compression of [false, true]) {
+    test(`APPEND and SETRANGE on a large value rebuild its file around the change (compression ${compression ? "on" : "off"})`, async () => {
+      await using server = await startTestServer({
+        largeValueThresholdKb: 64,
+        storageCompression: { enabled: compression, algorithm: "zstd" },
+      });
+      const store = server.handle.context.store;
+      const dataDir = server.config.dataDir;
+      const r = new Redis(server.port);
+      const chunk = 256 * 1024;
+      try {
+        // The model: what Redis would hold after each command.
+        let model = mixedValue(4 * chunk + 1000);
+        await r.set("v", model, "PX", 600_000);
+        const check = async () => {
+          expect(await r.strlen("v")).toBe(model.length);
+          expect(sha((await r.getBuffer("v"))!)).toBe(sha(model));
+          await store.large.collect(store);
+          expect(largeFiles(dataDir)).toHaveLength(1);
+          expect(await r.pttl("v")).toBeGreaterThan(500_000);
+        };
+        // APPEND into the partial last chunk and past it.
+        let tail = randomBytes(chunk + 5000);
+        expect(await r.append("v", tail)).toBe(model.length + tail.length);
+        model = Buffer.concat([model, tail]);
+        await check();
+        // SETRANGE across a chunk boundary, inside the value.
+        let patch = randomBytes(3000);
+        expect(await r.setrange("v", 2 * chunk - 1000, patch)).toBe(model.length);
+        patch.copy(model, 2 * chunk - 1000);
+        await check();
+        // SETRANGE at the start, and past the end (the gap reads as NUL bytes).
+        patch = randomBytes(10);
+        await r.setrange("v", 0, patch);
+        patch.copy(model, 0);
+        const far = model.length + chunk + 123;
+        patch = randomBytes(700);
+        expect(await r.setrange("v", far, patch)).toBe(far + patch.length);
+        model = Buffer.concat([model, Buffer.alloc(far - model.length), patch]);
+        await check();
+        // An empty APPEND changes nothing and writes no file.
+        const before = largeFiles(dataDir);
+        expect(await r.append("v", "")).toBe(model.length);
+        expect(largeFiles(dataDir)).toEqual(before);
+        tail = randomBytes(3);
+        await r.append("v", tail);
+        model = Buffer.concat([model, tail]);
+        await check();
+        // GETRANGE reads the rebuilt chunks: the gap's last NUL bytes, then the patch.
+        const range = await r.getrangeBuffer("v", far - 2, far + 2);
+        expect(Buffer.compare(range, model.subarray(far - 2, far + 3))).toBe(0);
+      } finally {
+        r.disconnect();
+      }
+    });
+  }
+
   test("RENAME, COPY and MOVE give a large value's file a new name without copying a byte", async () => {
     const dir = tempDir();
     const value = randomBytes(3 * MiB + 17);

@@ -2,7 +2,9 @@
  * String commands that change a value in place, on the client's database (db.ts): APPEND,
  * SETRANGE (and SUBSTR, GETRANGE's old name), INCR, DECR, INCRBY, DECRBY and INCRBYFLOAT.
  * Read-modify-write happens inside the shard writer's closure, so it is atomic; like Redis
- * they keep the key's TTL, and a hash gets WRONGTYPE from RowTable.live.
+ * they keep the key's TTL, and a hash gets WRONGTYPE from RowTable.live. APPEND and SETRANGE
+ * on a value kept in a file (storage/large) write a new file around the change instead of
+ * reading the value into memory.
  */
 
 import { errors, RespError } from "../../errors.ts";
@@ -14,6 +16,7 @@ import { ks } from "../db.ts";
 import { addFloat, addInteger, parseIncrement } from "../numeric.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { stringCommands } from "./string.ts";
+import { stringLength } from "./string-large.ts";
 
 const INT64_MIN = -9223372036854775808n;
 const encoder = new TextEncoder();
@@ -34,8 +37,14 @@ function append(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
       ks(ctx).encodingMarks.clear(args[1]!);
       return tail.length;
     }
-    const total = old.value.length + tail.length;
+    const total = stringLength(old) + tail.length;
     if (total > limits.bulkBytesMax) throw tooLong();
+    // A value kept in a file grows by a new file that copies its untouched chunks.
+    if (old.large !== undefined && table.patchFile) {
+      if (tail.length > 0)
+        table.patchFile(key, old.large, old.large.size, tail, now, old.expiresAt);
+      return total;
+    }
     const joined = new Uint8Array(total);
     joined.set(old.value, 0);
     joined.set(tail, old.value.length);
@@ -53,10 +62,12 @@ function setrange(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   return ks(ctx).write(args[1]!, (table, now) => {
     const old = table.live(key, now);
     // Setting nothing changes nothing (and creates no key), whatever the offset.
-    if (patch.length === 0) return old?.value.length ?? 0;
+    if (patch.length === 0) return stringLength(old);
     const end = offset + BigInt(patch.length);
     if (end > BigInt(limits.bulkBytesMax)) throw tooLong();
     const start = Number(offset);
+    if (old?.large !== undefined && table.patchFile)
+      return table.patchFile(key, old.large, start, patch, now, old.expiresAt);
     const length = Math.max(old?.value.length ?? 0, Number(end));
     const next = new Uint8Array(length); // zero-filled: the gap reads as NUL bytes, like Redis
     if (old) next.set(old.value, 0);

@@ -10,6 +10,7 @@
  * Eviction is FIFO by first insertion (Map order), which costs nothing on hits. Absent keys
  * are cached as well.
  */
+import type { LargeRef } from "../large/format.ts";
 
 export interface CachedRow {
   /** null when the key is known to be absent. */
@@ -20,6 +21,11 @@ export interface CachedRow {
   /** A large hash's rowid and cache generation (key-table.ts KeyEntry). */
   id?: number;
   gen?: number;
+  /**
+   * A string kept in a file: its reference, so a cached copy of the bytes still says where
+   * they live (GET streams past 2 MiB, APPEND/SETRANGE patch the file, RENAME links it).
+   */
+  large?: LargeRef;
 }
 
 /**

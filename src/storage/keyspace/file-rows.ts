@@ -48,7 +48,7 @@ export function fileEntry(
         bytes = table.readFile(key, ref);
         // Read whole once: kept in the value cache like any string (it bounds entry sizes),
         // so a hot large value is served from memory as an inline one would be.
-        table.cache.set(table.idOf(key), { value: bytes, expiresAt, type: ROW_STRING });
+        table.cache.set(table.idOf(key), { value: bytes, expiresAt, type: ROW_STRING, large: ref });
       }
       return bytes;
     },
@@ -89,6 +89,23 @@ export function linkFileValue(
     return large.link(ref);
   } catch (error) {
     throw storageError(error, " linking a large value", key, shardIndex, "write");
+  }
+}
+
+/** A file row's value with `patch` at `offset`, as a new durable file (LargeFiles.patch). */
+export function patchFileValue(
+  large: LargeFiles | null,
+  shardIndex: number,
+  key: KeyParam,
+  ref: LargeRef,
+  offset: number,
+  patch: Uint8Array,
+): LargeRef {
+  try {
+    if (large === null) throw new Error("large values are not enabled");
+    return large.patch(ref, offset, patch);
+  } catch (error) {
+    throw storageError(error, " changing a large value", key, shardIndex, "write");
   }
 }
 

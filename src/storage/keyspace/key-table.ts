@@ -29,6 +29,7 @@ import { encodeRef, type LargeRef } from "../large/format.ts";
 import {
   fileEntry,
   linkFileValue,
+  patchFileValue,
   printableKey,
   readFileValue,
   writeFileValue,
@@ -144,6 +145,19 @@ export class KeyTable implements HashHost, KeyRows {
     const row = this.entry(key, now);
     if (row !== null && row.type !== ROW_STRING) throw errors.wrongType();
     return row;
+  }
+
+  patchFile(
+    key: KeyParam,
+    ref: LargeRef,
+    offset: number,
+    patch: Uint8Array,
+    now: number,
+    expiresAt: ExpiryMs | null,
+  ): number {
+    const next = patchFileValue(this.statements.large, this.shardIndex, key, ref, offset, patch);
+    this.putFile(key, next, now, expiresAt);
+    return next.size;
   }
 
   /** A new name for a file row's file (key-moves.ts); a StorageError names the key. */

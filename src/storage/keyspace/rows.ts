@@ -65,6 +65,20 @@ export interface RowTable {
   exactExpiry(key: KeyParam, now: number): ExpiryMs | null | undefined;
   /** The live hash for reading, or null; WRONGTYPE when the key holds a string. */
   hash(key: KeyParam, now: number): HashView | null;
+  /**
+   * APPEND and SETRANGE on a string kept in a file: writes `patch` at `offset` into a new
+   * file that copies the untouched chunks as they are (storage/large/patch.ts), points `key`
+   * at it and returns the new length. Only views that write inside the shard's transaction
+   * (KeyTable) have it; without it (the async overlay) commands rebuild the value in memory.
+   */
+  patchFile?(
+    key: KeyParam,
+    ref: LargeRef,
+    offset: number,
+    patch: Uint8Array,
+    now: number,
+    expiresAt: ExpiryMs | null,
+  ): number;
 }
 
 /**

@@ -73,6 +73,19 @@ export class LargeFile {
     return buf;
   }
 
+  get chunkCount(): number {
+    return this.offsets.length;
+  }
+
+  /** Chunk i's whole frame as stored (length header, codec byte, payload), to copy as is. */
+  rawFrame(i: number): Uint8Array {
+    const start = this.offsets[i]!;
+    const end = i + 1 < this.offsets.length ? this.offsets[i + 1]! : this.footer.indexOffset;
+    const buf = new Uint8Array(end - start);
+    readFully(this.fd, buf, start);
+    return buf;
+  }
+
   /** The decoded bytes of chunk i; for a raw chunk a view of `scratch` when given. */
   chunk(i: number, scratch?: Uint8Array): Uint8Array {
     const out = decodeValue(this.frame(i, scratch));

@@ -29,6 +29,7 @@ import type { ValueCodec } from "../codecs/codec.ts";
 import { largeSql } from "../engine/sql.ts";
 import { LargeFile, LargeStream } from "./file.ts";
 import { decodeRef, type LargeRef, newFileId, refIdOf } from "./format.ts";
+import { patchValue } from "./patch.ts";
 import { LargeUpload, type UploadHost } from "./upload.ts";
 
 const FILE_NAME = /^[0-9a-f]{32}$/;
@@ -120,6 +121,11 @@ export class LargeFiles implements UploadHost {
       throw error;
     }
     return { ...ref, id };
+  }
+
+  /** A new file holding `ref`'s value with `patch` written at `offset` (patch.ts). */
+  patch(ref: LargeRef, offset: number, patch: Uint8Array): LargeRef {
+    return patchValue(this, ref, offset, patch);
   }
 
   open(ref: LargeRef): LargeFile {

@@ -91,6 +91,26 @@ export class LargeUpload {
     }
   }
 
+  /**
+   * Appends a whole chunk frame taken as is from another file (LargeFile.rawFrame), at a chunk
+   * boundary; `decoded` is its uncompressed length, which must be this upload's next chunk
+   * length. Used to rebuild a value around a change without decoding what did not change.
+   */
+  copyFrame(frame: Uint8Array, decoded: number): void {
+    if (this.error !== null || this.fd === null) return;
+    try {
+      if (this.fill !== 0 || decoded !== this.chunkLength(this.done))
+        throw new Error("a copied chunk must fill the next chunk exactly");
+      if (this.offsets.length === 0) this.firstCodec = frame[FRAME_HEADER_BYTES]!;
+      this.offsets.push(this.fileOffset);
+      this.put(frame);
+      this.done++;
+      this.received += decoded;
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
   /** Uncompressed length of chunk i. */
   private chunkLength(i: number): number {
     return Math.min(this.host.chunkBytes, this.size - i * this.host.chunkBytes);
