@@ -542,6 +542,10 @@ describe("tool handshakes", () => {
       "ERR client-id should be greater than 0",
     );
     expect(await err(r.call("CLIENT", "KILL", "FOO", "bar"))).toBe("ERR syntax error");
+    // Redis's words for a user the ACL does not know (its introspection.tcl checks them).
+    expect(await err(r.call("CLIENT", "KILL", "USER", "wrong_user"))).toBe(
+      "ERR No such user 'wrong_user'",
+    );
     expect(await err(r.call("CLIENT", "KILL", "SKIPME", "maybe"))).toBe("ERR syntax error");
     expect(await err(r.call("CLIENT", "NO-EVICT", "maybe"))).toBe("ERR syntax error");
     expect(await r.call("CLIENT", "NO-TOUCH", "on")).toBe("OK");

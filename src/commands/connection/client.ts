@@ -150,8 +150,13 @@ function clientKill(ctx: Ctx, args: Uint8Array[]): Reply {
       tests.push((c) => BigInt(c.id) === id);
     } else if (filter === "ADDR") tests.push((c) => c.addr === value);
     else if (filter === "LADDR") tests.push((c) => c.laddr === value);
-    else if (filter === "USER") tests.push((c) => value === (c.user?.name ?? "default"));
-    else if (filter === "TYPE") {
+    else if (filter === "USER") {
+      // Redis refuses a user the ACL does not know (without ACLs only "default" exists).
+      const acl = ctx.server.security?.acl;
+      if (!(acl ? acl.users.has(value) : value === "default"))
+        throw new RespError("ERR", `No such user '${sanitizeLine(value)}'`);
+      tests.push((c) => value === (c.user?.name ?? "default"));
+    } else if (filter === "TYPE") {
       const type = value.toLowerCase();
       if (!["normal", "master", "replica", "slave", "pubsub"].includes(type)) {
         throw new RespError("ERR", `Unknown client type '${sanitizeLine(value)}'`);
