@@ -357,4 +357,37 @@ describe("large values and async_write", () => {
       r.disconnect();
     }
   });
+
+  for (const asyncWrite of [false, true]) {
+    test(`APPEND, RENAME and COPY of a large value inside MULTI/EXEC (async_write ${asyncWrite})`, async () => {
+      await using server = await startTestServer({ asyncWrite, largeValueThresholdKb: 64 });
+      const store = server.handle.context.store;
+      const r = new Redis(server.port);
+      try {
+        const v = randomBytes(900 * 1024);
+        const tail = randomBytes(70 * 1024);
+        await r.set("m", v);
+        const out = await r
+          .multi()
+          .append("m", tail)
+          .rename("m", "m2")
+          .copy("m2", "m3")
+          .strlen("m3")
+          .getBuffer("m2")
+          .exec();
+        expect(out!.map(([e]) => e)).toEqual([null, null, null, null, null]);
+        expect(out![0]![1]).toBe(v.length + tail.length);
+        expect(out![3]![1]).toBe(v.length + tail.length);
+        const whole = sha(Buffer.concat([v, tail]));
+        expect(sha(out![4]![1] as Buffer)).toBe(whole);
+        expect(sha((await r.getBuffer("m3"))!)).toBe(whole);
+        expect(await r.exists("m")).toBe(0);
+        await store.large.collect(store);
+        // m2 and m3: one file each, nothing left behind by the rewrite or the moves.
+        expect(largeFiles(server.config.dataDir)).toHaveLength(2);
+      } finally {
+        r.disconnect();
+      }
+    });
+  }
 });
