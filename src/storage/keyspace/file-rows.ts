@@ -55,72 +55,32 @@ export function fileEntry(
   };
 }
 
-/** The whole value of a file row. */
-export function readFileValue(
+/**
+ * Runs `fn` on the data dir's large-value files for `key`: any failure (no large/ directory,
+ * I/O, a corrupt file) becomes a StorageError naming the shard, the key and what was being
+ * done, so commands answer `ERR storage error` and the log says where.
+ */
+export function fileOp<T>(
   large: LargeFiles | null,
   shardIndex: number,
   key: KeyParam,
-  ref: LargeRef,
-): Uint8Array {
+  doing: `${"reading" | "writing" | "linking" | "changing"} a large value`,
+  fn: (large: LargeFiles) => T,
+): T {
   try {
     if (large === null) throw new Error("large values are not enabled");
-    if (ref.size > LARGE_MATERIALIZE_BYTES_MAX)
-      throw new Error(`a ${ref.size}-byte value cannot be read whole`);
-    const file = large.open(ref);
-    try {
-      return file.readAll();
-    } finally {
-      file.close();
-    }
+    return fn(large);
   } catch (error) {
-    throw storageError(error, "", key, shardIndex, "read");
+    const op = doing.startsWith("reading") ? "read" : "write";
+    throw storageError(error, ` ${doing}`, key, shardIndex, op);
   }
 }
 
-/** A hard link of a file row's file under a new name (LargeFiles.link). */
-export function linkFileValue(
-  large: LargeFiles | null,
-  shardIndex: number,
-  key: KeyParam,
-  ref: LargeRef,
-): LargeRef {
-  try {
-    if (large === null) throw new Error("large values are not enabled");
-    return large.link(ref);
-  } catch (error) {
-    throw storageError(error, " linking a large value", key, shardIndex, "write");
-  }
-}
-
-/** A file row's value with `patch` at `offset`, as a new durable file (LargeFiles.patch). */
-export function patchFileValue(
-  large: LargeFiles | null,
-  shardIndex: number,
-  key: KeyParam,
-  ref: LargeRef,
-  offset: number,
-  patch: Uint8Array,
-): LargeRef {
-  try {
-    if (large === null) throw new Error("large values are not enabled");
-    return large.patch(ref, offset, patch);
-  } catch (error) {
-    throw storageError(error, " changing a large value", key, shardIndex, "write");
-  }
-}
-
-/** Writes a whole value into a new durable file and returns its reference. */
-export function writeFileValue(
-  large: LargeFiles,
-  shardIndex: number,
-  key: KeyParam,
-  value: Uint8Array,
-): LargeRef {
-  try {
-    return large.writeWhole(value);
-  } catch (error) {
-    throw storageError(error, " writing a large value", key, shardIndex, "write");
-  }
+/** The whole value of a file (commands that cannot stream), within Uint8Array's bound. */
+export function readWhole(large: LargeFiles, ref: LargeRef): Uint8Array {
+  if (ref.size > LARGE_MATERIALIZE_BYTES_MAX)
+    throw new Error(`a ${ref.size}-byte value cannot be read whole`);
+  return large.readAll(ref);
 }
 
 function storageError(

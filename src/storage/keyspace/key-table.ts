@@ -26,14 +26,7 @@ import {
 } from "../engine/sql.ts";
 import type { KeyWatches } from "../engine/watch.ts";
 import { encodeRef, type LargeRef } from "../large/format.ts";
-import {
-  fileEntry,
-  linkFileValue,
-  patchFileValue,
-  printableKey,
-  readFileValue,
-  writeFileValue,
-} from "./file-rows.ts";
+import { fileEntry, fileOp, printableKey, readWhole } from "./file-rows.ts";
 import { InlineHashWriter, TableHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
 import type {
@@ -155,19 +148,29 @@ export class KeyTable implements HashHost, KeyRows {
     now: number,
     expiresAt: ExpiryMs | null,
   ): number {
-    const next = patchFileValue(this.statements.large, this.shardIndex, key, ref, offset, patch);
+    const next = fileOp(
+      this.statements.large,
+      this.shardIndex,
+      key,
+      "changing a large value",
+      (l) => l.patch(ref, offset, patch),
+    );
     this.putFile(key, next, now, expiresAt);
     return next.size;
   }
 
   /** A new name for a file row's file (key-moves.ts); a StorageError names the key. */
   linkFile(key: KeyParam, ref: LargeRef): LargeRef {
-    return linkFileValue(this.statements.large, this.shardIndex, key, ref);
+    return fileOp(this.statements.large, this.shardIndex, key, "linking a large value", (l) =>
+      l.link(ref),
+    );
   }
 
   /** The whole value of a file row (commands that cannot stream). */
   readFile(key: KeyParam, ref: LargeRef): Uint8Array {
-    return readFileValue(this.statements.large, this.shardIndex, key, ref);
+    return fileOp(this.statements.large, this.shardIndex, key, "reading a large value", (l) =>
+      readWhole(l, ref),
+    );
   }
 
   /**
@@ -197,7 +200,10 @@ export class KeyTable implements HashHost, KeyRows {
     if (large !== null && value.length > large.thresholdBytes) {
       // A large value a command built in memory (APPEND, SETRANGE, COPY, MSET…): to a file,
       // like a streamed SET, so SQLite never holds it and GET can stream it.
-      this.putFile(key, writeFileValue(large, this.shardIndex, key, value), now, expiresAt);
+      const ref = fileOp(large, this.shardIndex, key, "writing a large value", (l) =>
+        l.writeWhole(value),
+      );
+      this.putFile(key, ref, now, expiresAt);
       return;
     }
     const id = this.idOf(key);
