@@ -170,6 +170,21 @@ export class ValueCache {
     this.forgetStaged();
   }
 
+  /** Where the staged entries stand now, for rollbackTo() (one operation's savepoint). */
+  mark(): number {
+    return this.stagedIds.length;
+  }
+
+  /** A savepoint rolled back: forgets the entries staged since mark() returned `at`. */
+  rollbackTo(at: number): void {
+    if (!this.staging || at >= this.stagedIds.length) return;
+    this.stagedIds.length = at;
+    this.stagedRows.length = at;
+    // The lookup may cover dropped entries: rebuilt from scratch on the next read.
+    this.stagedIndex.clear();
+    this.indexed = 0;
+  }
+
   /** The transaction rolled back: the committed entries are still right; forget the rest. */
   rollback(): void {
     this.staging = false;

@@ -210,9 +210,20 @@ export class ShardWriter {
     const at = now();
     for (let i = 0; i < batch.length; i++) {
       try {
+        shard.savepoint();
         results[i] = { ok: true, value: batch[i]!.fn(at) };
+        shard.releaseSavepoint();
       } catch (error) {
         results[i] = { ok: false, value: error };
+        // What this operation wrote before it threw (half a hash conversion, the statements
+        // before one that met a full disk) must not commit with the others.
+        if (shard.inTransaction) {
+          try {
+            shard.rollbackToSavepoint();
+          } catch {
+            shard.rollbackTransaction();
+          }
+        }
         if (!shard.inTransaction) {
           // SQLite rolled the whole transaction back (disk full, I/O error): everything before
           // this operation in the batch is lost too, so those operations fail as well.

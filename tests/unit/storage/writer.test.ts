@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { ValueCache } from "../../../src/storage/engine/cache.ts";
 import { Shard } from "../../../src/storage/engine/shard.ts";
 import { WriteScheduler } from "../../../src/storage/writes/scheduler.ts";
 import { ShardWriter } from "../../../src/storage/writes/shard-writer.ts";
@@ -53,6 +54,39 @@ test("operations queued in one turn share one transaction and resolve after it c
   expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i));
   expect(commits).toEqual([50]);
   expect(count(0)).toBe(50);
+});
+
+test("an operation that throws after writing is undone alone, its cache entries with it", async () => {
+  const { list, count } = setup(1);
+  const { shard, writer } = list[0]!;
+  const cache = new ValueCache(1 << 20, 1 << 16);
+  shard.cache = cache;
+  const row = { value, expiresAt: null, type: 0 };
+  const ok1 = writer.submit((now) => {
+    shard.blobs.upsert("a", value, now, null);
+    cache.set("a", row);
+  });
+  // Writes one row and stages a cache entry, then fails: neither may survive.
+  const bad = writer.submit((now) => {
+    shard.blobs.upsert("half", value, now, null);
+    cache.set("half", row);
+    throw new Error("refused after a write");
+  });
+  const ok2 = writer.submit((now) => {
+    shard.blobs.upsert("b", value, now, null);
+    cache.set("b", row);
+  });
+  await ok1;
+  await expect(bad).rejects.toThrow("refused after a write");
+  await ok2;
+  expect(count(0)).toBe(2);
+  expect(shard.db.query("SELECT key FROM blobs ORDER BY key").all()).toEqual([
+    { key: "a" },
+    { key: "b" },
+  ]);
+  expect(cache.get("half")).toBeUndefined();
+  expect(cache.get("a")).toEqual(row);
+  expect(cache.get("b")).toEqual(row);
 });
 
 test("batch_size caps the operations per transaction", async () => {
