@@ -89,6 +89,14 @@ test("shard migrate moves rows only: large values stay readable under the new la
       await r.set(`big:${i}`, v);
     }
     await r.set("small", "s");
+    // A large hash with a field kept in a file: its row moves, the file stays.
+    const field = randomBytes(200 * 1024);
+    await r.hset(
+      "h",
+      "big",
+      field,
+      ...Array.from({ length: 200 }, (_, i) => [`f${i}`, "v"]).flat(),
+    );
     r.disconnect();
     before.proc.kill("SIGTERM");
     await before.proc.exited;
@@ -100,8 +108,10 @@ test("shard migrate moves rows only: large values stay readable under the new la
       for (const [k, v] of values) expect(sha((await r2.getBuffer(k))!)).toBe(sha(v));
       expect(await r2.strlen("big:3")).toBe(4 * 300 * 1024);
       expect(await r2.get("small")).toBe("s");
+      expect(sha((await r2.hgetBuffer("h", "big"))!)).toBe(sha(field));
+      expect(await r2.hlen("h")).toBe(201);
       r2.disconnect();
-      expect(files(dir)).toHaveLength(4);
+      expect(files(dir)).toHaveLength(5);
     } finally {
       after.proc.kill("SIGKILL");
       await after.proc.exited;
@@ -127,13 +137,17 @@ test("an online backup holds the large values its snapshots reference, and resto
       }
       await r.set("gone", randomBytes(100 * 1024));
       await r.del("gone");
+      // A hash field over the threshold is a file too (format 4): the backup holds it.
+      const field = randomBytes(150 * 1024);
+      values.set("field", field);
+      await r.hset("h", "small", "x", "big", field);
       const backupDir = join(dir, "backup");
       const res = await runCli(["backup", "--to", backupDir, "--config", path]);
       expect(res.code).toBe(0);
       // Deleting after the backup must not take the backup's copy with it.
       await r.del("big:0");
       r.disconnect();
-      expect(readdirSync(join(backupDir, "large")).sort()).toHaveLength(3);
+      expect(readdirSync(join(backupDir, "large")).sort()).toHaveLength(4);
     } finally {
       server.proc.kill("SIGTERM");
       await server.proc.exited;
@@ -149,7 +163,10 @@ test("an online backup holds the large values its snapshots reference, and resto
     ]);
     try {
       const r = new Redis(port2);
-      for (const [k, v] of values) expect(sha((await r.getBuffer(k))!)).toBe(sha(v));
+      for (const [k, v] of values)
+        if (k !== "field") expect(sha((await r.getBuffer(k))!)).toBe(sha(v));
+      expect(sha((await r.hgetBuffer("h", "big"))!)).toBe(sha(values.get("field")!));
+      expect(await r.hget("h", "small")).toBe("x");
       expect(await r.exists("gone")).toBe(0);
       r.disconnect();
     } finally {

@@ -176,6 +176,97 @@ describe("large values", () => {
     });
   }
 
+  test("a hash field over the threshold lives in a file, from HSET to HDEL, DEL, expiry, COPY and RENAME", async () => {
+    const dir = tempDir();
+    const v1 = randomBytes(200 * 1024);
+    const v2 = randomBytes(90 * 1024);
+    {
+      await using server = await startTestServer(
+        { largeValueThresholdKb: 64 },
+        { dir, keepDir: true },
+      );
+      const store = server.handle.context.store;
+      const dataDir = server.config.dataDir;
+      const collect = () => store.large.collect(store);
+      const r = new Redis(server.port);
+      try {
+        // A small hash turned large by a big value: the big field goes to a file, the small
+        // ones stay in SQLite.
+        await r.hset("h", "a", "1", "b", "2");
+        await r.hset("h", "big", v1);
+        expect(largeFiles(dataDir)).toHaveLength(1);
+        expect(sha((await r.hgetBuffer("h", "big"))!)).toBe(sha(v1));
+        expect(await r.hstrlen("h", "big")).toBe(v1.length);
+        expect(Object.keys(await r.hgetall("h"))).toEqual(["a", "b", "big"]);
+        // Overwritten: the old file goes once the write commits.
+        await r.hset("h", "big", v2);
+        await collect();
+        expect(largeFiles(dataDir)).toHaveLength(1);
+        expect(sha((await r.hgetBuffer("h", "big"))!)).toBe(sha(v2));
+        // COPY gives the copy a file of its own; RENAME keeps or moves it.
+        expect(await r.copy("h", "h2")).toBe(1);
+        expect(largeFiles(dataDir)).toHaveLength(2);
+        await r.rename("h2", "h3");
+        await collect();
+        expect(largeFiles(dataDir)).toHaveLength(2);
+        expect(sha((await r.hgetBuffer("h3", "big"))!)).toBe(sha(v2));
+        // HDEL, DEL and a field's expiry each release the file.
+        await r.hdel("h3", "big");
+        await collect();
+        expect(largeFiles(dataDir)).toHaveLength(1);
+        await r.hset("gone", "f", v1);
+        await r.del("gone");
+        await r.hset("ttl", "f", v1, "keep", "x");
+        await r.call("HPEXPIRE", "ttl", "50", "FIELDS", "1", "f");
+        await Bun.sleep(100);
+        expect(await r.hget("ttl", "f")).toBeNull();
+        await until(() => {
+          void collect();
+          return largeFiles(dataDir).length === 1;
+        });
+        expect(sha((await r.hgetBuffer("h", "big"))!)).toBe(sha(v2));
+      } finally {
+        r.disconnect();
+      }
+    }
+    // After a restart (and its orphan scan) the field's file is still there.
+    await using again = await startTestServer({ largeValueThresholdKb: 64 }, { dir });
+    const r = new Redis(again.port);
+    try {
+      expect(largeFiles(again.config.dataDir)).toHaveLength(1);
+      expect(sha((await r.hgetBuffer("h", "big"))!)).toBe(sha(v2));
+      expect(await r.hget("h", "a")).toBe("1");
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  test("SWAPDB carries a field's file with its database, and its triggers follow", async () => {
+    await using server = await startTestServer({ largeValueThresholdKb: 64 });
+    const store = server.handle.context.store;
+    const dataDir = server.config.dataDir;
+    const r = new Redis(server.port);
+    try {
+      const v = randomBytes(100 * 1024);
+      await r.select(1);
+      await r.set("one", "1");
+      await r.select(0);
+      await r.hset("h", "f", v);
+      expect(await r.swapdb(0, 1)).toBe("OK");
+      expect(await r.exists("h")).toBe(0);
+      await r.select(1);
+      expect(sha((await r.hgetBuffer("h", "f"))!)).toBe(sha(v));
+      await r.hset("h", "g", v);
+      expect(largeFiles(dataDir)).toHaveLength(2);
+      await r.hdel("h", "f");
+      await r.del("h");
+      await store.large.collect(store);
+      expect(largeFiles(dataDir)).toHaveLength(0);
+    } finally {
+      r.disconnect();
+    }
+  });
+
   test("RENAME, COPY and MOVE give a large value's file a new name without copying a byte", async () => {
     const dir = tempDir();
     const value = randomBytes(3 * MiB + 17);

@@ -6,6 +6,7 @@
  */
 import type { Database } from "bun:sqlite";
 import {
+  createFieldFilesSql,
   createFieldsSql,
   createLargeSql,
   createSlotIndexSql,
@@ -74,5 +75,22 @@ export function upgradeSchemaSlots(db: Database, fresh: boolean, keepSlots: bool
     if (!keepSlots) db.query(metaSql.clear).run(metaSql.slotsComplete);
     // user_version 0 with tables is a file of the Rust original, not a new one.
     else if (fresh && tables.length === 0) db.query(metaSql.set).run(metaSql.slotsComplete, 1);
+  })();
+}
+
+/**
+ * Format 3 → 4 (hash field values in files), and on every open of any file (idempotent): the
+ * partial index and the garbage triggers of every fields table (sql.ts createFieldFilesSql),
+ * in one transaction with the version change, so a crash leaves the file at 3 or complete at
+ * 4. Runs after the version-specific upgrades, once every fields table exists. No row is
+ * rewritten; building the index reads each field's length and first byte.
+ */
+export function upgradeSchemaFieldFiles(db: Database, version: number): void {
+  db.transaction(() => {
+    for (const { name } of db.query(maintenanceSql.listKeyTables).all() as { name: string }[]) {
+      const n = dbOfKeysTable(name);
+      if (n !== null) db.run(createFieldFilesSql(keyspaceTables(n)));
+    }
+    if (version === 3) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);
   })();
 }

@@ -10,7 +10,12 @@ import type { LargeFiles } from "../large/files.ts";
 import type { ValueCache } from "./cache.ts";
 import { slotOfKey } from "./key-slot.ts";
 import type { KeyParam } from "./keys.ts";
-import { upgradeSchemaSlots, upgradeSchemaV1, upgradeSchemaV2 } from "./schema-upgrade.ts";
+import {
+  upgradeSchemaFieldFiles,
+  upgradeSchemaSlots,
+  upgradeSchemaV1,
+  upgradeSchemaV2,
+} from "./schema-upgrade.ts";
 import {
   createKeyspaceSql,
   dbOfKeysTable,
@@ -227,6 +232,7 @@ export class Shard {
         if (version === 0) db.run(`PRAGMA user_version = ${FORMAT_VERSION}`);
       })();
     }
+    upgradeSchemaFieldFiles(db, version);
     for (const { name } of db.query(maintenanceSql.listKeyTables).all() as { name: string }[]) {
       const n = dbOfKeysTable(name);
       if (n !== null)

@@ -24,9 +24,19 @@
  * `large_garbage` table in the same transaction; storage/large/files.ts unlinks those files
  * after COMMIT. A partial index over type-3 rows keeps the startup orphan scan cheap. The
  * upgrade from format 2 only creates these (O(1), no row is rewritten).
+ *
+ * Format 4: a large hash's field value over the large-value threshold lives in a file too;
+ * its `value` in the fields table is the file's reference record (31 bytes whose first byte,
+ * 0x4C, is no codec header, so it cannot be mistaken for an encoded value). Triggers on the
+ * fields table feed `large_garbage` as those on the keys table do, and a partial index over
+ * reference rows lets the orphan scan and backups find them without reading every field.
+ * The upgrade from format 3 creates these; building the index reads each field's length and
+ * first byte once. The version moves so that an older release, whose orphan scan knows
+ * only key rows, refuses the files instead of deleting the files of their fields.
  */
+import { REF_BYTES, REF_TAG } from "../large/format.ts";
 
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 /** Row types stored in the `type` column. */
 export const ROW_STRING = 0;
@@ -78,7 +88,8 @@ export function createKeyspaceSql(t: KeyspaceTables): string {
 CREATE INDEX IF NOT EXISTS "${t.keys}_expires_at" ON ${k}(expires_at) WHERE expires_at IS NOT NULL;
 ${createSlotIndexSql(t)}
 ${createFieldsSql(t)}
-${createLargeSql(t)}`;
+${createLargeSql(t)}
+${createFieldFilesSql(t)}`;
 }
 
 /**
@@ -126,10 +137,36 @@ CREATE TRIGGER IF NOT EXISTS "${t.keys}_large_replace" AFTER UPDATE OF value, ty
   BEGIN INSERT INTO large_garbage (ref) VALUES (old.value); END;`;
 }
 
+/** A fields row whose value is a file reference (format 4); `v` is the value column. */
+function fieldRefTest(v: string): string {
+  return `length(${v}) = ${REF_BYTES} AND substr(${v}, 1, 1) = x'${REF_TAG.toString(16)}'`;
+}
+
+/**
+ * Format 4, per fields table: the partial index over field values kept in files, and the
+ * triggers that put their references into `large_garbage` when a field is deleted (HDEL, the
+ * field sweep, a whole hash going) or overwritten. Idempotent.
+ */
+export function createFieldFilesSql(t: KeyspaceTables): string {
+  const f = `"${t.fields}"`;
+  return `CREATE INDEX IF NOT EXISTS "${t.fields}_large" ON ${f}(hash_id) WHERE ${fieldRefTest("value")};
+CREATE TRIGGER IF NOT EXISTS "${t.fields}_large_delete" AFTER DELETE ON ${f}
+  WHEN ${fieldRefTest("old.value")}
+  BEGIN INSERT INTO large_garbage (ref) VALUES (old.value); END;
+CREATE TRIGGER IF NOT EXISTS "${t.fields}_large_replace" AFTER UPDATE OF value ON ${f}
+  WHEN ${fieldRefTest("old.value")} AND new.value <> old.value
+  BEGIN INSERT INTO large_garbage (ref) VALUES (old.value); END;`;
+}
+
 /** Statements of the large-value garbage collector and orphan scan (storage/large/files.ts). */
 export const largeSql = {
   keyTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'blobs' OR name GLOB 'db[1-9]*_blobs') ORDER BY name`,
-  refsOf: (table: string) => `SELECT value FROM "${table}" WHERE type = ${ROW_STRING_FILE}`,
+  /** Every file reference of one database: its file rows, then its fields kept in files. */
+  refsOf: (keysTable: string) => {
+    const fields = keyspaceTables(dbOfKeysTable(keysTable) ?? 0).fields;
+    return `SELECT value FROM "${keysTable}" WHERE type = ${ROW_STRING_FILE}
+UNION ALL SELECT value FROM "${fields}" WHERE ${fieldRefTest("value")}`;
+  },
   garbagePage: "SELECT rowid AS id, ref FROM large_garbage ORDER BY rowid LIMIT ?1",
   garbageDelete: "DELETE FROM large_garbage WHERE rowid <= ?1",
 } as const;

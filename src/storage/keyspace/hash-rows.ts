@@ -167,7 +167,12 @@ function convertToTable(
   table.putRow(key, ROW_HASH_TABLE, new Uint8Array(0), now, keyExpiry);
   const { id } = s.hashRowStmt.get(key)!;
   for (const item of items) {
-    s.fieldUpsertStmt.run(id, keyParam(item.field), table.encode(item.value), item.expiresAt);
+    s.fieldUpsertStmt.run(
+      id,
+      keyParam(item.field),
+      table.encodeField(key, item.value),
+      item.expiresAt,
+    );
   }
   s.addFieldsStmt.run(id, items.length);
 }
@@ -258,7 +263,7 @@ export class TableHashWriter implements HashWriter {
     const s = this.table.statements;
     const param = keyParam(field);
     const old = s.fieldGetStmt.get(this.id, param);
-    s.fieldUpsertStmt.run(this.id, param, this.table.encode(value), expiresAt);
+    s.fieldUpsertStmt.run(this.id, param, this.table.encodeField(this.key, value), expiresAt);
     this.remember(param, value.slice(), expiresAt);
     this.touched = true;
     if (old === null) {

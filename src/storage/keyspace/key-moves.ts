@@ -79,7 +79,12 @@ function copyFields(
   do {
     const page = view.page(after, COPY_PAGE_FIELDS, now);
     for (const item of page.items) {
-      s.fieldUpsertStmt.run(id, keyParam(item.field), to.encode(item.value), item.expiresAt);
+      s.fieldUpsertStmt.run(
+        id,
+        keyParam(item.field),
+        to.encodeField(dstKey, item.value),
+        item.expiresAt,
+      );
       count++;
     }
     after = page.next;

@@ -25,7 +25,7 @@ import {
   type RowType,
 } from "../engine/sql.ts";
 import type { KeyWatches } from "../engine/watch.ts";
-import { encodeRef, type LargeRef } from "../large/format.ts";
+import { decodeRef, encodeRef, isFieldRef, type LargeRef } from "../large/format.ts";
 import { fileEntry, fileOp, printableKey, readWhole } from "./file-rows.ts";
 import { InlineHashWriter, TableHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
@@ -303,6 +303,8 @@ export class KeyTable implements HashHost, KeyRows {
 
   /** Decodes a stored value; a corrupt one becomes a StorageError naming shard and key. */
   decode(key: KeyParam, stored: Uint8Array): Uint8Array {
+    // A hash field kept in a file (format 4): its stored value is the file's reference.
+    if (isFieldRef(stored)) return this.readFile(key, decodeRef(stored));
     try {
       return this.codec.decode(stored);
     } catch (error) {
@@ -313,6 +315,18 @@ export class KeyTable implements HashHost, KeyRows {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * A large hash's field value as stored: past the large-value threshold its bytes go to a
+   * durable file and the row keeps the reference (written once, never through the WAL).
+   */
+  encodeField(key: KeyParam, value: Uint8Array): Uint8Array {
+    const large = this.statements.large;
+    if (large === null || value.length <= large.thresholdBytes) return this.codec.encode(value);
+    return encodeRef(
+      fileOp(large, this.shardIndex, key, "writing a large value", (l) => l.writeWhole(value)),
+    );
   }
 
   encode(value: Uint8Array): Uint8Array {

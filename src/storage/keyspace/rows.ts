@@ -112,6 +112,8 @@ export interface HashHost extends RowTable {
   idOf(key: KeyParam): string;
   decode(key: KeyParam, stored: Uint8Array): Uint8Array;
   encode(value: Uint8Array): Uint8Array;
+  /** A large hash's field value as stored: a file reference past the large-value threshold. */
+  encodeField(key: KeyParam, value: Uint8Array): Uint8Array;
   touch(id: string): void;
 }
 

@@ -35,6 +35,14 @@ export interface LargeRef {
   readonly codec: number;
 }
 
+/**
+ * Whether a stored value is a reference record rather than codec-encoded bytes: a hash field
+ * kept in a file (format 4). Encoded values start with a codec header (0–4), never REF_TAG.
+ */
+export function isFieldRef(stored: Uint8Array): boolean {
+  return stored.length === REF_BYTES && stored[0] === REF_TAG;
+}
+
 export function newFileId(): string {
   return randomBytes(16).toString("hex");
 }

@@ -19,7 +19,12 @@ import type { Database } from "bun:sqlite";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../log.ts";
-import { createFieldsSql, createLargeSql, keyspaceTables } from "../engine/sql.ts";
+import {
+  createFieldFilesSql,
+  createFieldsSql,
+  createLargeSql,
+  keyspaceTables,
+} from "../engine/sql.ts";
 import type { KeyWatches } from "../engine/watch.ts";
 import type { Keyspace } from "../keyspace/keyspace.ts";
 import { fsyncDir, fsyncFile } from "./data-dir.ts";
@@ -77,6 +82,9 @@ export function swapInShard(db: Database, journal: Journal): void {
   for (const t of [ta, tb])
     for (const suffix of ["_drop_fields", "_retype_fields", "_large_delete", "_large_replace"])
       db.run(`DROP TRIGGER IF EXISTS "${t.keys}${suffix}"`);
+  for (const t of [ta, tb])
+    for (const suffix of ["_large_delete", "_large_replace"])
+      db.run(`DROP TRIGGER IF EXISTS "${t.fields}${suffix}"`);
   for (const [x, y] of [
     [ta.keys, tb.keys],
     [ta.fields, tb.fields],
@@ -86,7 +94,8 @@ export function swapInShard(db: Database, journal: Journal): void {
     db.run(`ALTER TABLE "swap_tmp" RENAME TO "${y}"`);
   }
   // Re-creating the triggers also re-creates any index missing under these names.
-  for (const t of [ta, tb]) db.run(`${createFieldsSql(t)}\n${createLargeSql(t)}`);
+  for (const t of [ta, tb])
+    db.run(`${createFieldsSql(t)}\n${createLargeSql(t)}\n${createFieldFilesSql(t)}`);
   db.run(EPOCH_TABLE);
   db.query("INSERT OR REPLACE INTO swap_epoch (id, epoch) VALUES (0, ?1)").run(journal.epoch);
 }
