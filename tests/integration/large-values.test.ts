@@ -225,6 +225,13 @@ describe("large values", () => {
           return largeFiles(dataDir).length === 1;
         });
         expect(sha((await r.hgetBuffer("h", "big"))!)).toBe(sha(v2));
+        // FLUSHDB in another database releases the field files it held, and only those.
+        await r.select(3);
+        await r.hset("other", "f", v1);
+        await r.flushdb();
+        await collect();
+        expect(largeFiles(dataDir)).toHaveLength(1);
+        await r.select(0);
       } finally {
         r.disconnect();
       }
