@@ -225,6 +225,18 @@ describe("large values", () => {
           return largeFiles(dataDir).length === 1;
         });
         expect(sha((await r.hgetBuffer("h", "big"))!)).toBe(sha(v2));
+        // Past 2 MiB HGET streams the field's file as GET streams a value, in MULTI too.
+        const huge = randomBytes(3 * MiB + 11);
+        await r.hset("h", "huge", huge);
+        expect(await r.hstrlen("h", "huge")).toBe(huge.length);
+        const piped = await r.pipeline().hgetBuffer("h", "huge").hget("h", "a").exec();
+        expect(sha(piped![0]![1] as Buffer)).toBe(sha(huge));
+        expect(piped![1]![1]).toBe("1");
+        const inTx = await r.multi().hgetBuffer("h", "huge").exec();
+        expect(sha(inTx![0]![1] as Buffer)).toBe(sha(huge));
+        await r.hdel("h", "huge");
+        await collect();
+        expect(largeFiles(dataDir)).toHaveLength(1);
         // FLUSHDB in another database releases the field files it held, and only those.
         await r.select(3);
         await r.hset("other", "f", v1);

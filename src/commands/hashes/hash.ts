@@ -20,6 +20,7 @@ import { type FieldItem, type HashView, type HashWriter, keyParam } from "../../
 import { equalsToken, parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
+import { stringReply } from "../strings/string-large.ts";
 
 /** Fields read per page when a command walks a whole large hash. */
 export const PAGE_ROWS = Math.min(1000, limits.scanRowsPerStepMax);
@@ -107,7 +108,9 @@ function hsetnx(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
 }
 
 function hget(ctx: KeyCtx, args: Uint8Array[]): Reply {
-  return readHash(ctx, args[1]!)?.get(args[2]!, ks(ctx).now())?.value ?? null;
+  const entry = readHash(ctx, args[1]!)?.get(args[2]!, ks(ctx).now());
+  // A field kept in a file streams like GET's value does (string-large.ts).
+  return entry ? stringReply(ctx, entry) : null;
 }
 
 function hmget(ctx: KeyCtx, args: Uint8Array[]): Reply {
@@ -125,7 +128,9 @@ function hexists(ctx: KeyCtx, args: Uint8Array[]): Reply {
 
 function hstrlen(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const hash = readHash(ctx, args[1]!);
-  return hash?.get(args[2]!, ks(ctx).now())?.value.length ?? 0;
+  const entry = hash?.get(args[2]!, ks(ctx).now());
+  // A field kept in a file: its size without reading it.
+  return entry ? (entry.large?.size ?? entry.value.length) : 0;
 }
 
 function hdel(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {

@@ -27,7 +27,7 @@ export interface LargeSetOptions {
   expiresAt: ExpiryMs | null;
 }
 
-/** GET's reply for a live string: the bytes, or a stream of the file. */
+/** GET's reply for a live string (and HGET's for a field): the bytes, or a stream of the file. */
 export function stringReply(ctx: KeyCtx, entry: LiveEntry): Reply {
   if (entry.large === undefined) return entry.value;
   try {

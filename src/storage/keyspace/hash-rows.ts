@@ -17,6 +17,7 @@ import type { CachedRow } from "../engine/cache.ts";
 import { type KeyParam, keyBytes, keyId, keyParam } from "../engine/keys.ts";
 import type { ExpiryMs } from "../engine/shard.ts";
 import { ROW_HASH_INLINE, ROW_HASH_TABLE } from "../engine/sql.ts";
+import { decodeRef, isFieldRef, type LargeRef } from "../large/format.ts";
 import {
   bytesEqual,
   decodeInline,
@@ -216,6 +217,11 @@ export class TableHashWriter implements HashWriter {
     let row = cache.get(id);
     if (row === undefined) {
       const stored = this.table.statements.fieldGetStmt.get(this.id, param);
+      // A value kept in a file is read only when used, and never cached (it is large).
+      if (stored !== null && isFieldRef(stored.value))
+        return live({ expiresAt: stored.expires_at }, now)
+          ? this.fileField(decodeRef(stored.value), stored.expires_at)
+          : null;
       row =
         stored === null
           ? ABSENT_FIELD
@@ -228,6 +234,20 @@ export class TableHashWriter implements HashWriter {
     }
     if (row.value === null || !live(row, now)) return null;
     return row as FieldEntry;
+  }
+
+  private fileField(ref: LargeRef, expiresAt: number | null): FieldEntry {
+    const table = this.table;
+    const key = this.key;
+    let bytes: Uint8Array | null = null;
+    return {
+      expiresAt,
+      large: ref,
+      get value(): Uint8Array {
+        bytes ??= table.readFile(key, ref);
+        return bytes;
+      },
+    };
   }
 
   /** Keeps the field's cache entry equal to what was just written. */

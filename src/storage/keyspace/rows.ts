@@ -114,6 +114,8 @@ export interface HashHost extends RowTable {
   encode(value: Uint8Array): Uint8Array;
   /** A large hash's field value as stored: a file reference past the large-value threshold. */
   encodeField(key: KeyParam, value: Uint8Array): Uint8Array;
+  /** The whole value of a file (a field kept in one); a StorageError names the key. */
+  readFile(key: KeyParam, ref: LargeRef): Uint8Array;
   touch(id: string): void;
 }
 
@@ -124,9 +126,12 @@ export interface HashLimits {
 }
 
 export interface FieldEntry {
+  /** For a field kept in a file, reading this reads the whole file. */
   value: Uint8Array;
   /** ms since the epoch, null = no expiry. */
   expiresAt: number | null;
+  /** Set when the value lives in a file (format 4): HGET streams it like GET. */
+  large?: LargeRef;
 }
 
 /** One page of a hash's live fields; `next` = 0 when the walk is over. */
