@@ -260,6 +260,43 @@ describe("large values", () => {
     }
   });
 
+  test("HSET and HMSET take streamed values as files: new hash, small hash converted, WRONGTYPE", async () => {
+    await using server = await startTestServer({ largeValueThresholdKb: 64 });
+    const store = server.handle.context.store;
+    const dataDir = server.config.dataDir;
+    const r = new Redis(server.port);
+    try {
+      const v1 = randomBytes(200 * 1024);
+      const v2 = randomBytes(300 * 1024 + 3);
+      expect(await r.hset("fresh", "blob", v1)).toBe(1);
+      expect(largeFiles(dataDir)).toHaveLength(1);
+      expect(sha((await r.hgetBuffer("fresh", "blob"))!)).toBe(sha(v1));
+      // A small hash with a streamed value among small ones becomes a large hash, in order.
+      await r.hset("small", "a", "1", "b", "2");
+      expect(await r.hset("small", "c", "3", "blob", v2, "a", "one")).toBe(2);
+      expect(await r.call("OBJECT", "ENCODING", "small")).toBe("hashtable");
+      expect(Object.keys(await r.hgetall("small"))).toEqual(["a", "b", "c", "blob"]);
+      expect(await r.hget("small", "a")).toBe("one");
+      expect(sha((await r.hgetBuffer("small", "blob"))!)).toBe(sha(v2));
+      expect(await r.hmset("small", "blob", v1, "d", "4")).toBe("OK");
+      await store.large.collect(store);
+      expect(largeFiles(dataDir)).toHaveLength(2);
+      expect(sha((await r.hgetBuffer("small", "blob"))!)).toBe(sha(v1));
+      // Refused: the streamed value leaves no file behind.
+      await r.set("str", "x");
+      await expect(r.hset("str", "f", v2)).rejects.toThrow("WRONGTYPE");
+      expect(largeFiles(dataDir)).toHaveLength(2);
+      expect(readdirSync(join(dataDir, "large", "tmp"))).toEqual([]);
+      // The same field twice in one HSET: the last value wins and the first file goes.
+      expect(await r.hset("twice", "f", v1, "f", v2)).toBe(1);
+      await store.large.collect(store);
+      expect(largeFiles(dataDir)).toHaveLength(3);
+      expect(sha((await r.hgetBuffer("twice", "f"))!)).toBe(sha(v2));
+    } finally {
+      r.disconnect();
+    }
+  });
+
   test("SWAPDB carries a field's file with its database, and its triggers follow", async () => {
     await using server = await startTestServer({ largeValueThresholdKb: 64 });
     const store = server.handle.context.store;

@@ -21,6 +21,7 @@ import { equalsToken, parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { stringReply } from "../strings/string-large.ts";
+import { withStreamedValues } from "./hash-large.ts";
 
 /** Fields read per page when a command walks a whole large hash. */
 export const PAGE_ROWS = Math.min(1000, limits.scanRowsPerStepMax);
@@ -78,13 +79,19 @@ export function fieldsAt(args: Uint8Array[], at: number, countError: string): Ui
 
 /** HSET/HMSET: sets every pair (dropping any field TTL, as Redis does); counts new fields. */
 function setPairs(ctx: KeyCtx, args: Uint8Array[]): Promise<number> {
-  return editHash(ctx, args[1]!, (hash, now) => {
-    let added = 0;
-    for (let i = 2; i < args.length; i += 2) {
-      if (hash.set(args[i]!, args[i + 1]!, null, now)) added++;
-    }
-    return added;
-  });
+  return withStreamedValues(ctx, args, (files) =>
+    editHash(ctx, args[1]!, (hash, now) => {
+      let added = 0;
+      for (let i = 2; i < args.length; i += 2) {
+        const ref = files.get(i + 1);
+        const isNew = ref
+          ? hash.setFile(args[i]!, ref, null, now)
+          : hash.set(args[i]!, args[i + 1]!, null, now);
+        if (isNew) added++;
+      }
+      return added;
+    }),
+  );
 }
 
 function hset(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
@@ -194,6 +201,8 @@ export const hashCommands: CommandSpec[] = [
     name: "hset",
     arity: -4,
     flags: ["write", "denyoom", "fast"],
+    // Values past the large-value threshold arrive as files (hash-large.ts).
+    largeArgs: true,
     since: "2.0.0",
     summary:
       "Creates or modifies the value of a field in a hash; returns the number of new fields.",
@@ -205,6 +214,8 @@ export const hashCommands: CommandSpec[] = [
     name: "hmset",
     arity: -4,
     flags: ["write", "denyoom", "fast"],
+    // Values past the large-value threshold arrive as files (hash-large.ts).
+    largeArgs: true,
     since: "2.0.0",
     summary: "Sets the values of multiple fields.",
     syntax: "key field value [field value ...]",

@@ -17,7 +17,7 @@ import type { CachedRow } from "../engine/cache.ts";
 import { type KeyParam, keyBytes, keyId, keyParam } from "../engine/keys.ts";
 import type { ExpiryMs } from "../engine/shard.ts";
 import { ROW_HASH_INLINE, ROW_HASH_TABLE } from "../engine/sql.ts";
-import { decodeRef, isFieldRef, type LargeRef } from "../large/format.ts";
+import { decodeRef, encodeRef, isFieldRef, type LargeRef } from "../large/format.ts";
 import {
   bytesEqual,
   decodeInline,
@@ -43,6 +43,8 @@ export class InlineHashWriter implements HashWriter {
   private dirty = false;
   /** Decoded on first need: a lone HGET scans `bytes` instead (inlineFind). */
   private decoded: FieldItem[] | null;
+  /** Set once a field kept in a file made this hash a large one: everything goes there. */
+  private moved: TableHashWriter | null = null;
 
   constructor(
     private readonly table: HashHost,
@@ -78,6 +80,7 @@ export class InlineHashWriter implements HashWriter {
   }
 
   get(field: Uint8Array, now: number): FieldEntry | null {
+    if (this.moved) return this.moved.get(field, now);
     if (this.decoded === null) {
       const item = inlineFind(this.bytes!, field);
       return item !== null && live(item, now) ? item : null;
@@ -89,12 +92,14 @@ export class InlineHashWriter implements HashWriter {
   }
 
   len(now: number): number {
+    if (this.moved) return this.moved.len(now);
     let n = 0;
     for (const item of this.items) if (live(item, now)) n++;
     return n;
   }
 
   page(after: number, limit: number, now: number): FieldPage {
+    if (this.moved) return this.moved.page(after, limit, now);
     // The cursor is a position; a small hash is returned whole, as Redis's HSCAN does.
     void limit;
     const items = this.items.slice(after).filter((item) => live(item, now));
@@ -102,6 +107,7 @@ export class InlineHashWriter implements HashWriter {
   }
 
   set(field: Uint8Array, value: Uint8Array, expiresAt: number | null, now: number): boolean {
+    if (this.moved) return this.moved.set(field, value, expiresAt, now);
     this.dirty = true;
     const i = this.find(field);
     if (i >= 0) {
@@ -117,6 +123,10 @@ export class InlineHashWriter implements HashWriter {
   }
 
   setExpiry(field: Uint8Array, expiresAt: number | null, now: number): void {
+    if (this.moved) {
+      this.moved.setExpiry(field, expiresAt, now);
+      return;
+    }
     const i = this.find(field);
     if (i < 0 || !live(this.items[i]!, now)) return;
     this.dirty = true;
@@ -124,6 +134,7 @@ export class InlineHashWriter implements HashWriter {
   }
 
   delete(field: Uint8Array, now: number): boolean {
+    if (this.moved) return this.moved.delete(field, now);
     const i = this.find(field);
     if (i < 0) return false;
     const wasLive = live(this.items[i]!, now);
@@ -133,6 +144,10 @@ export class InlineHashWriter implements HashWriter {
   }
 
   save(now: number): void {
+    if (this.moved) {
+      this.moved.save(now);
+      return;
+    }
     if (!this.dirty) return;
     this.dirty = false;
     // Expired fields are dropped whenever the hash is rewritten anyway.
@@ -146,6 +161,26 @@ export class InlineHashWriter implements HashWriter {
       return;
     }
     this.table.putRow(this.key, ROW_HASH_INLINE, encodeInline(kept), now, this.keyExpiry);
+  }
+
+  /**
+   * A field kept in a file (HSET's streamed value): no inline encoding holds one, so the hash
+   * becomes a large one now, with the fields it has, and this writer hands everything on.
+   */
+  setFile(field: Uint8Array, ref: LargeRef, expiresAt: number | null, now: number): boolean {
+    if (this.moved === null) {
+      convertToTable(
+        this.table,
+        this.key,
+        this.items.filter((item) => live(item, now)),
+        this.keyExpiry,
+        now,
+      );
+      const { id } = this.table.statements.hashRowStmt.get(this.key)!;
+      this.moved = new TableHashWriter(this.table, this.key, id, this.table.nextHashGeneration());
+      this.dirty = false;
+    }
+    return this.moved.setFile(field, ref, expiresAt, now);
   }
 
   private outgrown(items: FieldItem[]): boolean {
@@ -280,11 +315,27 @@ export class TableHashWriter implements HashWriter {
   }
 
   set(field: Uint8Array, value: Uint8Array, expiresAt: number | null, now: number): boolean {
+    return this.put(field, this.table.encodeField(this.key, value), value, expiresAt, now);
+  }
+
+  setFile(field: Uint8Array, ref: LargeRef, expiresAt: number | null, now: number): boolean {
+    return this.put(field, encodeRef(ref), null, expiresAt, now);
+  }
+
+  /** Writes a field's stored form; `value` is its bytes when at hand (for the cache). */
+  private put(
+    field: Uint8Array,
+    stored: Uint8Array,
+    value: Uint8Array | null,
+    expiresAt: number | null,
+    now: number,
+  ): boolean {
     const s = this.table.statements;
     const param = keyParam(field);
     const old = s.fieldGetStmt.get(this.id, param);
-    s.fieldUpsertStmt.run(this.id, param, this.table.encodeField(this.key, value), expiresAt);
-    this.remember(param, value.slice(), expiresAt);
+    s.fieldUpsertStmt.run(this.id, param, stored, expiresAt);
+    if (value !== null) this.remember(param, value.slice(), expiresAt);
+    else this.table.cache.delete(this.prefix + keyId(param));
     this.touched = true;
     if (old === null) {
       this.count++;

@@ -75,6 +75,11 @@ export class KeyTable implements HashHost, KeyRows {
   /** Called when a read finds `key` past its TTL (lazy-expiry.ts); set by the Keyspace. */
   onExpiredRead: ((key: KeyParam, expiresAt: number) => void) | null = null;
 
+  /** A cache generation for a large hash's fields, never used before (KeyEntry.gen). */
+  nextHashGeneration(): number {
+    return ++this.hashGenerations;
+  }
+
   /** The cache and WATCH id of a key in this database. */
   idOf(key: KeyParam): string {
     return this.idPrefix === "" ? keyId(key) : this.idPrefix + keyId(key);
@@ -107,7 +112,7 @@ export class KeyTable implements HashHost, KeyRows {
           expiresAt: stored.expires_at,
           type: ROW_HASH_TABLE,
           id: stored.id,
-          gen: ++this.hashGenerations,
+          gen: this.nextHashGeneration(),
         };
       } else {
         row = {

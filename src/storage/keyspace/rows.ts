@@ -114,6 +114,8 @@ export interface HashHost extends RowTable {
   encode(value: Uint8Array): Uint8Array;
   /** A large hash's field value as stored: a file reference past the large-value threshold. */
   encodeField(key: KeyParam, value: Uint8Array): Uint8Array;
+  /** A cache generation for a large hash's fields, never used before (KeyEntry.gen). */
+  nextHashGeneration(): number;
   /** The whole value of a file (a field kept in one); a StorageError names the key. */
   readFile(key: KeyParam, ref: LargeRef): Uint8Array;
   touch(id: string): void;
@@ -157,6 +159,11 @@ export interface HashView {
 export interface HashWriter extends HashView {
   /** Writes a field; true when it was absent or expired. */
   set(field: Uint8Array, value: Uint8Array, expiresAt: number | null, now: number): boolean;
+  /**
+   * Points a field at a durable large-value file (an HSET value streamed there, upload.ts
+   * persist()); the hash becomes a large one if it is not. True when it was absent or expired.
+   */
+  setFile(field: Uint8Array, ref: LargeRef, expiresAt: number | null, now: number): boolean;
   /** Changes a live field's expiry. */
   setExpiry(field: Uint8Array, expiresAt: number | null, now: number): void;
   /** Deletes a field; true when it was live. */
