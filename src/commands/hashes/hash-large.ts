@@ -14,7 +14,20 @@ import type { KeyCtx } from "../spec.ts";
  * Persists the streamed values among `args` (field/value pairs from index 2) and runs `write`
  * with them by argument index; cleans up the files if it fails.
  */
-export async function withStreamedValues<T>(
+export function withStreamedValues<T>(
+  ctx: KeyCtx,
+  args: Uint8Array[],
+  write: (files: ReadonlyMap<number, LargeRef>) => Promise<T>,
+): Promise<T> {
+  // The common HSET streams nothing: no promise of its own, no map.
+  for (let i = 2; i < args.length; i++)
+    if (largeBody(args[i]) !== null) return persistThenWrite(ctx, args, write);
+  return write(NO_FILES);
+}
+
+const NO_FILES: ReadonlyMap<number, LargeRef> = new Map();
+
+async function persistThenWrite<T>(
   ctx: KeyCtx,
   args: Uint8Array[],
   write: (files: ReadonlyMap<number, LargeRef>) => Promise<T>,
@@ -38,7 +51,6 @@ export async function withStreamedValues<T>(
     large.report(`storing a large hash value: ${(error as Error).message}`);
     throw errors.storage();
   }
-  if (files.size === 0) return write(files);
   try {
     return await write(files);
   } catch (error) {
