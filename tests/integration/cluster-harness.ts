@@ -88,6 +88,17 @@ export async function createCluster(nodes: TestServer[]): Promise<void> {
     );
   for (const c of clients) c.disconnect();
   await waitForAgreement(nodes);
+  // A node learns of the others by gossip before its own links to them are up: wait for the
+  // links too, so a new cluster reads "connected" everywhere, as after redis-cli's create.
+  await until(
+    () =>
+      nodes.every((n) => {
+        const t = n.handle.context.cluster!.topology;
+        return [...t.nodes.values()].every((node) => node === t.myself || node.linkUp);
+      }),
+    10_000,
+    "every bus link up",
+  );
 }
 
 /** Every node knows every node, and all see the same owner for every slot and state ok. */
