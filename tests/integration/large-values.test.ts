@@ -203,9 +203,13 @@ describe("large values", () => {
         await collect();
         expect(largeFiles(dataDir)).toHaveLength(1);
         expect(sha((await r.hgetBuffer("h", "big"))!)).toBe(sha(v2));
-        // COPY gives the copy a file of its own; RENAME keeps or moves it.
+        // COPY gives the copy a name of its own for the same file (a hard link, no byte
+        // read or written); RENAME keeps or moves it.
         expect(await r.copy("h", "h2")).toBe(1);
-        expect(largeFiles(dataDir)).toHaveLength(2);
+        const linked = largeFiles(dataDir).map((n) => statSync(join(dataDir, "large", n)));
+        expect(linked).toHaveLength(2);
+        expect(linked[0]!.ino).toBe(linked[1]!.ino);
+        expect(linked[0]!.nlink).toBe(2);
         await r.rename("h2", "h3");
         await collect();
         expect(largeFiles(dataDir)).toHaveLength(2);

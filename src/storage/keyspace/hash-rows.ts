@@ -271,11 +271,19 @@ export class TableHashWriter implements HashWriter {
     return row as FieldEntry;
   }
 
-  private fileField(ref: LargeRef, expiresAt: number | null): FieldEntry {
+  /** A field kept in a file, its bytes read on first use (`field` given for page items). */
+  private fileField(ref: LargeRef, expiresAt: number | null): FieldEntry;
+  private fileField(ref: LargeRef, expiresAt: number | null, field: Uint8Array): FieldItem;
+  private fileField(
+    ref: LargeRef,
+    expiresAt: number | null,
+    field?: Uint8Array,
+  ): FieldEntry | FieldItem {
     const table = this.table;
     const key = this.key;
     let bytes: Uint8Array | null = null;
     return {
+      ...(field ? { field } : {}),
       expiresAt,
       large: ref,
       get value(): Uint8Array {
@@ -304,11 +312,12 @@ export class TableHashWriter implements HashWriter {
     const items: FieldItem[] = [];
     for (const row of rows) {
       if (row.expires_at !== null && row.expires_at <= now) continue;
-      items.push({
-        field: keyBytes(row.field),
-        value: this.table.decode(this.key, row.value),
-        expiresAt: row.expires_at,
-      });
+      const field = keyBytes(row.field);
+      items.push(
+        isFieldRef(row.value)
+          ? this.fileField(decodeRef(row.value), row.expires_at, field)
+          : { field, value: this.table.decode(this.key, row.value), expiresAt: row.expires_at },
+      );
     }
     const next = rows.length < limit ? 0 : rows[rows.length - 1]!.rowid;
     return { items, next };

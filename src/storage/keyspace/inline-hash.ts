@@ -11,12 +11,16 @@
  *                 and with tag 2 an f64 (little endian) expiry in ms, NaN when none
  * Expiries are kept as doubles: exact for every time a client can set (below 2^53 ms).
  */
+import type { LargeRef } from "../large/format.ts";
 
 export interface FieldItem {
   field: Uint8Array;
+  /** For a field kept in a file (a large hash's, format 4), reading this reads the file. */
   value: Uint8Array;
   /** ms since the epoch, null = no expiry. */
   expiresAt: number | null;
+  /** Set when the value lives in a file: COPY links it instead of reading it. */
+  large?: LargeRef;
 }
 
 const TAG_PLAIN = 1;

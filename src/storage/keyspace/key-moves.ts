@@ -1,6 +1,7 @@
 import { type KeyParam, keyParam } from "../engine/keys.ts";
 import type { ExpiryMs } from "../engine/shard.ts";
 import { ROW_HASH_TABLE } from "../engine/sql.ts";
+import { encodeRef } from "../large/format.ts";
 import { KeyTable } from "./key-table.ts";
 import type { KeyEntry, KeyRows } from "./rows.ts";
 
@@ -79,12 +80,11 @@ function copyFields(
   do {
     const page = view.page(after, COPY_PAGE_FIELDS, now);
     for (const item of page.items) {
-      s.fieldUpsertStmt.run(
-        id,
-        keyParam(item.field),
-        to.encodeField(dstKey, item.value),
-        item.expiresAt,
-      );
+      // A field kept in a file gets a hard link of it, never a copy of its bytes.
+      const stored = item.large
+        ? encodeRef(from.linkFile(srcKey, item.large))
+        : to.encodeField(dstKey, item.value);
+      s.fieldUpsertStmt.run(id, keyParam(item.field), stored, item.expiresAt);
       count++;
     }
     after = page.next;
