@@ -17,30 +17,9 @@ import {
   keyspaceTables,
 } from "../../src/storage/engine/sql.ts";
 import { startTestServer, tempDir } from "../helpers/server.ts";
+import { triggersOf, userVersion } from "../helpers/shard-file.ts";
 
 const FIXTURE = join(import.meta.dir, "..", "fixtures", "format3-data");
-
-function userVersion(path: string): number {
-  const db = new Database(path, { readonly: true });
-  try {
-    return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-  } finally {
-    db.close();
-  }
-}
-
-function triggersOf(path: string): string[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return (
-      db.query("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all() as {
-        name: string;
-      }[]
-    ).map((r) => r.name);
-  } finally {
-    db.close();
-  }
-}
 
 const largeFiles = (data: string) =>
   readdirSync(join(data, "large")).filter((n) => /^[0-9a-f]{32}$/.test(n));

@@ -15,28 +15,9 @@ import { createRouter } from "../../src/storage/engine/routing.ts";
 import { FORMAT_VERSION } from "../../src/storage/engine/sql.ts";
 import { freePort, startProcess, writeConfig } from "../helpers/process.ts";
 import { startTestServer, tempDir } from "../helpers/server.ts";
+import { tablesOf, userVersion } from "../helpers/shard-file.ts";
 
 const FIXTURE = join(import.meta.dir, "..", "fixtures", "format1-data");
-
-function tablesOf(path: string): string[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return (
-      db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
-    ).map((r) => r.name);
-  } finally {
-    db.close();
-  }
-}
-
-function userVersion(path: string): number {
-  const db = new Database(path, { readonly: true });
-  try {
-    return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-  } finally {
-    db.close();
-  }
-}
 
 test("a data dir written by the previous release upgrades at startup and reads back whole", async () => {
   const dir = tempDir();
