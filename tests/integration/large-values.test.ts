@@ -264,7 +264,7 @@ describe("large values", () => {
     }
   });
 
-  test("HSET and HMSET take streamed values as files: new hash, small hash converted, WRONGTYPE", async () => {
+  test("HSET, HMSET and HSETEX take streamed values as files: new hash, small hash converted, WRONGTYPE", async () => {
     await using server = await startTestServer({ largeValueThresholdKb: 64 });
     const store = server.handle.context.store;
     const dataDir = server.config.dataDir;
@@ -289,13 +289,26 @@ describe("large values", () => {
       // Refused: the streamed value leaves no file behind.
       await r.set("str", "x");
       await expect(r.hset("str", "f", v2)).rejects.toThrow("WRONGTYPE");
-      expect(largeFiles(dataDir)).toHaveLength(2);
+      await until(() => largeFiles(dataDir).length === 2);
       expect(readdirSync(join(dataDir, "large", "tmp"))).toEqual([]);
       // The same field twice in one HSET: the last value wins and the first file goes.
       expect(await r.hset("twice", "f", v1, "f", v2)).toBe(1);
       await store.large.collect(store);
       expect(largeFiles(dataDir)).toHaveLength(3);
       expect(sha((await r.hgetBuffer("twice", "f"))!)).toBe(sha(v2));
+      // HSETEX streams too; a value it does not store (FNX not met, an expiry already past)
+      // leaves no file.
+      expect(await r.call("HSETEX", "hx", "EX", "100", "FIELDS", "1", "f", v1)).toBe(1);
+      expect(largeFiles(dataDir)).toHaveLength(4);
+      expect(sha((await r.hgetBuffer("hx", "f"))!)).toBe(sha(v1));
+      expect(await r.call("HTTL", "hx", "FIELDS", "1", "f")).toEqual([expect.any(Number)]);
+      expect(await r.call("HSETEX", "hx", "FNX", "FIELDS", "1", "f", v2)).toBe(0);
+      expect(await r.call("HSETEX", "hx", "PXAT", "1", "FIELDS", "1", "g", v2)).toBe(1);
+      expect(await r.hexists("hx", "g")).toBe(0);
+      // Files no field took are unlinked without waiting for the reply.
+      await until(() => largeFiles(dataDir).length === 4);
+      expect(readdirSync(join(dataDir, "large", "tmp"))).toEqual([]);
+      expect(sha((await r.hgetBuffer("hx", "f"))!)).toBe(sha(v1));
     } finally {
       r.disconnect();
     }

@@ -1,5 +1,5 @@
 /**
- * HSET and HMSET with values the parser streamed to files (rows with largeArgs, as SET): each
+ * HSET, HMSET and HSETEX with values the parser streamed to files (rows with largeArgs, as SET): each
  * such value is made durable under large/ before the hash is touched, then its field points
  * at the file (format 4), so a blob stored as a hash field is written to disk once and never
  * held whole in memory. A streamed field name is read into memory: names are the hash's keys.
@@ -10,35 +10,41 @@ import { largeBody } from "../../protocol/large-arg.ts";
 import type { LargeRef, LargeUpload } from "../../storage/api.ts";
 import type { KeyCtx } from "../spec.ts";
 
+/** The file a value argument was streamed to, marked as taken; undefined for the rest. */
+export type TakeFile = (valueIndex: number) => LargeRef | undefined;
+
 /**
- * Persists the streamed values among `args` (field/value pairs from index 2) and runs `write`
- * with them by argument index; cleans up the files if it fails.
+ * Persists the streamed values among `args` (field/value pairs from index `first`) and runs
+ * `write`, which takes each value's file by argument index. Files it did not take (a
+ * condition not met, a value past its expiry) and every file when it fails are removed.
  */
 export function withStreamedValues<T>(
   ctx: KeyCtx,
   args: Uint8Array[],
-  write: (files: ReadonlyMap<number, LargeRef>) => Promise<T>,
+  first: number,
+  write: (take: TakeFile) => Promise<T>,
 ): Promise<T> {
   // The common HSET streams nothing: no promise of its own, no map.
-  for (let i = 2; i < args.length; i++)
-    if (largeBody(args[i]) !== null) return persistThenWrite(ctx, args, write);
-  return write(NO_FILES);
+  for (let i = first; i < args.length; i++)
+    if (largeBody(args[i]) !== null) return persistThenWrite(ctx, args, first, write);
+  return write(NONE);
 }
 
-const NO_FILES: ReadonlyMap<number, LargeRef> = new Map();
+const NONE: TakeFile = () => undefined;
 
 async function persistThenWrite<T>(
   ctx: KeyCtx,
   args: Uint8Array[],
-  write: (files: ReadonlyMap<number, LargeRef>) => Promise<T>,
+  first: number,
+  write: (take: TakeFile) => Promise<T>,
 ): Promise<T> {
   const large = ctx.server.store.large;
   const files = new Map<number, LargeRef>();
   try {
-    for (let i = 2; i < args.length; i++) {
+    for (let i = first; i < args.length; i++) {
       const body = largeBody(args[i]);
       if (body === null) continue;
-      if (i % 2 === 0) {
+      if ((i - first) % 2 === 0) {
         args[i] = body.readAll();
         body.dispose();
       } else {
@@ -51,11 +57,19 @@ async function persistThenWrite<T>(
     large.report(`storing a large hash value: ${(error as Error).message}`);
     throw errors.storage();
   }
+  const taken = new Set<number>();
+  let result: T;
   try {
-    return await write(files);
+    result = await write((i) => {
+      const ref = files.get(i);
+      if (ref) taken.add(i);
+      return ref;
+    });
   } catch (error) {
     // The write threw or its COMMIT failed: no field points at these files.
     for (const ref of files.values()) large.discard(ref);
     throw error;
   }
+  for (const [i, ref] of files) if (!taken.has(i)) large.discard(ref);
+  return result;
 }

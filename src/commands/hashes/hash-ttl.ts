@@ -13,6 +13,7 @@ import { ks } from "../db.ts";
 import { conditionAllows, type ExpireCondition, type ExpireUnit, expiryOption } from "../expiry.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { editHash, fieldsAt, readHash } from "./hash.ts";
+import { type TakeFile, withStreamedValues } from "./hash-large.ts";
 
 /** Redis's largest field expiry, HFE_MAX_ABS_TIME_MSEC = (2^48 - 1) >> 2 ms (year 4199). */
 const FIELD_EXPIRY_MAX_MS = 70_368_744_177_663;
@@ -90,6 +91,15 @@ function parseHsetex(args: Uint8Array[], now: number): HsetexOptions {
  */
 function hsetex(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
   const opts = parseHsetex(args, ks(ctx).now());
+  return withStreamedValues(ctx, args, opts.first, (take) => hsetexWrite(ctx, args, opts, take));
+}
+
+function hsetexWrite(
+  ctx: KeyCtx,
+  args: Uint8Array[],
+  opts: HsetexOptions,
+  take: TakeFile,
+): Promise<Reply> {
   return editHash(ctx, args[1]!, (hash, now) => {
     if (opts.condition !== null) {
       // FNX/FXX: every field is checked before any is written (all or nothing).
@@ -106,7 +116,9 @@ function hsetex(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
         continue;
       }
       const keep = opts.keepTtl ? (hash.get(field, now)?.expiresAt ?? null) : null;
-      hash.set(field, args[i + 1]!, at ?? keep, now);
+      const ref = take(i + 1);
+      if (ref) hash.setFile(field, ref, at ?? keep, now);
+      else hash.set(field, args[i + 1]!, at ?? keep, now);
     }
     return 1;
   });
@@ -241,6 +253,8 @@ export const hashTtlCommands: CommandSpec[] = [
     name: "hsetex",
     arity: -6,
     flags: ["write", "denyoom", "fast"],
+    // Values past the large-value threshold arrive as files (hash-large.ts).
+    largeArgs: true,
     keys: K1,
     group: "hash",
     since: "8.0.0",

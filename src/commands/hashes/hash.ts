@@ -79,11 +79,11 @@ export function fieldsAt(args: Uint8Array[], at: number, countError: string): Ui
 
 /** HSET/HMSET: sets every pair (dropping any field TTL, as Redis does); counts new fields. */
 function setPairs(ctx: KeyCtx, args: Uint8Array[]): Promise<number> {
-  return withStreamedValues(ctx, args, (files) =>
+  return withStreamedValues(ctx, args, 2, (take) =>
     editHash(ctx, args[1]!, (hash, now) => {
       let added = 0;
       for (let i = 2; i < args.length; i += 2) {
-        const ref = files.get(i + 1);
+        const ref = take(i + 1);
         const isNew = ref
           ? hash.setFile(args[i]!, ref, null, now)
           : hash.set(args[i]!, args[i + 1]!, null, now);
