@@ -12,8 +12,8 @@ import { equalsToken, parseInt64, text } from "../args.ts";
 import { ks } from "../db.ts";
 import { conditionAllows, type ExpireCondition, type ExpireUnit, expiryOption } from "../expiry.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
+import { type TakeFile, withStreamedValues } from "../streamed-values.ts";
 import { editHash, fieldsAt, readHash } from "./hash.ts";
-import { type TakeFile, withStreamedValues } from "./hash-large.ts";
 
 /** Redis's largest field expiry, HFE_MAX_ABS_TIME_MSEC = (2^48 - 1) >> 2 ms (year 4199). */
 const FIELD_EXPIRY_MAX_MS = 70_368_744_177_663;
@@ -253,7 +253,7 @@ export const hashTtlCommands: CommandSpec[] = [
     name: "hsetex",
     arity: -6,
     flags: ["write", "denyoom", "fast"],
-    // Values past the large-value threshold arrive as files (hash-large.ts).
+    // Values past the large-value threshold arrive as files (streamed-values.ts).
     largeArgs: true,
     keys: K1,
     group: "hash",

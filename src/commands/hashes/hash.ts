@@ -20,8 +20,8 @@ import { type FieldItem, type HashView, type HashWriter, keyParam } from "../../
 import { equalsToken, parseInt64 } from "../args.ts";
 import { ks } from "../db.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
+import { withStreamedValues } from "../streamed-values.ts";
 import { stringReply } from "../strings/string-large.ts";
-import { withStreamedValues } from "./hash-large.ts";
 
 /** Fields read per page when a command walks a whole large hash. */
 export const PAGE_ROWS = Math.min(1000, limits.scanRowsPerStepMax);
@@ -201,7 +201,7 @@ export const hashCommands: CommandSpec[] = [
     name: "hset",
     arity: -4,
     flags: ["write", "denyoom", "fast"],
-    // Values past the large-value threshold arrive as files (hash-large.ts).
+    // Values past the large-value threshold arrive as files (streamed-values.ts).
     largeArgs: true,
     since: "2.0.0",
     summary:
@@ -214,7 +214,7 @@ export const hashCommands: CommandSpec[] = [
     name: "hmset",
     arity: -4,
     flags: ["write", "denyoom", "fast"],
-    // Values past the large-value threshold arrive as files (hash-large.ts).
+    // Values past the large-value threshold arrive as files (streamed-values.ts).
     largeArgs: true,
     since: "2.0.0",
     summary: "Sets the values of multiple fields.",

@@ -7,17 +7,11 @@
  */
 import { errors } from "../../errors.ts";
 import { limits } from "../../limits.ts";
-import type { LargeBody } from "../../protocol/large-arg.ts";
 import { OK, type Reply } from "../../protocol/reply.ts";
-import {
-  type ExpiryMs,
-  keyParam,
-  type LargeRef,
-  type LargeUpload,
-  type LiveEntry,
-} from "../../storage/api.ts";
+import { type ExpiryMs, keyParam, type LargeRef, type LiveEntry } from "../../storage/api.ts";
 import { ks } from "../db.ts";
 import type { KeyCtx } from "../spec.ts";
+import { withStreamedValues } from "../streamed-values.ts";
 
 /** SET's parsed options (string.ts parseSetOptions); null for a plain SET key value. */
 export interface LargeSetOptions {
@@ -64,35 +58,21 @@ export function fileRange(ctx: KeyCtx, ref: LargeRef, start: number, end: number
 }
 
 /**
- * SET key <streamed value> [options]: makes the uploaded file durable (fsync, rename, fsync of
- * the directory), then points the key at it in a writer transaction; the reply comes after
- * that COMMIT. A file no row took (NX/XX not met, an expiry in the past, a failed commit) is
- * removed at once; a crash in between leaves an orphan the next start removes.
+ * SET key <streamed value> [options]: the uploaded file is made durable first, then the key
+ * points at it in a writer transaction; the reply comes after that COMMIT. A file the write
+ * does not take (NX/XX not met, an expiry in the past, a failed commit) is removed at once
+ * (streamed-values.ts).
  */
-export async function setLarge(
+export function setLarge(
   ctx: KeyCtx,
   args: Uint8Array[],
-  body: LargeBody,
   opts: LargeSetOptions | null,
 ): Promise<Reply> {
-  const store = ks(ctx);
-  const large = ctx.server.store.large;
-  let ref: LargeRef;
-  try {
-    // Only storage/large/upload.ts produces bodies (the parser's sink is LargeFiles.upload).
-    ref = await (body as LargeUpload).persist();
-  } catch (error) {
-    large.report(`storing a large value: ${(error as Error).message}`);
-    throw errors.storage();
-  }
-  const key = keyParam(args[1]!);
-  let used = false;
-  let reply: Reply;
-  try {
-    reply = await store.writeHash(args[1]!, (table, now): Reply => {
+  return withStreamedValues(ctx, args, 1, (take) =>
+    ks(ctx).writeHash(args[1]!, (table, now): Reply => {
+      const key = keyParam(args[1]!);
       if (opts === null) {
-        table.putFile(key, ref, now, null);
-        used = true;
+        table.putFile(key, take(2)!, now, null);
         return OK;
       }
       const needsOld = opts.condition !== null || opts.get || opts.keepTtl;
@@ -105,17 +85,8 @@ export async function setLarge(
           : (table.exactExpiry(key, now) ?? null)
         : opts.expiresAt;
       if (expiresAt !== null && expiresAt <= now) table.remove(key, now);
-      else {
-        table.putFile(key, ref, now, expiresAt);
-        used = true;
-      }
+      else table.putFile(key, take(2)!, now, expiresAt);
       return opts.get ? previous : OK;
-    });
-  } catch (error) {
-    // The closure threw or its COMMIT failed: no row points at the file.
-    large.discard(ref);
-    throw error;
-  }
-  if (!used) large.discard(ref);
-  return reply;
+    }),
+  );
 }

@@ -66,9 +66,8 @@ function set(ctx: KeyCtx, args: Uint8Array[]): Reply | Promise<Reply> {
   const store = ks(ctx);
   const value = args[2]!;
   // A value streamed to a file by the parser (storage/large/): stored by reference.
-  const body = largeBody(value);
-  if (body !== null)
-    return setLarge(ctx, args, body, args.length === 3 ? null : parseSetOptions(args, store.now()));
+  if (largeBody(value) !== null)
+    return setLarge(ctx, args, args.length === 3 ? null : parseSetOptions(args, store.now()));
   if (args.length === 3) {
     const key = keyParam(args[1]!);
     return store.write(args[1]!, (table, now) => {

@@ -13,19 +13,12 @@
  */
 
 import type { Database } from "bun:sqlite";
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  unlinkSync,
-} from "node:fs";
+import { linkSync, mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../log.ts";
 import type { ValueCodec } from "../codecs/codec.ts";
+import { fsyncDir } from "../engine/durable-fs.ts";
 import { largeSql } from "../engine/sql.ts";
 import { LargeFile, LargeStream } from "./file.ts";
 import { decodeRef, type LargeRef, newFileId, refIdOf } from "./format.ts";
@@ -110,12 +103,7 @@ export class LargeFiles implements UploadHost {
     const path = join(this.dir, id);
     linkSync(join(this.dir, ref.id), path);
     try {
-      const dir = openSync(this.dir, "r");
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
+      fsyncDir(this.dir);
     } catch (error) {
       unlinkQuiet(path);
       throw error;

@@ -11,6 +11,7 @@ import { closeSync, fsync, fsyncSync, openSync, renameSync, unlinkSync, writeSyn
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CODEC_HEADER, type ValueCodec } from "../codecs/codec.ts";
+import { fsyncDir } from "../engine/durable-fs.ts";
 import { LargeFile } from "./file.ts";
 import {
   encodeFooter,
@@ -215,12 +216,7 @@ export class LargeUpload {
       this.closeFd();
       renameSync(this.tmpPath, join(this.host.dir, this.id));
       this.state = "persisted";
-      const dir = openSync(this.host.dir, "r");
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
+      fsyncDir(this.host.dir);
     } catch (error) {
       this.state = "disposed";
       this.closeFd();

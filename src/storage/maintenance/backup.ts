@@ -14,11 +14,10 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fsyncDir, fsyncFile } from "../engine/durable-fs.ts";
 import { maintenanceSql } from "../engine/sql.ts";
 import { LargeBackup } from "../large/backup.ts";
 import {
-  fsyncDir,
-  fsyncFile,
   isEmptyOrMissing,
   MaintenanceError,
   openShardFile,

@@ -10,7 +10,6 @@ import { Database } from "bun:sqlite";
 import {
   closeSync,
   existsSync,
-  fsyncSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -77,20 +76,6 @@ export const bulkSqliteSettings: SqliteSettings = Object.freeze({
   mmapSizeMb: 0,
   journalSizeLimitMb: 64,
 });
-
-export function fsyncFile(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Makes renames and unlinks inside `dir` durable (POSIX: fsync the directory itself). */
-export function fsyncDir(dir: string): void {
-  fsyncFile(dir);
-}
 
 /** True when `dir` is missing or holds nothing at all. */
 export function isEmptyOrMissing(dir: string): boolean {

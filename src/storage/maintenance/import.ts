@@ -23,6 +23,7 @@ import { join, resolve } from "node:path";
 import { brotliDecompressSync } from "node:zlib";
 import { limits } from "../../limits.ts";
 import { decodeValue, rawEncode } from "../codecs/codec.ts";
+import { fsyncDir, fsyncFile } from "../engine/durable-fs.ts";
 import { slotOfKey } from "../engine/key-slot.ts";
 import { type KeyParam, keyBytes, keyParam } from "../engine/keys.ts";
 import { createRouter } from "../engine/routing.ts";
@@ -36,8 +37,6 @@ import {
   compareDigests,
   type Digest,
   digestLayout,
-  fsyncDir,
-  fsyncFile,
   isEmptyOrMissing,
   legacyTables,
   MaintenanceError,

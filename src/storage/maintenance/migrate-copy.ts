@@ -13,6 +13,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { limits } from "../../limits.ts";
+import { fsyncFile } from "../engine/durable-fs.ts";
 import { slotOfKey } from "../engine/key-slot.ts";
 import { keyBytes } from "../engine/keys.ts";
 import { createRouter } from "../engine/routing.ts";
@@ -29,7 +30,6 @@ import {
   bulkSqliteSettings,
   crashPoint,
   fieldsTableOf,
-  fsyncFile,
   keyTables,
   MaintenanceError,
   openShardFile,

@@ -34,6 +34,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { fsyncDir, fsyncFile } from "../engine/durable-fs.ts";
 import { createRouter } from "../engine/routing.ts";
 import { dbOfKeysTable } from "../engine/sql.ts";
 import {
@@ -43,8 +44,6 @@ import {
   type Digest,
   digestLayout,
   digestRows,
-  fsyncDir,
-  fsyncFile,
   MaintenanceError,
   shardFileNames,
   shardIndexes,

@@ -19,6 +19,7 @@ import type { Database } from "bun:sqlite";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../log.ts";
+import { fsyncDir, fsyncFile } from "../engine/durable-fs.ts";
 import {
   createFieldFilesSql,
   createFieldsSql,
@@ -27,7 +28,6 @@ import {
 } from "../engine/sql.ts";
 import type { KeyWatches } from "../engine/watch.ts";
 import type { Keyspace } from "../keyspace/keyspace.ts";
-import { fsyncDir, fsyncFile } from "./data-dir.ts";
 
 export const SWAP_JOURNAL = "SWAPDB.journal";
 

@@ -1,22 +1,25 @@
 /**
- * HSET, HMSET and HSETEX with values the parser streamed to files (rows with largeArgs, as SET): each
- * such value is made durable under large/ before the hash is touched, then its field points
- * at the file (format 4), so a blob stored as a hash field is written to disk once and never
- * held whole in memory. A streamed field name is read into memory: names are the hash's keys.
- * A file no field took (WRONGTYPE, a failed commit) is removed at once.
+ * Commands whose values the parser streamed to files (rows with largeArgs): SET, HSET, HMSET,
+ * HSETEX. Each streamed value is made durable under large/ (fsync, rename, fsync of the
+ * directory) before the key is touched; the write then takes the files it stores, so a blob
+ * is written to disk once and never held whole in memory. A streamed argument in a key or
+ * field-name position is read into memory instead (names are keys). A file no row took (a
+ * condition not met, an expiry already past, WRONGTYPE, a failed commit) is removed at once;
+ * a crash in between leaves an orphan the next start removes.
  */
-import { errors } from "../../errors.ts";
-import { largeBody } from "../../protocol/large-arg.ts";
-import type { LargeRef, LargeUpload } from "../../storage/api.ts";
-import type { KeyCtx } from "../spec.ts";
+import { errors } from "../errors.ts";
+import { largeBody } from "../protocol/large-arg.ts";
+import type { LargeRef, LargeUpload } from "../storage/api.ts";
+import type { KeyCtx } from "./spec.ts";
 
 /** The file a value argument was streamed to, marked as taken; undefined for the rest. */
 export type TakeFile = (valueIndex: number) => LargeRef | undefined;
 
 /**
- * Persists the streamed values among `args` (field/value pairs from index `first`) and runs
- * `write`, which takes each value's file by argument index. Files it did not take (a
- * condition not met, a value past its expiry) and every file when it fails are removed.
+ * Persists the streamed values among `args` (name/value pairs from index `first`: key and
+ * value for SET, field and value for the hash commands) and runs `write`, which takes each
+ * value's file by argument index. Files it did not take, and every file when it fails, are
+ * removed.
  */
 export function withStreamedValues<T>(
   ctx: KeyCtx,
@@ -54,7 +57,7 @@ async function persistThenWrite<T>(
     }
   } catch (error) {
     for (const ref of files.values()) large.discard(ref);
-    large.report(`storing a large hash value: ${(error as Error).message}`);
+    large.report(`storing a large value: ${(error as Error).message}`);
     throw errors.storage();
   }
   const taken = new Set<number>();
