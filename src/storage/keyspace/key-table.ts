@@ -205,10 +205,7 @@ export class KeyTable implements HashHost, KeyRows {
     if (large !== null && value.length > large.thresholdBytes) {
       // A large value a command built in memory (APPEND, SETRANGE, COPY, MSET…): to a file,
       // like a streamed SET, so SQLite never holds it and GET can stream it.
-      const ref = fileOp(large, this.shardIndex, key, "writing a large value", (l) =>
-        l.writeWhole(value),
-      );
-      this.putFile(key, ref, now, expiresAt);
+      this.putFile(key, this.writeFile(key, value), now, expiresAt);
       return;
     }
     const id = this.idOf(key);
@@ -329,8 +326,13 @@ export class KeyTable implements HashHost, KeyRows {
   encodeField(key: KeyParam, value: Uint8Array): Uint8Array {
     const large = this.statements.large;
     if (large === null || value.length <= large.thresholdBytes) return this.codec.encode(value);
-    return encodeRef(
-      fileOp(large, this.shardIndex, key, "writing a large value", (l) => l.writeWhole(value)),
+    return encodeRef(this.writeFile(key, value));
+  }
+
+  /** A value built in memory, written whole to a new durable file under large/. */
+  private writeFile(key: KeyParam, value: Uint8Array): LargeRef {
+    return fileOp(this.statements.large, this.shardIndex, key, "writing a large value", (l) =>
+      l.writeWhole(value),
     );
   }
 
