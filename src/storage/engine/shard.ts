@@ -180,6 +180,8 @@ export class Shard {
   private readonly savepointStmt: Statement;
   private readonly releaseStmt: Statement;
   private readonly rollbackToStmt: Statement;
+  /** Set by close(): no transaction may begin afterwards. */
+  private closed = false;
   /** The value cache's staged position at the current savepoint. */
   private cacheMark = 0;
   /** The file's format when it was opened (1 = needs the namespace move of upgrade.ts). */
@@ -299,6 +301,9 @@ export class Shard {
   cache: ValueCache | null = null;
 
   beginImmediate(): void {
+    // bun:sqlite runs prepared statements on a closed database without a word: a write that
+    // arrives after close() (a late timer, a connection still sending) must fail instead.
+    if (this.closed) throw new Error(`${this.path} is closed`);
     // A transaction SQLite rolled back by itself (disk full) may have left entries staged.
     this.cache?.rollback();
     this.begin.run();
@@ -310,10 +315,10 @@ export class Shard {
   }
   rollbackTransaction(): void {
     this.cache?.rollback();
-    if (this.db.inTransaction) this.rollback.run();
+    if (this.inTransaction) this.rollback.run();
   }
   get inTransaction(): boolean {
-    return this.db.inTransaction;
+    return !this.closed && this.db.inTransaction;
   }
 
   /**
@@ -363,6 +368,7 @@ export class Shard {
     } catch {
       // A failed final checkpoint loses nothing: the WAL is replayed on the next open.
     }
+    this.closed = true;
     this.db.close();
   }
 }

@@ -89,6 +89,18 @@ test("an operation that throws after writing is undone alone, its cache entries 
   expect(cache.get("b")).toEqual(row);
 });
 
+test("a write queued after its shard closed is refused, and the writer keeps going", async () => {
+  const { list } = setup(1);
+  const { shard, writer } = list[0]!;
+  await writer.submit((now) => shard.blobs.upsert("a", value, now, null));
+  shard.close();
+  // bun:sqlite would run the statements of a closed database silently; the writer must not.
+  await expect(
+    writer.submit((now) => shard.blobs.upsert("late", value, now, null)),
+  ).rejects.toThrow("could not start a transaction");
+  expect(shard.inTransaction).toBe(false);
+});
+
 test("batch_size caps the operations per transaction", async () => {
   const { list, commits } = setup(1, 16);
   const { shard, writer } = list[0]!;
