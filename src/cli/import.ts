@@ -92,6 +92,7 @@ export function importCommand(ctx: CliContext) {
           );
         }
         const outDir = dataDirFrom(ctx, args["data-dir"]);
+        const config = optionalConfig(ctx);
         const info = infoPrinter(NAME);
         const started = performance.now();
         const result = importLegacyDataDir({
@@ -100,6 +101,9 @@ export function importCommand(ctx: CliContext) {
           shards,
           compression,
           onConflict,
+          // The config's threshold when there is one, so imported values sit where the server puts them.
+          largeValueThresholdBytes:
+            config === null ? undefined : config.largeValueThresholdKb * 1024,
           onInfo: info,
           onProgress: progressPrinter(`blobasaur ${NAME}`),
         });
@@ -124,10 +128,9 @@ export function importCommand(ctx: CliContext) {
             `${result.duplicates} key(s) or field(s) were present in more than one source shard; the newest copy was kept`,
           );
         process.stdout.write(
-          `imported ${result.strings} string key(s) and ${result.hashes} hash key(s) holding ${result.fields} field(s) from ${result.sourceShards} shard file(s) in ${args.from} into ${shards} shard(s) in ${outDir} in ${seconds}s (values decoded as: ${codecs || "none"}; stored uncompressed${result.conflicts.length > 0 ? `; ${result.conflicts.length} name conflict(s), see above` : ""})\n`,
+          `imported ${result.strings} string key(s) and ${result.hashes} hash key(s) holding ${result.fields} field(s) from ${result.sourceShards} shard file(s) in ${args.from} into ${shards} shard(s) in ${outDir} in ${seconds}s (values decoded as: ${codecs || "none"}; stored uncompressed${result.files > 0 ? `; ${result.files} value(s) in files under large/` : ""}${result.conflicts.length > 0 ? `; ${result.conflicts.length} name conflict(s), see above` : ""})\n`,
         );
-        const config = args["data-dir"] ? null : optionalConfig(ctx);
-        if (config !== null && config.numShards !== shards) {
+        if (!args["data-dir"] && config !== null && config.numShards !== shards) {
           info(`set num_shards = ${shards} in ${ctx.configPath} before starting the server`);
         }
       }),

@@ -247,6 +247,39 @@ export interface RustRow {
 
 const RUST_SHARDS = 3;
 
+/** Shard files as the Rust server creates them (WAL, incremental auto-vacuum), created here. */
+export function rustShards(dirPath: string, n = RUST_SHARDS): Database[] {
+  mkdirSync(dirPath, { recursive: true });
+  return Array.from({ length: n }, (_, i) => {
+    const db = new Database(join(dirPath, `shard_${i}.db`), { create: true });
+    db.run("PRAGMA auto_vacuum = INCREMENTAL");
+    db.run("PRAGMA journal_mode = WAL");
+    return db;
+  });
+}
+
+/** One row in a Rust shard file, its value compressed with `codec`; the table is made on first use. */
+export function insertRust(db: Database, r: RustRow, codec: Codec): void {
+  insertRustRaw(db, r, compressors[codec](r.value));
+}
+
+function insertRustRaw(db: Database, r: RustRow, data: Uint8Array): void {
+  const idx = r.table === "blobs" ? "idx_expires_at" : `idx_${r.table.slice(6)}_expires_at`;
+  db.run(`CREATE TABLE IF NOT EXISTS ${r.table} (key TEXT PRIMARY KEY, data BLOB, created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL, expires_at INTEGER, version INTEGER NOT NULL DEFAULT 0)`);
+  db.run(
+    `CREATE INDEX IF NOT EXISTS ${idx} ON ${r.table}(expires_at) WHERE expires_at IS NOT NULL`,
+  );
+  db.query(`INSERT INTO ${r.table} VALUES (?, ?, ?, ?, ?, ?)`).run(
+    r.key,
+    data,
+    r.created,
+    r.updated,
+    r.expires,
+    r.version,
+  );
+}
+
 /**
  * A data dir as the Rust server writes it: `data` column, seconds, bare codec streams (the
  * codec chosen per row by `codecOf`). Returns the live rows expected after import.
@@ -282,33 +315,10 @@ export function writeRustDir(dirPath: string, codecOf: (i: number) => Codec): Ru
       shard,
     });
   }
-  const dbs = Array.from({ length: RUST_SHARDS }, (_, i) => {
-    const db = new Database(join(dirPath, `shard_${i}.db`), { create: true });
-    db.run("PRAGMA auto_vacuum = INCREMENTAL");
-    db.run("PRAGMA journal_mode = WAL");
-    return db;
-  });
-  const ensure = (db: Database, table: string) => {
-    const idx = table === "blobs" ? "idx_expires_at" : `idx_${table.slice(6)}_expires_at`;
-    db.run(`CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, data BLOB, created_at INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL, expires_at INTEGER, version INTEGER NOT NULL DEFAULT 0)`);
-    db.run(
-      `CREATE INDEX IF NOT EXISTS ${idx} ON ${table}(expires_at) WHERE expires_at IS NOT NULL`,
-    );
-  };
-  const insert = (db: Database, r: RustRow, data: Uint8Array) => {
-    ensure(db, r.table);
-    db.query(`INSERT INTO ${r.table} VALUES (?, ?, ?, ?, ?, ?)`).run(
-      r.key,
-      data,
-      r.created,
-      r.updated,
-      r.expires,
-      r.version,
-    );
-  };
+  const dbs = rustShards(dirPath);
+  const insert = (db: Database, r: RustRow, data: Uint8Array) => insertRustRaw(db, r, data);
   rows.forEach((r, i) => {
-    insert(dbs[r.shard]!, r, compressors[codecOf(i)](r.value));
+    insertRust(dbs[r.shard]!, r, codecOf(i));
   });
   // Dropped: an expired row. Deduplicated: a key left in two shards by a failed Rust migration.
   insert(

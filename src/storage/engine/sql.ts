@@ -306,10 +306,10 @@ ON CONFLICT(hash_id, field) DO UPDATE SET value = excluded.value, expires_at = e
   setFieldCount: (table: string) => `UPDATE "${table}" SET fields = ?2 WHERE rowid = ?1`,
   /** Overwrites every column of an existing row (import: a newer duplicate wins). */
   replaceRow: (table: string) =>
-    `UPDATE "${table}" SET value = ?2, created_at = ?3, updated_at = ?4, expires_at = ?5, version = ?6
-WHERE key = ?1`,
+    `UPDATE "${table}" SET value = ?2, created_at = ?3, updated_at = ?4, expires_at = ?5, version = ?6,
+type = ?7 WHERE key = ?1`,
   getRow: (table: string) =>
-    `SELECT value, updated_at, expires_at, version FROM "${table}" WHERE key = ?1`,
+    `SELECT value, updated_at, expires_at, version, type FROM "${table}" WHERE key = ?1`,
   /** Up to ?3 live rows after rowid ?1 of a table written by the Rust original (seconds, `data`). */
   legacyPageLive: (table: string) =>
     `SELECT rowid, key, data, created_at, updated_at, expires_at, version FROM "${table}"

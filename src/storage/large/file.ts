@@ -126,6 +126,11 @@ export class LargeFile {
     return this.readRange(0, this.size);
   }
 
+  /** The decoded chunks in order, one at a time (a checksum of the whole value, bounded memory). */
+  *chunks(): Generator<Uint8Array> {
+    for (let i = 0; i < this.offsets.length; i++) yield this.chunk(i);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

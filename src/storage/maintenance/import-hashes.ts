@@ -13,23 +13,18 @@
  * It must not import protocol, commands or cluster code, and never prints.
  */
 import type { Database, Statement } from "bun:sqlite";
+import { dirname } from "node:path";
 import { decodeValue, ValueCodec } from "../codecs/codec.ts";
 import { ValueCache } from "../engine/cache.ts";
 import { type KeyParam, keyBytes, keyParam } from "../engine/keys.ts";
 import type { Router } from "../engine/routing.ts";
 import type { Shard } from "../engine/shard.ts";
-import { keyspaceTables, maintenanceSql, ROW_STRING } from "../engine/sql.ts";
+import { keyspaceTables, maintenanceSql, ROW_STRING, ROW_STRING_FILE } from "../engine/sql.ts";
 import { KeyWatches } from "../engine/watch.ts";
 import { KeyTable } from "../keyspace/key-table.ts";
 import { copyPages } from "./copy-pages.ts";
-import {
-  addToDigest,
-  type Digest,
-  fieldCrc,
-  legacyTables,
-  MaintenanceError,
-  rowCrc,
-} from "./data-dir.ts";
+import { legacyTables, MaintenanceError } from "./data-dir.ts";
+import { addToDigest, type Digest, fieldCrc, fileValue, rowCrc } from "./digest.ts";
 
 export type OnConflict = "keep-string" | "keep-hash" | "rename";
 export const ON_CONFLICT: readonly OnConflict[] = ["keep-string", "keep-hash", "rename"];
@@ -86,12 +81,17 @@ const FIELDS = `${KEYS}:fields`;
 const encoder = new TextEncoder();
 const I64_MAX = 9_223_372_036_854_775_807n;
 
+/** A codec that stores values raw (import leaves compression to the server's next write). */
+export function rawCodec(): ValueCodec {
+  return new ValueCodec({ enabled: false, algorithm: "none", level: null, minSizeBytes: 0 });
+}
+
 /** Key tables of database 0 over the staged shards, with the codec storing values raw. */
 export function importKeyTables(
   targets: Shard[],
   hashLimits = { maxEntries: 128, maxValueBytes: 64 },
 ): KeyTable[] {
-  const codec = new ValueCodec({ enabled: false, algorithm: "none", level: null, minSizeBytes: 0 });
+  const codec = rawCodec();
   const watches = new KeyWatches();
   return targets.map((shard, i) => {
     shard.cache ??= new ValueCache(1 << 20, 1 << 16);
@@ -190,7 +190,7 @@ function resolveKey(
 
 function stringAt(table: KeyTable, key: string, now: number): boolean {
   const entry = table.entry(key, now);
-  return entry !== null && entry.type === ROW_STRING;
+  return entry !== null && (entry.type === ROW_STRING || entry.type === ROW_STRING_FILE);
 }
 
 /** keep-hash: the imported string leaves the target, and the expected digest. */
@@ -200,8 +200,13 @@ function dropString(ctx: HashImportContext, table: KeyTable, key: string): void 
   const old = db.query(maintenanceSql.getRow(KEYS)).get(key) as {
     value: Uint8Array;
     expires_at: number | null;
+    type: number;
   };
-  addToDigest(ctx.expected, KEYS, rowCrc(KEYS, key, decodeValue(old.value), old.expires_at), -1);
+  const value =
+    Number(old.type) === ROW_STRING_FILE
+      ? fileValue(dirname(shard.path), old.value)
+      : decodeValue(old.value);
+  addToDigest(ctx.expected, KEYS, rowCrc(KEYS, key, value, old.expires_at), -1);
   inTransaction(shard, () => table.remove(key, ctx.now));
 }
 

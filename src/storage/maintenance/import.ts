@@ -7,19 +7,20 @@
  * its key (import-hashes.ts, which also settles a namespace whose name a string holds). Times
  * become milliseconds, and each value is decoded and stored raw behind our codec header 0
  * (rawEncode): the server's configured compression applies from the next write of each key.
- * Expired rows are dropped.
+ * A value longer than the large-value threshold goes to a file under `large/`, as the server
+ * would store it (string rows of type 3, hash fields as references). Expired rows are dropped.
  * The target must be empty; files are built in `<out>/.import-staging/`, verified (count, XOR
  * and sum of CRC-32s over every string's key, decoded value and expiry, every hash's key, and
- * every field's hash, name, decoded value, expiry and position) and only then moved in,
- * highest shard first, so an interrupted move never leaves a set a server would accept
- * (shard_0.db arrives last). Sources are opened read-only and never modified. Data dirs of this
+ * every field's hash, name, decoded value, expiry and position; file values are read back)
+ * and only then moved in: `large/` first, then the shards highest first, so an interrupted
+ * move never leaves a set a server would accept (shard_0.db arrives last). Sources are opened read-only and never modified. Data dirs of this
  * server (format 1 or 2) are not imported: `shard migrate` re-shards them.
  * It must not import protocol, commands or cluster code, and never prints.
  */
 
 import type { Database, Statement } from "bun:sqlite";
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { brotliDecompressSync } from "node:zlib";
 import { limits } from "../../limits.ts";
 import { decodeValue, rawEncode } from "../codecs/codec.ts";
@@ -28,29 +29,41 @@ import { slotOfKey } from "../engine/key-slot.ts";
 import { type KeyParam, keyBytes, keyParam } from "../engine/keys.ts";
 import { createRouter } from "../engine/routing.ts";
 import { Shard } from "../engine/shard.ts";
-import { keyspaceTables, maintenanceSql, ROW_STRING } from "../engine/sql.ts";
+import {
+  keyspaceTables,
+  largeSql,
+  maintenanceSql,
+  ROW_STRING,
+  ROW_STRING_FILE,
+} from "../engine/sql.ts";
+import { LargeFiles } from "../large/files.ts";
+import { encodeRef } from "../large/format.ts";
 import { acrossTargets, copyPages } from "./copy-pages.ts";
 import {
   acquireDataDirLock,
-  addToDigest,
   bulkSqliteSettings,
-  compareDigests,
-  type Digest,
-  digestLayout,
   isEmptyOrMissing,
   legacyTables,
   MaintenanceError,
   openShardFile,
-  rowCrc,
   shardIndexes,
   shardPath,
 } from "./data-dir.ts";
+import {
+  addToDigest,
+  compareDigests,
+  type Digest,
+  digestLayout,
+  fileValue,
+  rowCrc,
+} from "./digest.ts";
 import {
   type ImportConflict,
   importNamespaces,
   type NamespaceSource,
   namespaceSpellings,
   type OnConflict,
+  rawCodec,
 } from "./import-hashes.ts";
 
 export { type ImportConflict, ON_CONFLICT, type OnConflict } from "./import-hashes.ts";
@@ -115,6 +128,8 @@ export interface ImportOptions {
   /** A namespace whose name a string holds (import-hashes.ts); default "rename". */
   onConflict?: OnConflict;
   batchRows?: number;
+  /** Values longer than this go to files under large/ (default: the server's default). */
+  largeValueThresholdBytes?: number;
   /** ms since the epoch deciding which rows count as expired (default: now). */
   now?: number;
   onInfo?: (line: string) => void;
@@ -134,6 +149,8 @@ export interface ImportResult {
   conflicts: ImportConflict[];
   /** How many values were decoded as each codec. */
   decodedAs: Record<LegacyCompression, number>;
+  /** Values (strings and fields) stored in files under large/. */
+  files: number;
 }
 
 interface LegacyRow {
@@ -181,7 +198,12 @@ export function importLegacyDataDir(options: ImportOptions): ImportResult {
     info(
       `importing ${sources.length} shard file(s) from ${fromDir} into ${options.shards} shard(s) in ${outDir}`,
     );
-    const { result, expected } = copyLegacy(fromDir, sources, newPaths, now, options);
+    const large = new LargeFiles(staging, rawCodec(), {
+      thresholdBytes: options.largeValueThresholdBytes ?? limits.largeValueThresholdBytes,
+      chunkBytes: limits.largeChunkBytes,
+      collectIntervalMs: limits.largeCollectIntervalMs,
+    });
+    const { result, expected } = copyLegacy(fromDir, sources, newPaths, now, options, large);
     info(
       `verifying ${result.strings} string(s) and ${result.fields} field(s) in ${result.hashes} hash(es) in ${staging}`,
     );
@@ -196,6 +218,8 @@ export function importLegacyDataDir(options: ImportOptions): ImportResult {
         `import verification failed (nothing moved into ${outDir}): ${problems.join("; ")}`,
       );
     }
+    // Files first: a server started on a half-moved dir finds no shard_0.db and refuses it.
+    renameSync(large.dir, join(outDir, "large"));
     for (let i = options.shards - 1; i >= 0; i--) renameSync(newPaths[i]!, shardPath(outDir, i));
     fsyncDir(outDir);
     rmSync(staging, { recursive: true, force: true });
@@ -214,6 +238,7 @@ function copyLegacy(
   newPaths: string[],
   now: number,
   options: ImportOptions,
+  large: LargeFiles,
 ): { result: ImportResult; expected: Digest } {
   const batch = options.batchRows ?? limits.maintenanceBatchRows;
   const nowSec = Math.floor(now / 1000);
@@ -230,12 +255,15 @@ function copyLegacy(
     duplicates: 0,
     conflicts: [],
     decodedAs: { none: 0, gzip: 0, zstd: 0, lz4: 0, brotli: 0 },
+    files: 0,
   };
   try {
     for (const path of paths) dbs.push(openShardFile(path, true));
     newPaths.forEach((p, i) => {
       // Every imported row gets its slot (a cluster node then needs no back-fill).
-      targets.push(new Shard(i, p, bulkSqliteSettings, newPaths.length, true));
+      const shard = new Shard(i, p, bulkSqliteSettings, newPaths.length, true);
+      shard.attachLarge(large);
+      targets.push(shard);
     });
     const spelling = namespaceSpellings(dbs, paths);
     const keys = keyspaceTables(0).keys;
@@ -285,11 +313,7 @@ function copyLegacy(
               const expiresMs = row.expires_at === null ? null : toMs(row.expires_at);
               copyRow(
                 stmts[router.shardOf(keyBytes(key))]!,
-                keys,
-                key,
-                value,
-                row,
-                expiresMs,
+                { table: keys, key, value, row, expiresMs, large },
                 expected,
                 result,
               );
@@ -329,6 +353,10 @@ function copyLegacy(
     result.fields = hashes.fields;
     result.duplicates += hashes.duplicates;
     result.conflicts = hashes.conflicts;
+    // Files of values a newer duplicate or a conflict replaced; none is left behind.
+    large.removeOrphans(targets);
+    for (const t of targets) t.db.run(largeSql.garbageDelete, [Number.MAX_SAFE_INTEGER]);
+    result.files = readdirSync(large.dir).length - 1; // minus tmp/
     return { result, expected };
   } finally {
     for (const db of dbs) db.close();
@@ -356,41 +384,59 @@ function bytesOf(data: Uint8Array | string | null): Uint8Array {
   return typeof data === "string" ? encoder.encode(data) : data;
 }
 
-/** Inserts one row; on a duplicate key the newer row (updated_at, then version) is kept. */
+interface StringCopy {
+  table: string;
+  key: KeyParam;
+  value: Uint8Array;
+  row: LegacyRow;
+  expiresMs: bigint | null;
+  large: LargeFiles;
+}
+
+/**
+ * Inserts one string row, its value in a file when past the threshold; on a duplicate key the
+ * newer row (updated_at, then version) is kept. A file the losing row leaves behind is
+ * removed after the copy (the garbage triggers and removeOrphans).
+ */
 function copyRow(
   stmts: { insert: Statement; get: Statement; replace: Statement },
-  table: string,
-  key: KeyParam,
-  value: Uint8Array,
-  row: LegacyRow,
-  expiresMs: bigint | null,
+  c: StringCopy,
   expected: Digest,
   result: ImportResult,
 ): void {
-  const args = [
-    key,
-    rawEncode(value),
-    toMs(row.created_at),
-    toMs(row.updated_at),
-    expiresMs,
-    row.version,
-  ] as const;
-  if (stmts.insert.run(...args, ROW_STRING, slotOfKey(key)).changes === 1) {
-    addToDigest(expected, table, rowCrc(table, key, value, expiresMs));
-    return;
-  }
-  result.duplicates++;
+  const { table, key, value, row, expiresMs, large } = c;
   const old = stmts.get.get(key) as {
     value: Uint8Array;
     updated_at: bigint;
     expires_at: bigint | null;
     version: bigint;
-  };
-  const updatedAt = args[3];
-  const newer =
-    updatedAt > old.updated_at || (updatedAt === old.updated_at && row.version > old.version);
-  if (!newer) return;
-  stmts.replace.run(...args);
-  addToDigest(expected, table, rowCrc(table, key, decodeValue(old.value), old.expires_at), -1);
+    type: bigint;
+  } | null;
+  const updatedAt = toMs(row.updated_at);
+  if (old !== null) {
+    result.duplicates++;
+    const newer =
+      updatedAt > old.updated_at || (updatedAt === old.updated_at && row.version > old.version);
+    if (!newer) return;
+  }
+  const inFile = value.length > large.thresholdBytes;
+  const args = [
+    key,
+    inFile ? encodeRef(large.writeWhole(value)) : rawEncode(value),
+    toMs(row.created_at),
+    updatedAt,
+    expiresMs,
+    row.version,
+    inFile ? ROW_STRING_FILE : ROW_STRING,
+  ] as const;
+  if (old === null) stmts.insert.run(...args, slotOfKey(key));
+  else {
+    stmts.replace.run(...args);
+    const oldValue =
+      Number(old.type) === ROW_STRING_FILE
+        ? fileValue(dirname(large.dir), old.value)
+        : decodeValue(old.value);
+    addToDigest(expected, table, rowCrc(table, key, oldValue, old.expires_at), -1);
+  }
   addToDigest(expected, table, rowCrc(table, key, value, expiresMs));
 }

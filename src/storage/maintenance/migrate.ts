@@ -39,16 +39,13 @@ import { createRouter } from "../engine/routing.ts";
 import { dbOfKeysTable } from "../engine/sql.ts";
 import {
   acquireDataDirLock,
-  compareDigests,
   crashPoint,
-  type Digest,
-  digestLayout,
-  digestRows,
   MaintenanceError,
   shardFileNames,
   shardIndexes,
   shardPath,
 } from "./data-dir.ts";
+import { compareDigests, type Digest, digestLayout, digestRows } from "./digest.ts";
 import { copyLayout } from "./migrate-copy.ts";
 
 export const MIGRATION_MARKER = "MIGRATING";

@@ -1,6 +1,6 @@
 /**
  * The offline tools' building blocks, in process: row checksums and digests
- * (storage/maintenance/data-dir.ts), the shared data-dir lock, codec detection for Rust data
+ * (storage/maintenance/digest.ts), the shared data-dir lock, codec detection for Rust data
  * (storage/maintenance/import.ts), the pending-migration check the server runs at startup and the
  * migration's refusals (storage/maintenance/migrate.ts), and backup's refusals (storage/maintenance/backup.ts).
  */
@@ -27,15 +27,17 @@ import {
 import { backupDataDir } from "../../../src/storage/maintenance/backup.ts";
 import {
   acquireDataDirLock,
-  addToDigest,
   bulkSqliteSettings,
+  LOCK_FILE,
+  MaintenanceError,
+} from "../../../src/storage/maintenance/data-dir.ts";
+import {
+  addToDigest,
   compareDigests,
   type Digest,
   digestLayout,
-  LOCK_FILE,
-  MaintenanceError,
   rowCrc,
-} from "../../../src/storage/maintenance/data-dir.ts";
+} from "../../../src/storage/maintenance/digest.ts";
 import { decodeLegacy, sniffCodec } from "../../../src/storage/maintenance/import.ts";
 import {
   MIGRATION_MARKER,
