@@ -4,7 +4,7 @@
  * commit settles. Each settled run of slots at the head is rendered into the writer in the
  * client's protocol of that moment (HELLO switches it for its own reply and what follows).
  */
-import { NO_REPLY, type Reply, type StreamReply } from "../protocol/reply.ts";
+import { type MapReply, NO_REPLY, type Reply, type StreamReply } from "../protocol/reply.ts";
 import type { ProtocolVersion, ReplyWriter } from "../protocol/writer.ts";
 
 interface Slot {
@@ -64,10 +64,19 @@ export class ReplyOrder {
   }
 }
 
-/** A streamed reply that will not be sent releases its file at once. */
+/**
+ * A streamed reply that will not be sent releases its file at once, wherever it sits (HMGET,
+ * HGETALL and HSCAN put them in arrays and maps).
+ */
 function closeIfStream(reply: Reply): void {
-  if (reply !== null && typeof reply === "object" && (reply as StreamReply).kind === "stream")
-    (reply as StreamReply).close();
+  if (reply === null || typeof reply !== "object" || reply instanceof Uint8Array) return;
+  if (Array.isArray(reply)) for (const r of reply) closeIfStream(r);
+  else if ((reply as StreamReply).kind === "stream") (reply as StreamReply).close();
+  else if ((reply as MapReply).kind === "map")
+    for (const [k, v] of (reply as MapReply).entries) {
+      closeIfStream(k);
+      closeIfStream(v);
+    }
 }
 
 /**

@@ -50,7 +50,7 @@ const row = (
 const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 const fileNames = (out: string) => readdirSync(join(out, "large")).filter((n) => n !== "tmp");
 
-function writeSource(from: string): Record<string, Buffer> {
+function writeSource(from: string) {
   const [s0, s1, s2] = rustShards(from, 3) as [Database, Database, Database];
   const values = {
     big: bytes(300 * KIB, 1),

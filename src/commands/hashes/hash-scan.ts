@@ -13,6 +13,7 @@ import { ks } from "../db.ts";
 import { globMatch } from "../glob.ts";
 import { scanCursor, scanOptions } from "../scan-args.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
+import { stringReply } from "../strings/string-large.ts";
 import { fieldsOf, HASH_ROW, readHash } from "./hash.ts";
 
 const EMPTY_SCAN: Reply = ["0", []];
@@ -38,7 +39,7 @@ function hscan(ctx: KeyCtx, args: Uint8Array[]): Reply {
   for (const item of page.items) {
     if (pattern && !globMatch(pattern, item.field)) continue;
     out.push(item.field);
-    if (!noValues) out.push(item.value);
+    if (!noValues) out.push(stringReply(ctx, item));
   }
   return [String(page.next), out];
 }
@@ -95,8 +96,8 @@ function hrandfield(ctx: KeyCtx, args: Uint8Array[]): Reply {
 /** RESP2: a flat list; RESP3 with values: one [field, value] pair per element, as Redis. */
 function reply(ctx: KeyCtx, items: FieldItem[], withValues: boolean): Reply {
   if (!withValues) return items.map((item) => item.field);
-  if (ctx.client.protocol === 3) return items.map((item) => [item.field, item.value]);
-  return items.flatMap((item) => [item.field, item.value]);
+  if (ctx.client.protocol === 3) return items.map((item) => [item.field, stringReply(ctx, item)]);
+  return items.flatMap((item) => [item.field, stringReply(ctx, item)]);
 }
 
 function randomBelow(n: number): number {

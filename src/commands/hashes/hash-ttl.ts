@@ -13,6 +13,7 @@ import { ks } from "../db.ts";
 import { conditionAllows, type ExpireCondition, type ExpireUnit, expiryOption } from "../expiry.ts";
 import type { CommandSpec, KeyCtx } from "../spec.ts";
 import { type TakeFile, withStreamedValues } from "../streamed-values.ts";
+import { stringReply } from "../strings/string-large.ts";
 import { editHash, fieldsAt, readHash } from "./hash.ts";
 
 /** Redis's largest field expiry, HFE_MAX_ABS_TIME_MSEC = (2^48 - 1) >> 2 ms (year 4199). */
@@ -141,10 +142,12 @@ function hgetex(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
     fields.map((field) => {
       const entry = hash.get(field, now);
       if (entry === null) return null;
+      // Opened before a delete can drop the file's name (a field kept in a file streams).
+      const value = stringReply(ctx, entry);
       if (persist && entry.expiresAt !== null) hash.setExpiry(field, null, now);
       else if (when !== null && when <= now) hash.delete(field, now);
       else if (when !== null) hash.setExpiry(field, when, now);
-      return entry.value;
+      return value;
     }),
   );
 }

@@ -107,11 +107,16 @@ async function hmset(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
 }
 
 function hsetnx(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
-  return editHash(ctx, args[1]!, (hash, now) => {
-    if (hash.get(args[2]!, now) !== null) return 0;
-    hash.set(args[2]!, args[3]!, null, now);
-    return 1;
-  });
+  return withStreamedValues(ctx, args, 2, (take) =>
+    editHash(ctx, args[1]!, (hash, now) => {
+      // A field already there leaves a streamed value untaken: streamed-values.ts removes it.
+      if (hash.get(args[2]!, now) !== null) return 0;
+      const ref = take(3);
+      if (ref) hash.setFile(args[2]!, ref, null, now);
+      else hash.set(args[2]!, args[3]!, null, now);
+      return 1;
+    }),
+  );
 }
 
 function hget(ctx: KeyCtx, args: Uint8Array[]): Reply {
@@ -124,7 +129,10 @@ function hmget(ctx: KeyCtx, args: Uint8Array[]): Reply {
   const now = ks(ctx).now();
   const hash = readHash(ctx, args[1]!);
   const out: Reply[] = new Array(args.length - 2);
-  for (let i = 2; i < args.length; i++) out[i - 2] = hash?.get(args[i]!, now)?.value ?? null;
+  for (let i = 2; i < args.length; i++) {
+    const entry = hash?.get(args[i]!, now);
+    out[i - 2] = entry ? stringReply(ctx, entry) : null;
+  }
   return out;
 }
 
@@ -158,8 +166,9 @@ function walk(ctx: KeyCtx, key: Uint8Array, keys: boolean, values: boolean): Rep
   const out: Reply[] = [];
   if (hash === null) return out;
   for (const item of fieldsOf(hash, ks(ctx).now())) {
-    if (keys && values) out.push([item.field, item.value]);
-    else out.push(keys ? item.field : item.value);
+    // Values kept in files stream past the reply-size limit, as HGET's do.
+    if (keys && values) out.push([item.field, stringReply(ctx, item)]);
+    else out.push(keys ? item.field : stringReply(ctx, item));
   }
   return out;
 }
@@ -185,8 +194,10 @@ function hgetdel(ctx: KeyCtx, args: Uint8Array[]): Promise<Reply> {
     fields.map((field) => {
       const entry = hash.get(field, now);
       if (entry === null) return null;
+      // Opened before the delete: the reply keeps the file's bytes once its name is gone.
+      const value = stringReply(ctx, entry);
       hash.delete(field, now);
-      return entry.value;
+      return value;
     }),
   );
 }
@@ -226,6 +237,8 @@ export const hashCommands: CommandSpec[] = [
     name: "hsetnx",
     arity: 4,
     flags: ["write", "denyoom", "fast"],
+    // A value past the large-value threshold arrives as a file (streamed-values.ts).
+    largeArgs: true,
     since: "2.0.0",
     summary: "Sets the value of a field in a hash only when the field doesn't exist.",
     syntax: "key field value",
