@@ -117,7 +117,7 @@ export const configKeys: readonly KeySpec[] = Object.freeze([
     doc: "How long a shard writer waits for more writes before committing; 0 = commit at once.",
   }),
   key("value_cache_mb", int(0), 176, {
-    doc: "Memory in MB for recently read or written values kept in front of SQLite (0 = off), split across shards.",
+    doc: "Memory in MB for recently read or written values kept in front of SQLite (0 = off), one bound for all shards: a busy shard may use what idle ones leave.",
   }),
   key("databases", int(1, 1_000_000), 16, {
     doc: "Number of Redis databases (SELECT 0 to databases-1), as Redis's `databases`.",

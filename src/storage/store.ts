@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import { type CompressionSettings, ValueCodec } from "./codecs/codec.ts";
-import { ValueCache } from "./engine/cache.ts";
+import { CacheBudget, ValueCache } from "./engine/cache.ts";
 import { createRouter, type Router } from "./engine/routing.ts";
 import { Shard, type SqliteSettings } from "./engine/shard.ts";
 import { KeyWatches } from "./engine/watch.ts";
@@ -148,6 +148,8 @@ export class Store {
           log: options.log,
         },
       );
+      // One bound for every shard's cache: a busy shard may use what idle ones leave.
+      const cacheBudget = new CacheBudget((options.valueCacheMb ?? 64) * 1024 * 1024);
       for (let i = 0; i < options.numShards; i++) {
         const shard = new Shard(
           i,
@@ -167,6 +169,7 @@ export class Store {
           cacheBytes,
           Math.floor(cacheBytes * limits.valueCacheEntryShare),
           limits.writeThroughBytesMax,
+          cacheBudget,
         );
         shard.cache = cache;
       }

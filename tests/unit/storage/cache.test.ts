@@ -1,10 +1,15 @@
 /**
- * ValueCache: byte bound, write-through staging while a transaction is open (nothing a
+ * ValueCache: byte bound (one budget shared by a store's caches), write-through staging while a transaction is open (nothing a
  * transaction wrote is visible outside it before commit, nothing survives a rollback), and
  * cacheableValue (cached values never pin a larger received chunk).
  */
 import { describe, expect, test } from "bun:test";
-import { type CachedRow, cacheableValue, ValueCache } from "../../../src/storage/engine/cache.ts";
+import {
+  CacheBudget,
+  type CachedRow,
+  cacheableValue,
+  ValueCache,
+} from "../../../src/storage/engine/cache.ts";
 
 const row = (text: string, expiresAt: number | null = null): CachedRow => ({
   value: new TextEncoder().encode(text),
@@ -84,6 +89,62 @@ describe("ValueCache outside transactions", () => {
     cache.set("a", row("1"));
     expect(cache.get("a")).toBeUndefined();
     expect(cache.takes(1)).toBe(false);
+  });
+});
+
+describe("caches sharing one budget", () => {
+  // Each entry: 100 B value + 2 × 4-char key + 64 B overhead = 172 B.
+  const entry = 172;
+  const fill = (cache: ValueCache, prefix: string, n: number) => {
+    for (let i = 0; i < n; i++)
+      cache.set(`${prefix}${String(i).padStart(3, "0")}`, row("v".repeat(100)));
+  };
+
+  test("one busy cache may use the whole budget while the others are empty", () => {
+    const budget = new CacheBudget(100 * entry);
+    const a = new ValueCache(50 * entry, 1000, 1000, budget);
+    const b = new ValueCache(50 * entry, 1000, 1000, budget);
+    fill(a, "a", 95);
+    expect(a.size).toBe(95);
+    expect(b.size).toBe(0);
+    expect(a.limitBytes).toBe(50 * entry);
+    expect(budget.used).toBe(95 * entry);
+  });
+
+  test("a cache under its share that writes takes room from the largest, oldest first", () => {
+    const budget = new CacheBudget(100 * entry);
+    const a = new ValueCache(50 * entry, 1000, 1000, budget);
+    const b = new ValueCache(50 * entry, 1000, 1000, budget);
+    fill(a, "a", 100);
+    fill(b, "b", 30);
+    expect(b.size).toBe(30);
+    expect(a.usedBytes + b.usedBytes).toBeLessThanOrEqual(100 * entry);
+    expect(budget.used).toBe(a.usedBytes + b.usedBytes);
+    expect(a.get("a000")).toBeUndefined();
+    expect(text(a.get("a099"))).toBe("v".repeat(100));
+  });
+
+  test("a cache over its share that writes evicts its own entries, not the others'", () => {
+    const budget = new CacheBudget(100 * entry);
+    const a = new ValueCache(50 * entry, 1000, 1000, budget);
+    const b = new ValueCache(50 * entry, 1000, 1000, budget);
+    fill(b, "b", 40);
+    fill(a, "a", 200);
+    expect(b.size).toBe(40);
+    expect(a.usedBytes + b.usedBytes).toBeLessThanOrEqual(100 * entry);
+    expect(text(a.get("a199"))).toBe("v".repeat(100));
+  });
+
+  test("overwrites and deletes keep the shared count exact after a recount", () => {
+    const budget = new CacheBudget(1 << 20);
+    const a = new ValueCache(1 << 19, 1000, 1000, budget);
+    const b = new ValueCache(1 << 19, 1000, 1000, budget);
+    for (let i = 0; i < 100; i++) a.set("same", row("z".repeat(50)));
+    fill(b, "b", 10);
+    b.delete("b003");
+    b.clear();
+    expect(a.usedBytes + b.usedBytes).toBe(budget.used);
+    expect(b.usedBytes).toBe(0);
   });
 });
 
