@@ -7,6 +7,7 @@
  *   bun bench/inproc.ts [--cmd get|set|hget|hset|hget1|hset1] [--pipeline 16] [--conns 50] [--requests 400000]
  *                       [--keyspace 100000] [--value-bytes 100]   (values up to 64 KiB: replies are
  *                       counted per written chunk, and larger ones are written in pieces)
+ *                       [--distinct 256] (distinct pre-built bursts; more = colder caches)
  *                       [--fill N] (keys written first; default the keyspace)  [--cluster]   (a one-node cluster owning every slot, bus not started:
  *                       what routing and the slot column cost a request, without the network)
  */
@@ -37,6 +38,7 @@ const { values: o } = parseArgs({
     keyspace: { type: "string", default: "100000" },
     "value-bytes": { type: "string", default: "100" },
     reps: { type: "string", default: "3" },
+    distinct: { type: "string", default: "256" },
     cluster: { type: "boolean", default: false },
     // Keys written before the runs (default: the whole keyspace, so reads hit); smaller than
     // --keyspace, writes mostly create new keys.
@@ -47,6 +49,7 @@ const P = Number(o.pipeline);
 const C = Number(o.conns);
 const N = Number(o.requests);
 const K = Number(o.keyspace);
+const DISTINCT = 2 ** Math.round(Math.log2(Number(o.distinct)));
 const dir = mkdtempSync(join(tmpdir(), "inproc-"));
 const config = defaultConfig({
   dataDir: dir,
@@ -185,11 +188,13 @@ function command(cmd: string, i: number): string {
   }
 }
 
-// Pre-built bursts so the harness itself costs little: 256 distinct bursts per connection.
+// Pre-built bursts so the harness itself costs little: --distinct bursts (a power of two),
+// shared by the connections. The default 256 keeps every key hot in the value cache; a
+// keyspace-sized count (e.g. 1048576 over 1M keys) makes reads miss it as random clients do.
 function bursts(cmd: string): Uint8Array[] {
   const out: Uint8Array[] = [];
   let seed = 12345;
-  for (let b = 0; b < 256; b++) {
+  for (let b = 0; b < DISTINCT; b++) {
     let s = "";
     for (let p = 0; p < P; p++) {
       seed = (seed * 1103515245 + 12345) >>> 0;
@@ -214,7 +219,7 @@ async function drive(cmd: string, total: number): Promise<number> {
     const done = new Promise<void>((r) => {
       wake = r;
     });
-    for (const conn of conns) conn.onData(data[k++ & 255]!);
+    for (const conn of conns) conn.onData(data[k++ & (DISTINCT - 1)]!);
     sent += C * P;
     await done;
   }

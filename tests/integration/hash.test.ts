@@ -567,6 +567,26 @@ for (const lib of libs) {
       expect(await c.hgetall(gone)).toEqual({ x: "back" });
     });
 
+    test("a field the sweep removed after a read cached it is new again to HSET, and HLEN counts it", async () => {
+      const big = "v".repeat(100);
+      const ns = fresh();
+      await c.call("HSETEX", ns, "PX", "10", "FIELDS", "2", "a", big, "b", "2");
+      await c.call("HSET", ns, "d", "4");
+      // Both reads leave their rows (with TTLs) in the value cache; the sweep does not touch it.
+      expect(await c.hget(ns, "a")).toBe(big);
+      expect(await c.hget(ns, "d")).toBe("4");
+      now += 10;
+      try {
+        await new ExpirySweeper(server.handle.store, () => {}, silentLogger()).sweepOnce();
+        expect(fieldRows(ns)).toBe(1);
+        expect(await c.call("HSET", ns, "a", "back", "d", "four")).toBe(1);
+        expect(await c.call("HLEN", ns)).toBe(2);
+        expect(await c.hgetall(ns)).toEqual({ d: "four", a: "back" });
+      } finally {
+        now = T0;
+      }
+    });
+
     test("field TTLs work on a large hash as on a small one", async () => {
       const ns = fresh();
       const fields = someFields(200);

@@ -27,7 +27,7 @@ import {
 import type { KeyWatches } from "../engine/watch.ts";
 import { decodeRef, encodeRef, isFieldRef, type LargeRef } from "../large/format.ts";
 import { fileEntry, fileOp, printableKey, readWhole } from "./file-rows.ts";
-import { InlineHashWriter, TableHashWriter } from "./hash-rows.ts";
+import { InlineHashWriter } from "./hash-rows.ts";
 import { inlineHasLive } from "./inline-hash.ts";
 import type {
   HashHost,
@@ -39,6 +39,7 @@ import type {
   LiveEntry,
   ScanRow,
 } from "./rows.ts";
+import { TableHashWriter } from "./table-hash.ts";
 
 const EMPTY = new Uint8Array(0);
 
