@@ -22,6 +22,12 @@ export interface CachedRow {
   id?: number;
   gen?: number;
   /**
+   * A large hash's key row was read since eviction last passed it. Its fields are cached
+   * under its generation, which a reload draws anew, so evicting a hash's row in use would
+   * orphan every cached field at once: eviction gives it a second chance instead.
+   */
+  hot?: boolean;
+  /**
    * A string kept in a file: its reference, so a cached copy of the bytes still says where
    * they live (GET streams past 2 MiB, APPEND/SETRANGE patch the file, RENAME links it).
    */
@@ -43,13 +49,21 @@ const ENTRY_OVERHEAD_BYTES = 64;
  * The byte bound the value caches of one store share (value_cache_mb). A shard's cache may
  * grow past its even share while the others hold less: a hash lives in one shard, so a single
  * large hash read at random would otherwise be served from 1/num_shards of the memory given
- * (measured: a 1M-field hash, 16 shards, HGET at random, 48 → 26 µs of server CPU per
- * request with the whole budget reachable). When the total passes the bound, the cache that
- * wrote gives up its oldest entries if it holds more than its share, else the largest does.
+ * (measured: a 1M-field hash, 16 shards, HGET at random, 48 → 21 µs of server CPU per
+ * request with the whole budget reachable).
+ *
+ * When the total passes the bound, entries go first from the caches that served the fewest
+ * hits lately; among equals (no reads at all, say), from the one that took a new entry least
+ * recently, then the largest; oldest entries first within each. So a shard nobody reads gives
+ * its memory to one that is read, a shard only written to (a bulk load) drops its own entries
+ * before those of shards being read, and without reads the budget ages out roughly in the
+ * order entries came in, whichever shard holds them.
  */
 export class CacheBudget {
   /** Bytes charged by all caches: exact after their recounts, an upper bound otherwise. */
   used = 0;
+  /** Counts new entries across the caches (ValueCache.lastInsert). */
+  clock = 0;
   private readonly caches: ValueCache[] = [];
 
   constructor(readonly maxBytes: number) {}
@@ -66,17 +80,31 @@ export class CacheBudget {
   /** A write by `from` took the total past the bound. */
   reclaim(from: ValueCache): void {
     from.recount();
-    let victim = from;
-    if (from.chargedBytes <= this.share) {
-      for (const c of this.caches) if (c.chargedBytes > victim.chargedBytes) victim = c;
+    // Under the bound by a tenth of a share, even if the exact count was already under it:
+    // that headroom must be charged again before the next reclaim, so a cache near the bound
+    // whose keys are overwritten again and again does not recount on every write.
+    const target = this.maxBytes - this.share * 0.1;
+    const done = new Set<ValueCache>();
+    while (this.used > target) {
+      let victim: ValueCache | null = null;
+      for (const c of this.caches) {
+        if (done.has(c) || c.size === 0) continue;
+        if (victim === null || colder(c, victim)) victim = c;
+      }
+      if (victim === null) break;
+      done.add(victim);
       if (victim !== from) victim.recount();
+      if (this.used > target) victim.evictBytes(this.used - target);
     }
-    // Under the bound by a tenth of the victim's bytes, even if the exact count was already
-    // under it: that headroom must be charged again before the next reclaim, so a cache near
-    // the bound whose keys are overwritten again and again does not recount on every write.
-    const target = this.maxBytes - victim.chargedBytes * 0.1;
-    if (this.used > target) victim.evictBytes(this.used - target);
+    for (const c of this.caches) c.markHits();
   }
+}
+
+/** Whether cache `a` should give memory back before `b` (CacheBudget's order). */
+function colder(a: ValueCache, b: ValueCache): boolean {
+  if (a.recentHits !== b.recentHits) return a.recentHits < b.recentHits;
+  if (a.lastInsert !== b.lastInsert) return a.lastInsert < b.lastInsert;
+  return a.chargedBytes > b.chargedBytes;
 }
 
 export class ValueCache {
@@ -101,6 +129,11 @@ export class ValueCache {
   private bytes = 0;
   hits = 0;
   misses = 0;
+  /** `hits` at the last reclaim of the budget, and the hits before it, halved at each. */
+  private hitsMark = 0;
+  private hitsBefore = 0;
+  /** The budget's clock when this cache last took a new entry. */
+  lastInsert = 0;
   private readonly budget: CacheBudget;
 
   constructor(
@@ -124,6 +157,20 @@ export class ValueCache {
     return this.budget.share;
   }
 
+  /**
+   * How much this cache has been read lately (CacheBudget picks who gives memory back): hits
+   * since the budget's last reclaim, plus the earlier ones halved at every reclaim, so a shard
+   * read a moment ago still counts while it fills its cache.
+   */
+  get recentHits(): number {
+    return this.hits - this.hitsMark + this.hitsBefore;
+  }
+
+  markHits(): void {
+    this.hitsBefore = this.recentHits / 2;
+    this.hitsMark = this.hits;
+  }
+
   /** Bytes charged, without the recount usedBytes does (CacheBudget). */
   get chargedBytes(): number {
     return this.bytes;
@@ -145,7 +192,10 @@ export class ValueCache {
     }
     const row = this.rows.get(id);
     if (row === undefined) this.misses++;
-    else this.hits++;
+    else {
+      this.hits++;
+      if (row.gen !== undefined) row.hot = true;
+    }
     return row;
   }
 
@@ -187,7 +237,9 @@ export class ValueCache {
       this.drop(id);
       return;
     }
+    const entries = this.rows.size;
     this.rows.set(id, row);
+    if (this.rows.size !== entries) this.lastInsert = ++this.budget.clock;
     this.charge(bytes + id.length * 2 + ENTRY_OVERHEAD_BYTES);
     if (this.budget.used > this.budget.maxBytes) this.budget.reclaim(this);
   }
@@ -276,13 +328,21 @@ export class ValueCache {
     this.charge(total + this.rows.size * ENTRY_OVERHEAD_BYTES - this.bytes);
   }
 
-  /** Drops the oldest entries until `bytes` are freed (or none is left); CacheBudget.reclaim. */
+  /**
+   * Drops the oldest entries until `bytes` are freed (or none is left); CacheBudget.reclaim.
+   * A large hash's row read since the last pass moves to the back instead (CachedRow.hot).
+   */
   evictBytes(bytes: number): void {
     const target = this.bytes - bytes;
     for (const [id, row] of this.rows) {
       if (this.bytes <= target) break;
-      this.charge(-((row.value?.length ?? 0) + id.length * 2 + ENTRY_OVERHEAD_BYTES));
       this.rows.delete(id);
+      if (row.hot) {
+        row.hot = false;
+        this.rows.set(id, row);
+        continue;
+      }
+      this.charge(-((row.value?.length ?? 0) + id.length * 2 + ENTRY_OVERHEAD_BYTES));
     }
   }
 }

@@ -111,7 +111,7 @@ describe("caches sharing one budget", () => {
     expect(budget.used).toBe(95 * entry);
   });
 
-  test("a cache under its share that writes takes room from the largest, oldest first", () => {
+  test("with no reads anywhere, the largest cache gives room back, oldest entries first", () => {
     const budget = new CacheBudget(100 * entry);
     const a = new ValueCache(50 * entry, 1000, 1000, budget);
     const b = new ValueCache(50 * entry, 1000, 1000, budget);
@@ -124,15 +124,65 @@ describe("caches sharing one budget", () => {
     expect(text(a.get("a099"))).toBe("v".repeat(100));
   });
 
-  test("a cache over its share that writes evicts its own entries, not the others'", () => {
+  test("without reads, the cache written least recently gives room first, even when smaller", () => {
     const budget = new CacheBudget(100 * entry);
-    const a = new ValueCache(50 * entry, 1000, 1000, budget);
-    const b = new ValueCache(50 * entry, 1000, 1000, budget);
-    fill(b, "b", 40);
-    fill(a, "a", 200);
-    expect(b.size).toBe(40);
-    expect(a.usedBytes + b.usedBytes).toBeLessThanOrEqual(100 * entry);
-    expect(text(a.get("a199"))).toBe("v".repeat(100));
+    const old = new ValueCache(50 * entry, 1000, 1000, budget);
+    const busy = new ValueCache(50 * entry, 1000, 1000, budget);
+    fill(old, "o", 40);
+    fill(busy, "b", 90);
+    // A bulk load into one shard: the other's entries are older, so they age out first.
+    expect(busy.size).toBe(90);
+    expect(old.size).toBeLessThanOrEqual(10);
+    expect(old.usedBytes + busy.usedBytes).toBeLessThanOrEqual(100 * entry);
+  });
+
+  test("a cache that is read keeps its entries; one nobody reads gives them up", () => {
+    const budget = new CacheBudget(100 * entry);
+    const hot = new ValueCache(50 * entry, 1000, 1000, budget);
+    const cold = new ValueCache(50 * entry, 1000, 1000, budget);
+    fill(cold, "c", 40);
+    fill(hot, "h", 55);
+    for (let i = 0; i < 55; i++) hot.get(`h${String(i).padStart(3, "0")}`);
+    // The hot cache, already the larger, grows on: the room comes out of the cold one.
+    for (let i = 55; i < 75; i++) hot.set(`h${String(i).padStart(3, "0")}`, row("v".repeat(100)));
+    expect(hot.size).toBe(75);
+    expect(cold.size).toBeLessThan(25);
+    expect(text(hot.get("h000"))).toBe("v".repeat(100));
+    expect(hot.usedBytes + cold.usedBytes).toBeLessThanOrEqual(100 * entry);
+  });
+
+  test("a cache only written to (a bulk load) drops its own entries before a read one's", () => {
+    const budget = new CacheBudget(100 * entry);
+    const read = new ValueCache(50 * entry, 1000, 1000, budget);
+    const load = new ValueCache(50 * entry, 1000, 1000, budget);
+    fill(read, "r", 30);
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 30; i++) read.get(`r${String(i).padStart(3, "0")}`);
+      fill(load, `l${round}`, 40);
+    }
+    expect(read.size).toBe(30);
+    expect(load.usedBytes + read.usedBytes).toBeLessThanOrEqual(100 * entry);
+  });
+
+  test("a large hash's row that is read survives eviction; one not read since goes", () => {
+    const cache = new ValueCache(100 * entry, 1000);
+    const hashRow = (id: number): CachedRow => ({
+      value: new Uint8Array(0),
+      expiresAt: null,
+      type: 2,
+      id,
+      gen: id,
+    });
+    cache.set("read", hashRow(1));
+    cache.set("idle", hashRow(2));
+    for (let round = 0; round < 5; round++) {
+      // Each round pushes the whole cache out once; the row read in between stays.
+      expect(cache.get("read")?.gen).toBe(1);
+      fill(cache, `r${round}`, 100);
+    }
+    expect(cache.get("read")?.gen).toBe(1);
+    expect(cache.get("idle")).toBeUndefined();
+    expect(cache.usedBytes).toBeLessThanOrEqual(100 * entry);
   });
 
   test("overwrites and deletes keep the shared count exact after a recount", () => {
