@@ -38,7 +38,7 @@ import {
   digestLayout,
   rowCrc,
 } from "../../../src/storage/maintenance/digest.ts";
-import { decodeLegacy, sniffCodec } from "../../../src/storage/maintenance/import.ts";
+import { decodeLegacy, sniffCodec } from "../../../src/storage/maintenance/legacy-codecs.ts";
 import {
   MIGRATION_MARKER,
   migrateShards,
