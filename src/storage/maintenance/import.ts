@@ -306,7 +306,7 @@ function copyLegacy(
     // Files of values a newer duplicate or a conflict replaced; none is left behind.
     large.removeOrphans(targets);
     for (const t of targets) t.db.run(largeSql.garbageDelete, [Number.MAX_SAFE_INTEGER]);
-    result.files = readdirSync(large.dir).length - 1; // minus tmp/
+    result.files = readdirSync(large.dir).filter((name) => name !== "tmp").length;
     return { result, expected };
   } finally {
     for (const db of dbs) db.close();
@@ -355,38 +355,38 @@ function copyRow(
   result: ImportResult,
 ): void {
   const { table, key, value, row, expiresMs, large } = c;
+  const inFile = value.length > large.thresholdBytes;
+  const args = [
+    key,
+    inFile ? encodeRef(large.writeWhole(value)) : rawEncode(value),
+    toMs(row.created_at),
+    toMs(row.updated_at),
+    expiresMs,
+    row.version,
+    inFile ? ROW_STRING_FILE : ROW_STRING,
+  ] as const;
+  // Duplicates are rare: insert first, and look at the row already there only on a conflict.
+  if (stmts.insert.run(...args, slotOfKey(key)).changes === 1) {
+    addToDigest(expected, table, rowCrc(table, key, value, expiresMs));
+    return;
+  }
+  result.duplicates++;
   const old = stmts.get.get(key) as {
     value: Uint8Array;
     updated_at: bigint;
     expires_at: bigint | null;
     version: bigint;
     type: bigint;
-  } | null;
-  const updatedAt = toMs(row.updated_at);
-  if (old !== null) {
-    result.duplicates++;
-    const newer =
-      updatedAt > old.updated_at || (updatedAt === old.updated_at && row.version > old.version);
-    if (!newer) return;
-  }
-  const inFile = value.length > large.thresholdBytes;
-  const args = [
-    key,
-    inFile ? encodeRef(large.writeWhole(value)) : rawEncode(value),
-    toMs(row.created_at),
-    updatedAt,
-    expiresMs,
-    row.version,
-    inFile ? ROW_STRING_FILE : ROW_STRING,
-  ] as const;
-  if (old === null) stmts.insert.run(...args, slotOfKey(key));
-  else {
-    stmts.replace.run(...args);
-    const oldValue =
-      Number(old.type) === ROW_STRING_FILE
-        ? fileValue(dirname(large.dir), old.value)
-        : decodeValue(old.value);
-    addToDigest(expected, table, rowCrc(table, key, oldValue, old.expires_at), -1);
-  }
+  };
+  const updatedAt = args[3];
+  const newer =
+    updatedAt > old.updated_at || (updatedAt === old.updated_at && row.version > old.version);
+  if (!newer) return;
+  stmts.replace.run(...args);
+  const oldValue =
+    Number(old.type) === ROW_STRING_FILE
+      ? fileValue(dirname(large.dir), old.value)
+      : decodeValue(old.value);
+  addToDigest(expected, table, rowCrc(table, key, oldValue, old.expires_at), -1);
   addToDigest(expected, table, rowCrc(table, key, value, expiresMs));
 }
