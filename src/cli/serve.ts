@@ -33,15 +33,16 @@ export async function serve(configPath: string): Promise<number> {
   const mode = config.asyncWrite
     ? "async writes (acknowledged before commit)"
     : "durable writes (acknowledged after commit)";
-  log.info(
-    `blobasaur ${server.context.version} listening on ${server.hostname}:${server.port}, ${config.numShards} shard(s) in ${config.dataDir}, ${mode}, sqlite synchronous=${config.sqlite.synchronous}`,
-  );
+  // Handlers first: whoever reads the line below may signal at once (a test did, and won the race).
   const stop = (signal: string) => {
     log.info(`${signal} received: finishing in-flight commands and committing queued writes`);
     void server.close();
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  log.info(
+    `blobasaur ${server.context.version} listening on ${server.hostname}:${server.port}, ${config.numShards} shard(s) in ${config.dataDir}, ${mode}, sqlite synchronous=${config.sqlite.synchronous}`,
+  );
   await server.closed;
   log.info("stopped cleanly");
   return 0;
